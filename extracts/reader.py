@@ -1,0 +1,188 @@
+"""Read the ten case extracts from a folder of files or a SQL database.
+
+Every reader ends in the same place: a :class:`RawExtract` of text with the contract's column
+names. Anything that makes an extract unusable raises :class:`FatalInputError` naming the file
+or table, never a value from it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from extracts.raw import RawExtract
+from extracts.text import column_to_text, decode_csv_bytes
+from nis_pipeline.settings import EXTRACT_NAMES, Settings
+from schemas.models import MODELS
+from schemas.rules import RULES, FatalInputError
+
+FILE_SUFFIXES = (".csv", ".xlsx", ".parquet")
+# The header is row 1, so the first data row is row 2, as a spreadsheet user counts.
+FIRST_DATA_ROW = 2
+
+
+def read_extracts(settings: Settings) -> dict[str, RawExtract]:
+    """Read all ten extracts; the first fatal problem stops the read."""
+    return {name: read_extract(settings, name) for name in EXTRACT_NAMES}
+
+
+def read_extract(settings: Settings, name: str) -> RawExtract:
+    column_map = settings.column_map.get(name, {})
+    if settings.source.url is not None:
+        from extracts.sql import read_sql_extract
+
+        source, frame, digest = read_sql_extract(settings.source, name)
+    else:
+        if settings.source.path is None:
+            raise FatalInputError(RULES["F001"], name, "no source folder or database URL is set")
+        source, frame, digest = _read_file_extract(Path(settings.source.path), name)
+    return _conform(name, source, frame, digest, column_map)
+
+
+def find_extract_file(folder: Path, name: str) -> Path:
+    if not folder.is_dir():
+        raise FatalInputError(RULES["F001"], str(folder), "source folder does not exist")
+    matches = sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FILE_SUFFIXES
+        and p.stem.strip().casefold() == name
+    )
+    if not matches:
+        raise FatalInputError(
+            RULES["F001"], str(folder / f"{name}.csv"), "expected NAME.csv, NAME.xlsx or NAME.parquet"
+        )
+    if len(matches) > 1:
+        raise FatalInputError(RULES["F004"], str(folder), ", ".join(p.name for p in matches))
+    return matches[0]
+
+
+def _read_file_extract(folder: Path, name: str) -> tuple[str, pd.DataFrame, str]:
+    path = find_extract_file(folder, name)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FatalInputError(RULES["F002"], path.name, exc.strerror or "cannot open") from None
+    digest = hashlib.sha256(data).hexdigest()
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            frame = _read_csv(data)
+        elif suffix == ".xlsx":
+            frame = _read_xlsx(data)
+        else:
+            frame = _read_parquet(data)
+    except FatalInputError as exc:
+        raise FatalInputError(exc.rule, path.name, exc.detail) from None
+    except Exception as exc:  # any library's "cannot parse" is the user's file, not our bug
+        raise FatalInputError(RULES["F002"], path.name, _safe_reason(exc)) from None
+    return path.name, frame, digest
+
+
+def _safe_reason(exc: Exception) -> str:
+    # Library messages can quote cell contents; keep only the exception kind and any line number.
+    text = str(exc)
+    for marker in ("line ", "row "):
+        at = text.find(marker)
+        if at >= 0:
+            number = "".join(ch for ch in text[at + len(marker) : at + len(marker) + 12] if ch.isdigit())
+            if number:
+                return f"{type(exc).__name__} near {marker}{number}"
+    return type(exc).__name__
+
+
+def _read_csv(data: bytes) -> pd.DataFrame:
+    try:
+        text = decode_csv_bytes(data)
+    except UnicodeDecodeError:
+        raise FatalInputError(
+            RULES["F002"], "", "not UTF-8 or Windows-1252 text"
+        ) from None
+    if not text.strip():
+        raise FatalInputError(RULES["F002"], "", "the file is empty")
+    # Blank lines are kept while reading so the index stays the CSV line number, then dropped.
+    frame = pd.read_csv(
+        io.StringIO(text),
+        dtype="str",
+        keep_default_na=False,
+        na_filter=False,
+        skip_blank_lines=False,
+        quoting=csv.QUOTE_MINIMAL,
+    )
+    frame.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame))
+    return frame
+
+
+def _read_xlsx(data: bytes) -> pd.DataFrame:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        sheet = workbook.worksheets[0]
+        rows = list(sheet.iter_rows(values_only=True))
+    finally:
+        workbook.close()
+    if not rows:
+        raise FatalInputError(RULES["F002"], "", "the first sheet is empty")
+    header = ["" if h is None else str(h) for h in rows[0]]
+    width = len(header)
+    body = [tuple(r[:width]) + (None,) * (width - len(r)) for r in rows[1:]]
+    frame = pd.DataFrame(body, columns=header, dtype=object)
+    frame.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame))
+    return frame
+
+
+def _read_parquet(data: bytes) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(data))
+    frame = table.to_pandas()
+    frame.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame))
+    return frame
+
+
+def normalise_header(name: object) -> str:
+    return str(name).strip().casefold()
+
+
+def _conform(
+    name: str, source: str, frame: pd.DataFrame, digest: str, column_map: dict[str, str]
+) -> RawExtract:
+    """Rename, check required columns, drop unknown ones, and render every cell as text."""
+    schema = MODELS[name].to_schema()
+    known = list(schema.columns)
+    rename = {normalise_header(k): v for k, v in column_map.items()}
+    headers = [rename.get(normalise_header(c), normalise_header(c)) for c in frame.columns]
+    seen: set[str] = set()
+    for header in headers:
+        if header in seen and header in known:
+            raise FatalInputError(RULES["F002"], source, f"column {header} appears twice")
+        seen.add(header)
+    frame = frame.set_axis(headers, axis=1)
+    missing = [c for c, col in schema.columns.items() if col.required and c not in headers]
+    if missing:
+        raise FatalInputError(RULES["F003"], source, ", ".join(missing))
+    extra = tuple(sorted({h for h in headers if h not in known and h != ""}))
+    keep = [c for c in known if c in headers]
+    text = pd.DataFrame(
+        {c: _clean_text(column_to_text(frame[c])) for c in keep}, index=frame.index
+    )
+    # Rows with nothing in them (trailing blank lines, blank sheet rows) are not records.
+    text = text.loc[text.notna().any(axis=1)] if len(text.columns) else text
+    return RawExtract(name=name, source=source, frame=text, sha256=digest, extra_columns=extra)
+
+
+def _clean_text(values: pd.Series) -> pd.Series:
+    stripped = values.astype("str").str.strip()
+    return stripped.mask(stripped == "")
+
+
+def sha256_of_frame(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> str:
+    """A stable digest of a frame read from a database (there are no file bytes to hash)."""
+    cols = list(columns) if columns is not None else list(frame.columns)
+    buffer = io.StringIO()
+    frame[cols].to_csv(buffer, index=False, lineterminator="\n")
+    return hashlib.sha256(buffer.getvalue().encode("utf-8")).hexdigest()

@@ -1,0 +1,50 @@
+"""Read an extract from a SQL database through SQLAlchemy (SQLite in tests; PostgreSQL or SQL
+Server in production, chosen by the URL)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from nis_pipeline.settings import SourceSettings
+from schemas.rules import RULES, FatalInputError
+
+FIRST_DATA_ROW = 2
+
+
+def read_sql_extract(source: SourceSettings, name: str) -> tuple[str, pd.DataFrame, str]:
+    from extracts.reader import sha256_of_frame
+
+    assert source.url is not None
+    query = source.queries.get(name)
+    table = source.tables.get(name, name)
+    label = f"query for {name}" if query else f"table {table}"
+    try:
+        engine = sa.create_engine(source.url)
+    except Exception as exc:
+        raise FatalInputError(RULES["F002"], "database", f"bad URL: {type(exc).__name__}") from None
+    try:
+        with engine.connect() as connection:
+            if query:
+                frame = pd.read_sql_query(sa.text(query), connection, dtype_backend="numpy_nullable")
+            else:
+                if not sa.inspect(connection).has_table(table):
+                    raise FatalInputError(RULES["F001"], label, "table not found")
+                selected = sa.select(sa.table(table, *_columns(connection, table)))
+                frame = pd.read_sql_query(selected, connection, dtype_backend="numpy_nullable")
+    except FatalInputError:
+        raise
+    except sa.exc.OperationalError as exc:
+        # Connection problems are worth a retry by the caller; keep the driver text out (it can
+        # echo SQL with literals).
+        raise ConnectionError(f"{label}: database unavailable ({type(exc.orig).__name__})") from None
+    except Exception as exc:
+        raise FatalInputError(RULES["F002"], label, type(exc).__name__) from None
+    finally:
+        engine.dispose()
+    frame.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame))
+    return label, frame, sha256_of_frame(frame)
+
+
+def _columns(connection: sa.Connection, table: str) -> list[sa.ColumnClause]:
+    return [sa.column(c["name"]) for c in sa.inspect(connection).get_columns(table)]

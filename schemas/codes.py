@@ -1,0 +1,25 @@
+"""Code lists of the contract (section 2). The schemas and the synthetic generator both read these."""
+
+from __future__ import annotations
+
+FAMILY_STATUSES = ("IDENTIFIED", "ATTACHED", "CLOSED", "DECLINED", "NOT_ELIGIBLE")
+CLAIM_TYPES = ("SSP", "CE")
+ROLES = ("MAIN_CARER", "OTHER_ADULT", "CHILD", "UNBORN", "OTHER")
+GENDERS = ("M", "F", "X", "U")
+# Input spellings accepted for gender, after trimming and upper-casing.
+GENDER_ALIASES = {"MALE": "M", "FEMALE": "F", "INDETERMINATE": "X", "NOT RECORDED": "U", "UNKNOWN": "U"}
+# CIN census gender codes used in the output files.
+GENDER_CIN_CODES = {"M": "1", "F": "2", "X": "9", "U": "0"}
+PROBLEMS = (
+    "CRIME_ASB",
+    "EDUCATION",
+    "CHILDREN_NEED_HELP",
+    "WORKLESSNESS",
+    "DOMESTIC_ABUSE",
+    "HEALTH",
+)
+EXCLUSION_TYPES = ("SUSPENSION", "PERMANENT")
+DA_INVOLVEMENTS = ("VICTIM", "PERPETRATOR", "WITNESS")
+EPISODE_TYPES = ("CIN", "CPP", "LAC")
+SPELL_TYPES = ("EMPLOYED", "OUT_OF_WORK_BENEFIT", "NEET")
+LA_CODE_PATTERN = r"^E(06|08|09|10)\d{6}$"

@@ -1,0 +1,80 @@
+"""Identifier rules of the contract (NINO, UPN, NHS number, postcode), vectorised over Series.
+
+Each ``normalise_*`` strips spaces and upper-cases; each ``*_is_valid`` returns a boolean Series
+that is True for valid values and for missing ones (a missing identifier is not a failure).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+NINO_PATTERN = r"^(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$"
+POSTCODE_PATTERN = (
+    r"^(?:(?:[A-PR-UWYZ][0-9][0-9]?|[A-PR-UWYZ][A-HK-Y][0-9][0-9]?|[A-PR-UWYZ][0-9][A-HJKPSTUW]"
+    r"|[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRVWXY])[0-9][ABD-HJLNP-UW-Z]{2}|GIR0AA)$"
+)
+# The 23 letters of the UPN check alphabet (no I, O, S): both the check letter and a temporary
+# UPN's final letter are indexes into it.
+UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"
+_UPN_BODY_PATTERN = r"^[A-HJ-NP-RT-Z]\d{11}[0-9A-HJ-NP-RT-Z]$"
+
+
+def normalise(values: pd.Series) -> pd.Series:
+    """Strip all white space and upper-case; empty strings become missing."""
+    out = values.astype("str").str.replace(r"\s+", "", regex=True).str.upper()
+    return out.mask(out == "")
+
+
+def nino_is_valid(nino: pd.Series) -> pd.Series:
+    return nino.isna() | nino.str.fullmatch(NINO_PATTERN).fillna(False).astype(bool)
+
+
+def upn_check_letter(body: str) -> str:
+    """Check letter for the 12 characters after it (positions 2-13)."""
+    total = 0
+    for weight, char in zip(range(2, 14), body, strict=True):
+        total += weight * (UPN_ALPHABET.index(char) if char.isalpha() else int(char))
+    return UPN_ALPHABET[total % 23]
+
+
+def upn_is_valid(upn: pd.Series) -> pd.Series:
+    shaped = upn.str.fullmatch(_UPN_BODY_PATTERN).fillna(False).astype(bool).to_numpy()
+    result = upn.isna().to_numpy().copy()
+    if shaped.any():
+        chars = np.array(upn[shaped].tolist(), dtype="S13").view("S1").reshape(-1, 13)
+        codes = chars.view(np.uint8).astype(np.int64)
+        digits = codes[:, 1:12] - ord("0")
+        last = codes[:, 12]
+        alpha_index = np.full(256, -1, dtype=np.int64)
+        for i, letter in enumerate(UPN_ALPHABET):
+            alpha_index[ord(letter)] = i
+        last_value = np.where(last >= ord("A"), alpha_index[last], last - ord("0"))
+        total = (digits * np.arange(2, 13)).sum(axis=1) + last_value * 13
+        expected = np.frombuffer(UPN_ALPHABET.encode(), dtype=np.uint8)[total % 23]
+        result[shaped] = expected == codes[:, 0]
+    return pd.Series(result, index=upn.index)
+
+
+def nhs_is_valid(nhs: pd.Series) -> pd.Series:
+    shaped = nhs.str.fullmatch(r"\d{10}").fillna(False).astype(bool).to_numpy()
+    result = nhs.isna().to_numpy().copy()
+    if shaped.any():
+        digits = (
+            np.array(nhs[shaped].tolist(), dtype="S10").view(np.uint8).reshape(-1, 10).astype(np.int64)
+            - ord("0")
+        )
+        check = 11 - (digits[:, :9] * np.arange(10, 1, -1)).sum(axis=1) % 11
+        check = np.where(check == 11, 0, check)
+        result[shaped] = (check != 10) & (check == digits[:, 9])
+    return pd.Series(result, index=nhs.index)
+
+
+def postcode_is_valid(compact: pd.Series) -> pd.Series:
+    """``compact`` is a normalised postcode with no spaces."""
+    return compact.isna() | compact.str.fullmatch(POSTCODE_PATTERN).fillna(False).astype(bool)
+
+
+def format_postcode(compact: pd.Series) -> pd.Series:
+    """Upper case with one space before the three-character inward code (``L1 8JQ``)."""
+    return compact.str.slice(0, -3) + " " + compact.str.slice(-3)
