@@ -14,7 +14,7 @@ Conventions:
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import pandas as pd
 import pandera.pandas as pa
@@ -27,17 +27,17 @@ Date = pd.Timestamp
 Int = pd.Int64Dtype
 
 
-def _id(description: str, *, unique: bool = False, nullable: bool = False) -> object:
+def _id(description: str, *, unique: bool = False, nullable: bool = False) -> Any:
     return pa.Field(
         nullable=nullable, unique=unique, description=description, metadata={"kind": "id"}
     )
 
 
-def _date(description: str, *, nullable: bool = False) -> object:
+def _date(description: str, *, nullable: bool = False) -> Any:
     return pa.Field(nullable=nullable, description=description, metadata={"kind": "date"})
 
 
-def _code(description: str, allowed: tuple[str, ...], *, nullable: bool = False) -> object:
+def _code(description: str, allowed: tuple[str, ...], *, nullable: bool = False) -> Any:
     return pa.Field(
         nullable=nullable,
         isin=list(allowed),
@@ -46,15 +46,15 @@ def _code(description: str, allowed: tuple[str, ...], *, nullable: bool = False)
     )
 
 
-def _text(description: str) -> object:
+def _text(description: str) -> Any:
     return pa.Field(nullable=True, description=description, metadata={"kind": "text"})
 
 
-def _count(description: str, *, nullable: bool = False) -> object:
+def _count(description: str, *, nullable: bool = False) -> Any:
     return pa.Field(nullable=nullable, ge=0, description=description, metadata={"kind": "int"})
 
 
-def _identifier(description: str) -> object:
+def _identifier(description: str) -> Any:
     return pa.Field(nullable=True, description=description, metadata={"kind": "identifier"})
 
 
@@ -151,19 +151,19 @@ class People(ExtractModel):
     )
 
     @pa.check("nino", name="W201:nino")
-    def _nino(cls, nino: Series[str]) -> Series[bool]:
+    def _nino(cls, nino: pd.Series) -> pd.Series:
         return nino_is_valid(nino)
 
     @pa.check("upn", name="W202:upn")
-    def _upn(cls, upn: Series[str]) -> Series[bool]:
+    def _upn(cls, upn: pd.Series) -> pd.Series:
         return upn_is_valid(upn)
 
     @pa.check("nhs_number", name="W203:nhs_number")
-    def _nhs(cls, nhs: Series[str]) -> Series[bool]:
+    def _nhs(cls, nhs: pd.Series) -> pd.Series:
         return nhs_is_valid(nhs)
 
     @pa.check("postcode", name="W204:postcode")
-    def _postcode(cls, postcode: Series[str]) -> Series[bool]:
+    def _postcode(cls, postcode: pd.Series) -> pd.Series:
         return postcode_is_valid(postcode)
 
     @pa.dataframe_check(name="E120:expected_dob")

@@ -1,0 +1,219 @@
+"""pandera models of the two submission tables (spec section 5): the single source of truth for
+their columns, order, types and definitions (the workbook's data dictionary is generated from the
+``description`` of each field).
+
+Output dtypes:
+- identifiers, text and codes: pandas ``str`` (missing = NaN);
+- dates (including ``census_date``): ``datetime64[ns]`` at midnight (missing = NaT);
+- counts and 0/1 flags: ``Int64`` (nullable only where the contract allows an empty value:
+  ``age_at_census``, ``persistent_absence``, ``neet_at_census`` and the percentages);
+- percentages: ``Float64`` holding exact tenths (rounded half up in integer arithmetic), written
+  with one decimal by the exports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from schemas import codes
+
+Date = pd.Timestamp
+Int = pd.Int64Dtype
+Float = pd.Float64Dtype
+
+# intervention_status values (section 4), in the order the rule tests them.
+INTERVENTION_STATUSES = (
+    "DECLINED",
+    "NOT_ELIGIBLE",
+    "IDENTIFIED",
+    "ATTACHED",
+    "CLAIMED_SSP",
+    "CLAIMED_CE",
+    "CLOSED",
+)
+# Output column of each headline problem, in the order of schemas.codes.PROBLEMS.
+PROBLEM_COLUMNS: dict[str, str] = {problem: f"p_{problem.lower()}" for problem in codes.PROBLEMS}
+
+
+def _id(description: str, *, nullable: bool = False) -> Any:
+    return pa.Field(nullable=nullable, description=description)
+
+
+def _text(description: str) -> Any:
+    return pa.Field(nullable=True, description=description)
+
+
+def _code(description: str, allowed: tuple[str, ...], *, nullable: bool = False) -> Any:
+    return pa.Field(nullable=nullable, isin=list(allowed), description=description)
+
+
+def _date(description: str, *, nullable: bool = True) -> Any:
+    return pa.Field(nullable=nullable, description=description)
+
+
+def _count(description: str) -> Any:
+    return pa.Field(ge=0, nullable=False, description=description)
+
+
+def _flag(description: str, *, nullable: bool = False) -> Any:
+    return pa.Field(isin=[0, 1], nullable=nullable, description=description)
+
+
+def _pct(description: str) -> Any:
+    return pa.Field(ge=0, le=100, nullable=True, description=description)
+
+
+def _is_tenths(series: pd.Series) -> pd.Series:
+    tenths = series * 10
+    return (series.isna() | ((tenths - tenths.round()).abs() < 1e-6)).astype(bool)
+
+
+class OutputModel(pa.DataFrameModel):
+    class Config:
+        strict = True  # nothing outside the contract may reach a submission file
+        ordered = True
+        coerce = False
+
+
+class _Keys(OutputModel):
+    la_code: Series[str] = pa.Field(
+        str_matches=codes.LA_CODE_PATTERN,
+        description="ONS code of the upper-tier authority making the submission, e.g. E08000012",
+    )
+    census_date: Series[Date] = pa.Field(
+        description=(
+            "Census date of the period (31 March or 30 September); the period is the six months "
+            "ending on it"
+        )
+    )
+    family_id: Series[str] = _id("The council's family identifier")
+    person_id: Series[str] = _id("The council's person identifier")
+
+
+class IndividualsRecord(_Keys):
+    """One row per person of the NIS cohort (spec sections 1, 4 and 5)."""
+
+    role: Series[str] = _code(
+        f"Role of the person in the family ({', '.join(codes.ROLES)})", codes.ROLES
+    )
+    forename: Series[str] = _text("Forename")
+    surname: Series[str] = _text("Surname")
+    dob: Series[Date] = _date("Date of birth; empty for UNBORN")
+    expected_dob: Series[Date] = _date("Expected date of birth; UNBORN only")
+    gender: Series[str] = _code(
+        "Gender as a CIN census code: 1 male, 2 female, 9 indeterminate, 0 not recorded",
+        tuple(codes.GENDER_CIN_CODES.values()),
+    )
+    postcode: Series[str] = _text(
+        "Home postcode, upper case with one space before the inward code; empty when invalid"
+    )
+    nino: Series[str] = _text("National Insurance number; empty when invalid")
+    upn: Series[str] = _text("Unique Pupil Number; empty when invalid")
+    intervention_status: Series[str] = _code(
+        "Status of intervention on the census date C, the first that holds: DECLINED or "
+        "NOT_ELIGIBLE when that is the recorded status; IDENTIFIED when support has not started "
+        "on or before C (the comparison group); ATTACHED when date_support_ended is empty or "
+        "after C; CLAIMED_SSP or CLAIMED_CE when a claim of that type has claim_date <= C; "
+        "otherwise CLOSED",
+        INTERVENTION_STATUSES,
+    )
+    date_identified: Series[Date] = _date(
+        "Date the family was identified as eligible", nullable=False
+    )
+    date_support_started: Series[Date] = _date(
+        "Date support started, written only when on or before the census date, else empty"
+    )
+    date_support_ended: Series[Date] = _date(
+        "Date support ended, written only when on or before the census date, else empty"
+    )
+    p_crime_asb: Series[Int] = _flag(
+        "1 when the family met the crime and anti-social behaviour problem on or before the "
+        "census date (an eligibility row with date_met <= C), else 0"
+    )
+    p_education: Series[Int] = _flag(
+        "1 when the family met the education problem on or before the census date, else 0"
+    )
+    p_children_need_help: Series[Int] = _flag(
+        "1 when the family met the children who need help problem on or before the census "
+        "date, else 0"
+    )
+    p_worklessness: Series[Int] = _flag(
+        "1 when the family met the worklessness and financial difficulty problem on or before "
+        "the census date, else 0"
+    )
+    p_domestic_abuse: Series[Int] = _flag(
+        "1 when the family met the domestic abuse problem on or before the census date, else 0"
+    )
+    p_health: Series[Int] = _flag(
+        "1 when the family met the physical and mental health problem on or before the census "
+        "date, else 0"
+    )
+
+
+class FpdRecord(_Keys):
+    """Family Progress Data: one row per person of the FPD cohort (spec section 3)."""
+
+    age_at_census: Series[Int] = pa.Field(
+        ge=0, nullable=True, description="whole years on C (empty for UNBORN)"
+    )
+    proven_offences: Series[Int] = _count("offences with offence_date in P")
+    asb_incidents: Series[Int] = _count("ASB incidents with incident_date in P")
+    da_incidents: Series[Int] = _count("domestic abuse incidents in P naming this person")
+    family_da_incidents: Series[Int] = _count(
+        "domestic abuse incidents in P of the person's family, named or not"
+    )
+    attendance_pct: Series[Float] = _pct(
+        "over attendance rows with term_end in P: 100 x (possible - authorised - unauthorised) "
+        "/ possible, rounded half up to 1 decimal; empty when no such rows or possible = 0"
+    )
+    unauthorised_absence_pct: Series[Float] = _pct(
+        "100 x unauthorised / possible over the same rows, rounded half up to 1 decimal; "
+        "empty likewise"
+    )
+    persistent_absence: Series[Int] = _flag(
+        "1 when (authorised + unauthorised) / possible >= 0.10 over the same rows, 0 when "
+        "below, empty likewise",
+        nullable=True,
+    )
+    suspensions: Series[Int] = _count("SUSPENSION exclusions with start_date in P")
+    permanent_exclusion: Series[Int] = _flag(
+        "1 when a PERMANENT exclusion has start_date in P, else 0"
+    )
+    cin_any: Series[Int] = _flag("1 when an episode of type CIN overlaps P, else 0")
+    cpp_any: Series[Int] = _flag("1 when an episode of type CPP overlaps P, else 0")
+    lac_any: Series[Int] = _flag("1 when an episode of type LAC overlaps P, else 0")
+    cin_at_census: Series[Int] = _flag("1 when an episode of type CIN is open on C, else 0")
+    cpp_at_census: Series[Int] = _flag("1 when an episode of type CPP is open on C, else 0")
+    lac_at_census: Series[Int] = _flag("1 when an episode of type LAC is open on C, else 0")
+    out_of_work_benefit_at_census: Series[Int] = _flag(
+        "1 when a spell of type OUT_OF_WORK_BENEFIT is open on C, else 0"
+    )
+    employed_at_census: Series[Int] = _flag("1 when a spell of type EMPLOYED is open on C, else 0")
+    weeks_continuous_employment: Series[Int] = _count(
+        "when employed on C: whole weeks from the start of the unbroken run of EMPLOYED spells "
+        "(spells that overlap or touch, the next starting no later than the day after the last "
+        "ends, join into one run) up to C inclusive, i.e. floor((C - run start + 1 day) / 7); "
+        "else 0"
+    )
+    neet_at_census: Series[Int] = _flag(
+        "for ages 16 to 18 on C: 1 when a NEET spell is open on C, else 0; empty at other ages",
+        nullable=True,
+    )
+
+    @pa.check("attendance_pct", "unauthorised_absence_pct", name="tenths")
+    def _tenths(cls, series: pd.Series) -> pd.Series:
+        return _is_tenths(series)
+
+
+def _columns(model: type[OutputModel]) -> list[str]:
+    return list(model.to_schema().columns)
+
+
+INDIVIDUALS_COLUMNS: list[str] = _columns(IndividualsRecord)
+FPD_COLUMNS: list[str] = _columns(FpdRecord)
+# Measures of section 3, in table order (FPD_COLUMNS after the four key columns).
+FPD_MEASURES: list[str] = FPD_COLUMNS[4:]

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from transforms.periods import (
+    CensusDateError,
+    census_dates_between,
+    latest_census,
+    next_census,
+    parse_census,
+    period_start,
+    previous_census,
+    previous_period_start,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-09-30", date(2025, 9, 30)),
+        ("2026-03-31", date(2026, 3, 31)),
+        ("  2025-09-30 ", date(2025, 9, 30)),
+        (date(2025, 3, 31), date(2025, 3, 31)),
+        (datetime(2025, 3, 31, 0, 0), date(2025, 3, 31)),
+        (pd.Timestamp("2024-09-30"), date(2024, 9, 30)),
+    ],
+)
+def test_parse_census_accepts_census_dates(value: str | date, expected: date) -> None:
+    parsed = parse_census(value)
+    assert parsed == expected
+    assert type(parsed) is date
+
+
+@pytest.mark.parametrize(
+    ("value", "before", "after"),
+    [
+        ("2025-06-01", "2025-03-31", "2025-09-30"),
+        ("2025-03-30", "2024-09-30", "2025-03-31"),
+        ("2025-04-01", "2025-03-31", "2025-09-30"),
+        ("2025-09-29", "2025-03-31", "2025-09-30"),
+        ("2025-10-01", "2025-09-30", "2026-03-31"),
+        ("2025-12-31", "2025-09-30", "2026-03-31"),
+        ("2025-01-01", "2024-09-30", "2025-03-31"),
+        ("2024-02-29", "2023-09-30", "2024-03-31"),
+        (date(2025, 3, 30), "2024-09-30", "2025-03-31"),
+    ],
+)
+def test_other_dates_name_the_nearest_census_dates(
+    value: str | date, before: str, after: str
+) -> None:
+    with pytest.raises(CensusDateError) as error:
+        parse_census(value)
+    shown = value if isinstance(value, str) else value.isoformat()
+    assert str(error.value) == (
+        f"{shown} is not a census date (31 March or 30 September): the nearest are "
+        f"{before} and {after}"
+    )
+
+
+def test_brief_example_message() -> None:
+    with pytest.raises(ValueError, match=r"2025-03-31 and 2025-09-30"):
+        parse_census("2025-06-01")
+
+
+@pytest.mark.parametrize("text", ["31/03/2025", "20250331", "2025-3-31", "2025-W13-1", "", "soon"])
+def test_text_that_is_not_an_iso_date_is_refused(text: str) -> None:
+    with pytest.raises(CensusDateError, match="not a date in ISO form YYYY-MM-DD"):
+        parse_census(text)
+
+
+def test_impossible_calendar_date_is_refused() -> None:
+    with pytest.raises(CensusDateError, match="not a valid calendar date"):
+        parse_census("2025-09-31")
+
+
+def test_wrong_type_is_refused() -> None:
+    with pytest.raises(CensusDateError, match="not int"):
+        parse_census(20250930)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("census", "start", "previous", "previous_start", "following"),
+    [
+        (
+            date(2025, 9, 30),
+            date(2025, 4, 1),
+            date(2025, 3, 31),
+            date(2024, 10, 1),
+            date(2026, 3, 31),
+        ),
+        (
+            date(2026, 3, 31),
+            date(2025, 10, 1),
+            date(2025, 9, 30),
+            date(2025, 4, 1),
+            date(2026, 9, 30),
+        ),
+        (
+            date(2024, 3, 31),
+            date(2023, 10, 1),
+            date(2023, 9, 30),
+            date(2023, 4, 1),
+            date(2024, 9, 30),
+        ),
+    ],
+)
+def test_period_arithmetic(
+    census: date, start: date, previous: date, previous_start: date, following: date
+) -> None:
+    assert period_start(census) == start
+    assert previous_census(census) == previous
+    assert previous_period_start(census) == previous_start
+    assert next_census(census) == following
+    # consecutive periods tile the calendar: no gap, no overlap
+    assert period_start(census) == previous_census(census) + timedelta(days=1)
+
+
+def test_period_functions_refuse_non_census_dates() -> None:
+    with pytest.raises(CensusDateError):
+        period_start(date(2025, 6, 30))
+    with pytest.raises(CensusDateError):
+        previous_census(date(2025, 6, 30))
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "expected"),
+    [
+        (date(2024, 9, 30), date(2025, 9, 30), ["2024-09-30", "2025-03-31", "2025-09-30"]),
+        (date(2024, 10, 1), date(2025, 9, 29), ["2025-03-31"]),
+        (date(2025, 4, 1), date(2025, 9, 29), []),
+        (date(2025, 9, 30), date(2025, 9, 30), ["2025-09-30"]),
+        (date(2025, 9, 30), date(2025, 3, 31), []),
+        (
+            date(2023, 1, 1),
+            date(2024, 12, 31),
+            ["2023-03-31", "2023-09-30", "2024-03-31", "2024-09-30"],
+        ),
+    ],
+)
+def test_census_dates_between(first: date, last: date, expected: list[str]) -> None:
+    assert census_dates_between(first, last) == [date.fromisoformat(d) for d in expected]
+
+
+@pytest.mark.parametrize(
+    ("today", "weeks", "expected"),
+    [
+        (date(2025, 11, 11), 6, date(2025, 9, 30)),  # today - 42 days is the census date itself
+        (date(2025, 11, 10), 6, date(2025, 3, 31)),
+        (date(2026, 1, 15), 6, date(2025, 9, 30)),
+        (date(2026, 5, 12), 6, date(2026, 3, 31)),
+        (date(2026, 3, 31), 0, date(2026, 3, 31)),
+        (date(2026, 2, 1), 0, date(2025, 9, 30)),
+    ],
+)
+def test_latest_census(today: date, weeks: int, expected: date) -> None:
+    assert latest_census(today, timedelta(weeks=weeks)) == expected

@@ -1,0 +1,133 @@
+"""Periods and census dates (spec section 1).
+
+A period is the six months ending on a census date, 31 March or 30 September, and is named by
+that date: ``2025-09-30`` is 1 Apr 2025 to 30 Sep 2025 inclusive, ``2026-03-31`` is 1 Oct 2025
+to 31 Mar 2026 inclusive.
+
+Choices where the spec is silent:
+- Text must be an ISO calendar date ``YYYY-MM-DD`` (surrounding spaces ignored); other ISO forms
+  that :meth:`date.fromisoformat` would accept (``20250930``, week dates) are refused, so a period
+  is always named one way.
+- A ``datetime`` (or ``pandas.Timestamp``) is accepted and its date part is used.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# (month, day) of the two census dates in a calendar year, in calendar order.
+_CENSUS_DAYS = ((3, 31), (9, 30))
+
+
+class CensusDateError(ValueError):
+    """A date given as a period is not a census date, or is not a date at all."""
+
+
+def is_census(value: date) -> bool:
+    return (value.month, value.day) in _CENSUS_DAYS
+
+
+def _census_before(value: date) -> date:
+    """The latest census date strictly before ``value``."""
+    for year in (value.year, value.year - 1):
+        for month, day in reversed(_CENSUS_DAYS):
+            candidate = date(year, month, day)
+            if candidate < value:
+                return candidate
+    raise AssertionError("unreachable: a census date falls in every year")
+
+
+def _census_after(value: date) -> date:
+    """The earliest census date strictly after ``value``."""
+    for year in (value.year, value.year + 1):
+        for month, day in _CENSUS_DAYS:
+            candidate = date(year, month, day)
+            if candidate > value:
+                return candidate
+    raise AssertionError("unreachable: a census date falls in every year")
+
+
+def parse_census(value: str | date) -> date:
+    """Read a period name (ISO text or a date) and check it is a census date.
+
+    Raises :class:`CensusDateError` naming the nearest census dates before and after.
+    """
+    if isinstance(value, datetime):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if not _ISO_DATE.match(text):
+            raise CensusDateError(
+                f"{value!r} is not a date in ISO form YYYY-MM-DD (a census date is 31 March or "
+                "30 September, e.g. 2025-09-30)"
+            )
+        try:
+            day = date.fromisoformat(text)
+        except ValueError as exc:
+            raise CensusDateError(f"{value!r} is not a valid calendar date: {exc}") from None
+    else:
+        raise CensusDateError(
+            f"a census date must be ISO text or a date, not {type(value).__name__}"
+        )
+    if not is_census(day):
+        raise CensusDateError(
+            f"{day.isoformat()} is not a census date (31 March or 30 September): the nearest are "
+            f"{_census_before(day).isoformat()} and {_census_after(day).isoformat()}"
+        )
+    return day
+
+
+def _checked(census: date) -> date:
+    return parse_census(census)
+
+
+def period_start(census: date) -> date:
+    """First day of the period ending on ``census``."""
+    census = _checked(census)
+    if census.month == 9:
+        return date(census.year, 4, 1)
+    return date(census.year - 1, 10, 1)
+
+
+def previous_census(census: date) -> date:
+    """Census date of the period before."""
+    census = _checked(census)
+    if census.month == 9:
+        return date(census.year, 3, 31)
+    return date(census.year - 1, 9, 30)
+
+
+def next_census(census: date) -> date:
+    """Census date of the period after."""
+    return _census_after(_checked(census))
+
+
+def previous_period_start(census: date) -> date:
+    """First day of the period before: the cut-off for support that ended (section 1)."""
+    return period_start(previous_census(census))
+
+
+def census_dates_between(first: date, last: date) -> list[date]:
+    """Census dates ``d`` with ``first <= d <= last``, ascending (empty when ``first > last``)."""
+    if isinstance(first, datetime):
+        first = first.date()
+    if isinstance(last, datetime):
+        last = last.date()
+    dates: list[date] = []
+    current = first if is_census(first) else _census_after(first)
+    while current <= last:
+        dates.append(current)
+        current = _census_after(current)
+    return dates
+
+
+def latest_census(today: date, lag: timedelta) -> date:
+    """The latest census date on or before ``today - lag`` (the newest period whose data is in)."""
+    if isinstance(today, datetime):
+        today = today.date()
+    cutoff = today - lag
+    return cutoff if is_census(cutoff) else _census_before(cutoff)

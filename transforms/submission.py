@@ -1,0 +1,43 @@
+"""The two submission tables of a period, built together from the clean extracts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from transforms.cohorts import cohort_members, nis_cohort
+from transforms.fpd import compute_fpd
+from transforms.individuals import build_individuals
+from transforms.inputs import extract
+from transforms.keys import isin
+from transforms.periods import parse_census
+
+
+@dataclass(frozen=True)
+class SubmissionTables:
+    individuals: pd.DataFrame
+    fpd: pd.DataFrame
+    # People of the NIS cohort left out of every file because they opted out (for the manifest).
+    opted_out: int
+
+
+def count_opted_out(extracts: Mapping[str, pd.DataFrame], census: date) -> int:
+    families = extract(extracts, "families")
+    cohort = nis_cohort(families, census)
+    return len(cohort_members(cohort, extract(extracts, "people"), census, opted_out=True))
+
+
+def build_submission(extracts: Mapping[str, pd.DataFrame], census: date) -> SubmissionTables:
+    census = parse_census(census)
+    individuals = build_individuals(extracts, census)
+    fpd = compute_fpd(extracts, census)
+    # The FPD cohort is a subset of the NIS cohort by construction; a person in FPD without an
+    # individuals row would be a submission the receiving side cannot link.
+    if not isin(fpd["person_id"], individuals["person_id"]).all():
+        raise AssertionError("an FPD person is missing from the individuals table")
+    return SubmissionTables(
+        individuals=individuals, fpd=fpd, opted_out=count_opted_out(extracts, census)
+    )
