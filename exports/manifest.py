@@ -1,0 +1,101 @@
+"""``manifest.json``: what a submission folder holds and what it was made from.
+
+Canonical JSON (keys sorted, indent 2, UTF-8, ending in ``\\n``) with no time and no machine or user
+name in it, so the same inputs give the same manifest. Shape::
+
+    {
+      "contract_version": "1",
+      "la_code": "E08000012",
+      "census_date": "2025-09-30",
+      "files": [                       # in the order of spec section 5
+        {"name": ..., "rows": ..., "sha256": ...},
+        # the workbook and the validation report also give "sheets": {sheet: data rows};
+        # their "rows" is the data rows of the table sheets (Individuals + FPD; Findings)
+      ],
+      "files_not_written": [{"name": ..., "reason": ...}],   # e.g. the workbook above Excel's limit
+      "input_extracts": [              # in contract order, as validation counted them
+        {"extract", "source", "sha256", "rows_read", "quarantined", "warned"}
+      ],
+      "people_opted_out": 3
+    }
+
+Every ``sha256`` is of the file's bytes. The xlsx files are made byte-deterministic for this (fixed
+document times and zip entry dates, see ``exports.excel``), so a recipient can check any file with
+``sha256sum`` and two runs on the same inputs give the same hashes; the deflate stream of an xlsx
+is the output of the zlib that Python links, so hashes of xlsx files are only compared between
+installations of the same pinned environment. The manifest itself is not listed (it cannot hold its
+own hash) and is written last: a folder with a manifest is a finished submission.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from exports.files import atomic_path, sha256_file
+from exports.validation_report import sort_counts
+
+CONTRACT_VERSION = "1"
+MANIFEST_NAME = "manifest.json"
+
+
+def file_entry(path: Path, rows: int, sheets: dict[str, int] | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": path.name, "rows": int(rows), "sha256": sha256_file(path)}
+    if sheets is not None:
+        entry["sheets"] = {k: int(v) for k, v in sheets.items()}
+    return entry
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value from a pandas cell: missing -> null, numpy numbers -> int."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    return value
+
+
+def input_extracts(extract_counts: pd.DataFrame) -> list[dict[str, Any]]:
+    """The extract counts as manifest entries, in contract order, values as validation gave them."""
+    rows = sort_counts(extract_counts)
+    entries = []
+    for record in rows.to_dict(orient="records"):
+        entry = {str(k): _plain(v) for k, v in record.items()}
+        for k in ("rows_read", "quarantined", "warned"):
+            entry[k] = int(entry[k]) if entry[k] is not None else None
+        entries.append(entry)
+    return entries
+
+
+def build_manifest(
+    la_code: str,
+    census: date,
+    files: list[dict[str, Any]],
+    extract_counts: pd.DataFrame,
+    people_opted_out: int,
+    files_not_written: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "contract_version": CONTRACT_VERSION,
+        "la_code": la_code,
+        "census_date": census.isoformat(),
+        "files": files,
+        "files_not_written": files_not_written or [],
+        "input_extracts": input_extracts(extract_counts),
+        "people_opted_out": int(people_opted_out),
+    }
+
+
+def manifest_json(manifest: dict[str, Any]) -> str:
+    return json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_manifest(manifest: dict[str, Any], path: Path) -> None:
+    """Write ``manifest`` to ``path`` atomically, mode 0600, ``\\n`` line ends."""
+    with atomic_path(Path(path)) as tmp:
+        tmp.write_bytes(manifest_json(manifest).encode("utf-8"))

@@ -1,0 +1,83 @@
+"""The two submission tables as they are written: checked against the output schemas, cut to the
+contract's columns in the contract's order, sorted by ``family_id`` then ``person_id``.
+
+This is the last gate before data leaves the council, so it checks again what the transforms
+promise: a column outside the contract (an NHS number, an ethnicity, anything) stops the run rather
+than reaching a file, and so does a row of another LA or another census date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+import pandera.errors
+import pandera.pandas as pa
+
+from schemas.outputs import FPD_COLUMNS, INDIVIDUALS_COLUMNS, FpdRecord, IndividualsRecord
+from transforms.submission import SubmissionTables
+
+SORT_KEYS = ["family_id", "person_id"]
+
+
+class SubmissionTableError(ValueError):
+    """A submission table breaks the output contract. The message names columns and checks,
+    never a value."""
+
+
+@dataclass(frozen=True)
+class PreparedTables:
+    individuals: pd.DataFrame
+    fpd: pd.DataFrame
+    opted_out: int
+
+
+def _schema_failures(error: pandera.errors.SchemaErrors) -> str:
+    cases = error.failure_cases
+    # Column and check only: the failure cases themselves are personal data.
+    pairs = (
+        cases[["column", "check"]].astype("str").drop_duplicates().sort_values(["column", "check"])
+    )
+    return "; ".join(f"{c}: {k}" for c, k in pairs.itertuples(index=False))
+
+
+def prepare_table(
+    df: pd.DataFrame,
+    model: type[pa.DataFrameModel],
+    columns: list[str],
+    name: str,
+    la_code: str,
+    census: date,
+) -> pd.DataFrame:
+    extra = [c for c in df.columns if c not in columns]
+    if extra:
+        raise SubmissionTableError(f"{name} table has columns outside the contract: {extra}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SubmissionTableError(f"{name} table lacks contract columns: {missing}")
+    table = df[columns].reset_index(drop=True)
+    try:
+        model.validate(table, lazy=True)
+    except pandera.errors.SchemaErrors as error:
+        raise SubmissionTableError(
+            f"{name} table breaks the output schema: {_schema_failures(error)}"
+        ) from None
+    if not (table["la_code"] == la_code).all():
+        raise SubmissionTableError(f"{name} table holds rows of another la_code")
+    if not (table["census_date"] == pd.Timestamp(census)).all():
+        raise SubmissionTableError(f"{name} table holds rows of another census date")
+    if table.duplicated(SORT_KEYS).any():
+        raise SubmissionTableError(f"{name} table has more than one row for a family and person")
+    # Keys are unique, so this order is total: the same rows in any order give the same file.
+    return table.sort_values(SORT_KEYS, kind="stable").reset_index(drop=True)
+
+
+def prepare_tables(tables: SubmissionTables, la_code: str, census: date) -> PreparedTables:
+    individuals = prepare_table(
+        tables.individuals, IndividualsRecord, INDIVIDUALS_COLUMNS, "individuals", la_code, census
+    )
+    fpd = prepare_table(tables.fpd, FpdRecord, FPD_COLUMNS, "FPD", la_code, census)
+    if not fpd["person_id"].isin(individuals["person_id"]).all():
+        raise SubmissionTableError("an FPD person has no row in the individuals table")
+    return PreparedTables(individuals=individuals, fpd=fpd, opted_out=int(tables.opted_out))
