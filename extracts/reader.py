@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -104,14 +105,28 @@ def _read_csv(data: bytes) -> pd.DataFrame:
     if not text.strip():
         raise FatalInputError(RULES["F002"], "", "the file is empty")
     # Blank lines are kept while reading so the index stays the CSV line number, then dropped.
-    frame = pd.read_csv(
-        io.StringIO(text),
-        dtype="str",
-        keep_default_na=False,
-        na_filter=False,
-        skip_blank_lines=False,
-        quoting=csv.QUOTE_MINIMAL,
-    )
+    # index_col=False: otherwise a first data row with more fields than the header makes pandas
+    # take the first column as the index and shift every value one column left.
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(text),
+                dtype="str",
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                quoting=csv.QUOTE_MINIMAL,
+                index_col=False,
+            )
+    except pd.errors.ParserWarning:
+        # With index_col=False pandas drops the extra fields with only a warning.
+        raise FatalInputError(RULES["F002"], "", "a row has more fields than the header") from None
+    # The header as written: pandas renames a repeated name (date, date.1) and a blank one
+    # (Unnamed: 3), which would hide a column given twice from the check in _conform.
+    header = next(csv.reader(io.StringIO(text)), [])
+    if len(header) == len(frame.columns):
+        frame = frame.set_axis(header, axis=1)
     frame.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame))
     return frame
 
@@ -122,6 +137,9 @@ def _read_xlsx(data: bytes) -> pd.DataFrame:
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         sheet = workbook.worksheets[0]
+        # Read-only mode trusts the size the file declares, and some exporters declare it
+        # wrong (A1, or fewer rows than written): rows past it would vanish without a word.
+        sheet.reset_dimensions()
         rows = list(sheet.iter_rows(values_only=True))
     finally:
         workbook.close()
@@ -154,7 +172,8 @@ def _conform(
     """Rename, check required columns, drop unknown ones, and render every cell as text."""
     schema = MODELS[name].to_schema()
     known = list(schema.columns)
-    rename = {normalise_header(k): v for k, v in column_map.items()}
+    # Both sides are matched like headers, so "Person Ref" = "Person_ID" works too.
+    rename = {normalise_header(k): normalise_header(v) for k, v in column_map.items()}
     headers = [rename.get(normalise_header(c), normalise_header(c)) for c in frame.columns]
     seen: set[str] = set()
     for header in headers:

@@ -28,9 +28,12 @@ def read_sql_extract(source: SourceSettings, name: str) -> tuple[str, pd.DataFra
             if query:
                 frame = pd.read_sql_query(sa.text(query), connection, dtype_backend="numpy_nullable")
             else:
-                if not sa.inspect(connection).has_table(table):
+                # "schema.table" names a table outside the default schema (e.g. yot.offences).
+                schema, _, bare = table.rpartition(".")
+                if not sa.inspect(connection).has_table(bare, schema=schema or None):
                     raise FatalInputError(RULES["F001"], label, "table not found")
-                selected = sa.select(sa.table(table, *_columns(connection, table)))
+                columns = _columns(connection, bare, schema or None)
+                selected = sa.select(sa.table(bare, *columns, schema=schema or None))
                 frame = pd.read_sql_query(selected, connection, dtype_backend="numpy_nullable")
     except FatalInputError:
         raise
@@ -46,5 +49,5 @@ def read_sql_extract(source: SourceSettings, name: str) -> tuple[str, pd.DataFra
     return label, frame, sha256_of_frame(frame)
 
 
-def _columns(connection: sa.Connection, table: str) -> list[sa.ColumnClause]:
-    return [sa.column(c["name"]) for c in sa.inspect(connection).get_columns(table)]
+def _columns(connection: sa.Connection, table: str, schema: str | None) -> list[sa.ColumnClause]:
+    return [sa.column(c["name"]) for c in sa.inspect(connection).get_columns(table, schema=schema)]

@@ -85,7 +85,7 @@ def validate(
     try:
         settings = load_settings(config, source_path=source)
         raw = read_extracts(settings)
-    except (ConfigError, FatalInputError) as exc:
+    except (ConfigError, FatalInputError, ConnectionError) as exc:
         raise _fail(str(exc)) from None
     result = run_validation(raw, settings.resolved_extract_date())
     try:

@@ -1,0 +1,264 @@
+"""``nis validate``: exit 0 when a run may proceed, 1 over the quarantine threshold, 2 on a fatal
+problem with one line naming the file and what is wrong, and never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from extract_builders import HEADERS, fresh_rows, write_extracts
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from nis_pipeline.cli import app
+from nis_pipeline.settings import EXTRACT_NAMES
+from schemas.rules import FINDING_COLUMNS
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _invoke(*args: str | Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["validate", *[str(a) for a in args]])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _report_sheets(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    book = load_workbook(path, read_only=True)
+    try:
+        return {ws.title: list(ws.iter_rows(values_only=True)) for ws in book.worksheets}
+    finally:
+        book.close()
+
+
+def _one_quarantined_person(folder: Path) -> Path:
+    """1 of the 5 people is quarantined (20%), plus a warning."""
+    rows = fresh_rows()
+    rows["people"][2]["gender"] = "Q"  # P3: E105
+    rows["people"][0]["nino"] = "AB123456E"  # P1: W201
+    return write_extracts(folder, rows)
+
+
+def _config(path: Path, threshold: float) -> Path:
+    path.write_text(f"quarantine_threshold = {threshold}\n", encoding="utf-8")
+    return path
+
+
+# --- exit 0 ---------------------------------------------------------------------------------
+
+
+def test_valid_extracts_exit_0_with_summary_and_report(tmp_path: Path) -> None:
+    source = write_extracts(tmp_path / "in")
+    report = tmp_path / "reports" / "validation_report.xlsx"
+    code, out, err = _invoke("--source", source, "--report", report)
+    assert (code, err) == (0, "")
+    for name in EXTRACT_NAMES:
+        assert f"{name} " in out
+    assert "people quarantined: 0.0% (threshold 5.0%)" in out
+    assert f"validation report: {report}" in out
+    sheets = _report_sheets(report)
+    assert {"Summary", "Findings"} <= set(sheets)
+    assert list(sheets["Findings"][0]) == FINDING_COLUMNS
+    assert len(sheets["Findings"]) == 1  # the header only
+
+
+def test_summary_counts_and_top_rules(tmp_path: Path) -> None:
+    source = _one_quarantined_person(tmp_path / "in")
+    report = tmp_path / "validation_report.xlsx"
+    code, out, _ = _invoke(
+        "--source", source, "--report", report, "--config", _config(tmp_path / "c.toml", 0.25)
+    )
+    assert code == 0
+    people_line = next(line for line in out.splitlines() if line.startswith("people "))
+    assert people_line.split()[-3:] == ["5", "1", "1"]  # read, quarantined, warned
+    assert "people quarantined: 20.0% (threshold 25.0%)" in out
+    assert "top rules:" in out
+    assert "E105" in out and "W201" in out
+    findings = _report_sheets(report)["Findings"]
+    header, body = findings[0], findings[1:]
+    rows = [dict(zip(header, r, strict=True)) for r in body]
+    assert sorted((r["extract"], r["row"], r["column"], r["rule"]) for r in rows) == [
+        ("people", 2, "nino", "W201"),
+        ("people", 4, "gender", "E105"),
+    ]
+
+
+def test_default_report_path_is_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write_extracts(tmp_path / "in")
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = _invoke("--source", source)
+    assert code == 0
+    assert (tmp_path / "validation_report.xlsx").is_file()
+    assert "validation report: validation_report.xlsx" in out
+
+
+# --- exit 1 ---------------------------------------------------------------------------------
+
+
+def test_quarantine_over_threshold_exits_1_after_writing_the_report(tmp_path: Path) -> None:
+    source = _one_quarantined_person(tmp_path / "in")
+    report = tmp_path / "validation_report.xlsx"
+    config = _config(tmp_path / "nis.toml", 0.1)
+    code, out, err = _invoke("--source", source, "--config", config, "--report", report)
+    assert code == 1
+    assert "Traceback" not in out + err
+    assert "people quarantined: 20.0% (threshold 10.0%) - EXCEEDED" in out
+    assert report.is_file()
+
+
+@pytest.mark.parametrize(("threshold", "expected"), [(0.2, 0), (0.19, 1)])
+def test_threshold_is_a_share_that_may_be_reached_not_exceeded(
+    tmp_path: Path, threshold: float, expected: int
+) -> None:
+    source = _one_quarantined_person(tmp_path / "in")
+    config = _config(tmp_path / "nis.toml", threshold)
+    code, _, _ = _invoke("--source", source, "--config", config, "--report", tmp_path / "r.xlsx")
+    assert code == expected
+
+
+def test_default_threshold_is_5_percent(tmp_path: Path) -> None:
+    source = _one_quarantined_person(tmp_path / "in")
+    code, out, _ = _invoke("--source", source, "--report", tmp_path / "r.xlsx")
+    assert code == 1 and "(threshold 5.0%)" in out
+
+
+# --- exit 2 ---------------------------------------------------------------------------------
+
+
+def _assert_one_line_error(out: str, err: str, *needles: str) -> str:
+    assert "Traceback" not in out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    line = lines[0]
+    assert line.startswith("error: ")
+    for needle in needles:
+        assert needle in line
+    return line
+
+
+def test_missing_file_exits_2(tmp_path: Path) -> None:
+    source = write_extracts(tmp_path / "in")
+    (source / "exclusions.csv").unlink()
+    report = tmp_path / "validation_report.xlsx"
+    code, out, err = _invoke("--source", source, "--report", report)
+    assert code == 2
+    _assert_one_line_error(out, err, "F001", "exclusions.csv", "not found")
+    assert not report.exists()  # a fatal run writes nothing
+
+
+def test_missing_column_exits_2(tmp_path: Path) -> None:
+    headers = dict(HEADERS)
+    headers["school_attendance"] = [h for h in HEADERS["school_attendance"] if h != "term_end"]
+    source = write_extracts(tmp_path / "in", headers=headers)
+    code, out, err = _invoke("--source", source, "--report", tmp_path / "r.xlsx")
+    assert code == 2
+    _assert_one_line_error(out, err, "F003", "school_attendance.csv", "term_end")
+
+
+def test_unreadable_file_exits_2(tmp_path: Path) -> None:
+    source = write_extracts(tmp_path / "in")
+    (source / "people.csv").unlink()
+    (source / "people.xlsx").write_bytes(b"PK\x03\x04 not a workbook")
+    code, out, err = _invoke("--source", source, "--report", tmp_path / "r.xlsx")
+    assert code == 2
+    _assert_one_line_error(out, err, "F002", "people.xlsx")
+
+
+def test_two_files_for_one_extract_exits_2(tmp_path: Path) -> None:
+    source = write_extracts(tmp_path / "in")
+    (source / "people.xlsx").write_bytes(b"")
+    code, out, err = _invoke("--source", source, "--report", tmp_path / "r.xlsx")
+    assert code == 2
+    _assert_one_line_error(out, err, "F004", "people.csv", "people.xlsx")
+
+
+def test_missing_source_folder_exits_2(tmp_path: Path) -> None:
+    code, out, err = _invoke("--source", tmp_path / "nowhere", "--report", tmp_path / "r.xlsx")
+    assert code == 2
+    _assert_one_line_error(out, err, "nowhere")
+
+
+def test_no_source_at_all_exits_2(tmp_path: Path) -> None:
+    code, out, err = _invoke("--report", tmp_path / "r.xlsx")
+    assert code == 2
+    _assert_one_line_error(out, err, "F001")
+
+
+@pytest.mark.parametrize(
+    "text", ["quarantine_threshold = 'lots'\n", "[source\n"], ids=["bad-value", "bad-toml"]
+)
+def test_bad_config_exits_2(tmp_path: Path, text: str) -> None:
+    source = write_extracts(tmp_path / "in")
+    config = tmp_path / "nis.toml"
+    config.write_text(text, encoding="utf-8")
+    code, out, err = _invoke(
+        "--source", source, "--config", config, "--report", tmp_path / "r.xlsx"
+    )
+    assert code == 2
+    _assert_one_line_error(out, err, str(config))
+
+
+def test_missing_config_exits_2(tmp_path: Path) -> None:
+    code, out, err = _invoke("--config", tmp_path / "nis.toml", "--report", tmp_path / "r.xlsx")
+    assert code == 2
+    _assert_one_line_error(out, err, "nis.toml", "does not exist")
+
+
+def test_unwritable_report_exits_2(tmp_path: Path) -> None:
+    source = write_extracts(tmp_path / "in")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    code, out, err = _invoke("--source", source, "--report", blocker / "validation_report.xlsx")
+    assert code == 2
+    _assert_one_line_error(out, err, "validation_report.xlsx")
+
+
+# --- the installed entry point, in a real process -------------------------------------------
+
+
+def _run_module(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "nis_pipeline.cli", "validate", *[str(a) for a in args]],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_subprocess_exit_codes_and_no_traceback(tmp_path: Path) -> None:
+    good = write_extracts(tmp_path / "good")
+    done = _run_module("--source", good, "--report", tmp_path / "r.xlsx", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "r.xlsx").is_file()
+
+    bad = write_extracts(tmp_path / "bad")
+    (bad / "families.csv").write_bytes(b"family_id,la_code\nF1,E08000012\n")
+    done = _run_module("--source", bad, "--report", tmp_path / "r2.xlsx", cwd=tmp_path)
+    assert done.returncode == 2
+    _assert_one_line_error(done.stdout, done.stderr, "F003", "families.csv", "date_identified")
+    assert not (tmp_path / "r2.xlsx").exists()
+
+
+def test_unreachable_database_exits_2_without_traceback(tmp_path: Path) -> None:
+    # The reader raises ConnectionError here (flows retry on it); the CLI must still end with
+    # one line and exit 2, not a traceback and exit 1 (which means "over the threshold").
+    config = tmp_path / "nis.toml"
+    config.write_text(
+        f'[source]\nurl = "sqlite:///{tmp_path / "no" / "such" / "folder" / "cases.db"}"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        app, ["validate", "--config", str(config), "--report", str(tmp_path / "r.xlsx")]
+    )
+    assert not isinstance(result.exception, ConnectionError), "uncaught: a traceback for the user"
+    assert result.exit_code == 2
+    _assert_one_line_error(result.stdout, result.stderr, "families", "database unavailable")
