@@ -55,7 +55,10 @@ def synth(
     fmt = fmt.lower()
     if fmt not in ("csv", "xlsx", "parquet"):
         raise _fail(f"--format must be csv, xlsx or parquet, not {fmt}")
-    summary = write_synthetic(out, families=families, seed=seed, fmt=fmt, defects=defects)
+    try:
+        summary = write_synthetic(out, families=families, seed=seed, fmt=fmt, defects=defects)
+    except ValueError as exc:  # e.g. more rows than an xlsx sheet holds
+        raise _fail(str(exc)) from None
     typer.echo(f"wrote {families} families of synthetic extracts to {out}")
     for name, rows in summary.rows.items():
         typer.echo(f"  {name:<26}{rows:>10} rows")
