@@ -22,7 +22,11 @@ _UPN_BODY_PATTERN = r"^[A-HJ-NP-RT-Z]\d{11}[0-9A-HJ-NP-RT-Z]$"
 
 def normalise(values: pd.Series) -> pd.Series:
     """Strip all white space and upper-case; empty strings become missing."""
-    out = values.astype("str").str.replace(r"\s+", "", regex=True).str.upper()
+    out = values.astype("str")
+    # Literal replaces of the white space seen in extracts (a regex runs per value in Python).
+    for space in (" ", "\t", "\u00a0", "\r", "\n"):
+        out = out.str.replace(space, "", regex=False)
+    out = out.str.upper()
     return out.mask(out == "")
 
 

@@ -64,7 +64,8 @@ def parse_whole_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _codes(text: pd.Series, column: str) -> pd.Series:
-    upper = text.str.upper().str.replace(r"\s+", " ", regex=True)
+    # Literal replaces: pandas runs a regex over Arrow strings one value at a time in Python.
+    upper = text.str.upper().str.replace("\u00a0", " ", regex=False).str.replace("  ", " ", regex=False)
     if column == "gender":
         upper = upper.replace(codes.GENDER_ALIASES)
     return upper

@@ -23,6 +23,7 @@ from schemas.identifiers import format_postcode
 from schemas.models import MODELS
 from schemas.parsing import parse_extract
 from schemas.rules import FINDING_COLUMNS, RULES, Severity, empty_findings
+from transforms.keys import isin as keys_in
 
 # pandera's built-in check names -> our rule codes (custom checks are named "CODE:column").
 _BUILTIN_CHECKS = {
@@ -137,9 +138,9 @@ def _validate_one(name: str, raw_frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     # Drop pandera's "missing"/"not in list" on a cell already reported as unparseable.
     parse_cells = found.loc[found["rule"].isin(_PARSE_RULES), ["row", "column"]]
     if not parse_cells.empty:
-        key = found["row"].astype("string") + "|" + found["column"].astype("string")
-        parsed_key = parse_cells["row"].astype("string") + "|" + parse_cells["column"].astype("string")
-        found = found.loc[found["rule"].isin(_PARSE_RULES) | ~key.isin(parsed_key)]
+        key = found["row"].astype("str") + "|" + found["column"].astype("str")
+        parsed_key = parse_cells["row"].astype("str") + "|" + parse_cells["column"].astype("str")
+        found = found.loc[found["rule"].isin(_PARSE_RULES) | ~keys_in(key, parsed_key)]
     return frame, found
 
 
@@ -207,12 +208,12 @@ def _context_findings(typed: dict[str, pd.DataFrame], extract_date: date) -> lis
     person_ids = people["person_id"].dropna()
     for name in _FAMILY_EXTRACTS:
         frame = typed[name]
-        orphan = frame["family_id"].notna() & ~frame["family_id"].isin(family_ids)
-        out.append(_finding_frame(name, frame.index[orphan.to_numpy()], "E107", "family_id"))
+        orphan = frame["family_id"].notna() & ~keys_in(frame["family_id"], family_ids)
+        out.append(_finding_frame(name, frame.index[np.asarray(orphan)], "E107", "family_id"))
     for name in _PERSON_EXTRACTS:
         frame = typed[name]
-        orphan = frame["person_id"].notna() & ~frame["person_id"].isin(person_ids)
-        out.append(_finding_frame(name, frame.index[orphan.to_numpy()], "E108", "person_id"))
+        orphan = frame["person_id"].notna() & ~keys_in(frame["person_id"], person_ids)
+        out.append(_finding_frame(name, frame.index[np.asarray(orphan)], "E108", "person_id"))
 
     incidents = typed["domestic_abuse_incidents"]
     home = people.drop_duplicates("person_id").set_index("person_id")["family_id"]
@@ -234,19 +235,21 @@ def _cascade(typed: dict[str, pd.DataFrame], findings: pd.DataFrame) -> pd.DataF
     bad_families = families.loc[families.index.isin(list(bad_rows["families"])), "family_id"].dropna()
     parts = []
     people = typed["people"]
-    people_cascade = people["family_id"].isin(bad_families) & ~people.index.isin(list(bad_rows["people"]))
-    parts.append(_finding_frame("people", people.index[people_cascade.to_numpy()], "E190", "family_id"))
-    quarantined_people = people.index.isin(list(bad_rows["people"])) | people_cascade.to_numpy()
+    people_cascade = keys_in(people["family_id"], bad_families) & ~people.index.isin(
+        list(bad_rows["people"])
+    )
+    parts.append(_finding_frame("people", people.index[people_cascade], "E190", "family_id"))
+    quarantined_people = people.index.isin(list(bad_rows["people"])) | people_cascade
     bad_people = people.loc[quarantined_people, "person_id"].dropna()
     # A duplicated person_id is quarantined everywhere it appears: its events cannot be placed.
     for name in _PERSON_EXTRACTS:
         frame = typed[name]
         mine = ~frame.index.isin(list(bad_rows[name]))
-        via_person = frame["person_id"].isin(bad_people) & mine
-        parts.append(_finding_frame(name, frame.index[via_person.to_numpy()], "E190", "person_id"))
+        via_person = keys_in(frame["person_id"], bad_people) & mine
+        parts.append(_finding_frame(name, frame.index[via_person], "E190", "person_id"))
         if "family_id" in frame.columns:
-            via_family = frame["family_id"].isin(bad_families) & mine & ~via_person
-            parts.append(_finding_frame(name, frame.index[via_family.to_numpy()], "E190", "family_id"))
+            via_family = keys_in(frame["family_id"], bad_families) & mine & ~via_person
+            parts.append(_finding_frame(name, frame.index[via_family], "E190", "family_id"))
     return _combine(parts)
 
 
