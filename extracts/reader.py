@@ -49,12 +49,15 @@ def find_extract_file(folder: Path, name: str) -> Path:
     if not folder.is_dir():
         raise FatalInputError(RULES["F001"], str(folder), "source folder does not exist")
     matches = sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FILE_SUFFIXES
-        and p.stem.strip().casefold() == name
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in FILE_SUFFIXES and p.stem.strip().casefold() == name
     )
     if not matches:
         raise FatalInputError(
-            RULES["F001"], str(folder / f"{name}.csv"), "expected NAME.csv, NAME.xlsx or NAME.parquet"
+            RULES["F001"],
+            str(folder / f"{name}.csv"),
+            "expected NAME.csv, NAME.xlsx or NAME.parquet",
         )
     if len(matches) > 1:
         raise FatalInputError(RULES["F004"], str(folder), ", ".join(p.name for p in matches))
@@ -89,7 +92,9 @@ def _safe_reason(exc: Exception) -> str:
     for marker in ("line ", "row "):
         at = text.find(marker)
         if at >= 0:
-            number = "".join(ch for ch in text[at + len(marker) : at + len(marker) + 12] if ch.isdigit())
+            number = "".join(
+                ch for ch in text[at + len(marker) : at + len(marker) + 12] if ch.isdigit()
+            )
             if number:
                 return f"{type(exc).__name__} near {marker}{number}"
     return type(exc).__name__
@@ -99,9 +104,7 @@ def _read_csv(data: bytes) -> pd.DataFrame:
     try:
         text = decode_csv_bytes(data)
     except UnicodeDecodeError:
-        raise FatalInputError(
-            RULES["F002"], "", "not UTF-8 or Windows-1252 text"
-        ) from None
+        raise FatalInputError(RULES["F002"], "", "not UTF-8 or Windows-1252 text") from None
     if not text.strip():
         raise FatalInputError(RULES["F002"], "", "the file is empty")
     # Blank lines are kept while reading so the index stays the CSV line number, then dropped.
@@ -186,9 +189,7 @@ def _conform(
         raise FatalInputError(RULES["F003"], source, ", ".join(missing))
     extra = tuple(sorted({h for h in headers if h not in known and h != ""}))
     keep = [c for c in known if c in headers]
-    text = pd.DataFrame(
-        {c: _clean_text(column_to_text(frame[c])) for c in keep}, index=frame.index
-    )
+    text = pd.DataFrame({c: _clean_text(column_to_text(frame[c])) for c in keep}, index=frame.index)
     # Rows with nothing in them (trailing blank lines, blank sheet rows) are not records.
     text = text.loc[text.notna().any(axis=1)] if len(text.columns) else text
     return RawExtract(name=name, source=source, frame=text, sha256=digest, extra_columns=extra)

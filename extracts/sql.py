@@ -26,7 +26,9 @@ def read_sql_extract(source: SourceSettings, name: str) -> tuple[str, pd.DataFra
     try:
         with engine.connect() as connection:
             if query:
-                frame = pd.read_sql_query(sa.text(query), connection, dtype_backend="numpy_nullable")
+                frame = pd.read_sql_query(
+                    sa.text(query), connection, dtype_backend="numpy_nullable"
+                )
             else:
                 # "schema.table" names a table outside the default schema (e.g. yot.offences).
                 schema, _, bare = table.rpartition(".")
@@ -40,7 +42,9 @@ def read_sql_extract(source: SourceSettings, name: str) -> tuple[str, pd.DataFra
     except sa.exc.OperationalError as exc:
         # Connection problems are worth a retry by the caller; keep the driver text out (it can
         # echo SQL with literals).
-        raise ConnectionError(f"{label}: database unavailable ({type(exc.orig).__name__})") from None
+        raise ConnectionError(
+            f"{label}: database unavailable ({type(exc.orig).__name__})"
+        ) from None
     except Exception as exc:
         raise FatalInputError(RULES["F002"], label, type(exc).__name__) from None
     finally:

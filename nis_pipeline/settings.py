@@ -34,7 +34,8 @@ class SourceSettings(BaseModel):
 
     path: Path | None = None
     url: str | None = Field(
-        default=None, description="SQLAlchemy URL, e.g. sqlite:///cases.db or postgresql+psycopg://..."
+        default=None,
+        description="SQLAlchemy URL, e.g. sqlite:///cases.db or postgresql+psycopg://...",
     )
     tables: dict[str, str] = Field(
         default_factory=dict, description="extract name -> table name (default: the extract name)"
@@ -57,7 +58,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NIS_", env_nested_delimiter="__", extra="forbid")
 
     la_code: str | None = Field(
-        default=None, description="ONS code of the council; default: taken from the families extract"
+        default=None,
+        description="ONS code of the council; default: taken from the families extract",
     )
     source: SourceSettings = Field(default_factory=SourceSettings)
     column_map: dict[str, dict[str, str]] = Field(
@@ -65,14 +67,20 @@ class Settings(BaseSettings):
         description="per extract: the council's own header -> the contract's column name",
     )
     quarantine_threshold: float = Field(
-        default=0.05, ge=0.0, le=1.0, description="largest share of people rows that may be quarantined"
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="largest share of people rows that may be quarantined",
     )
     output_dir: Path = Field(default=Path("submissions"), description="root folder for submissions")
     extract_date: date | None = Field(
-        default=None, description="date the extracts were taken (dates of birth after it are errors); default today"
+        default=None,
+        description="date the extracts were taken (later dates of birth are errors); default today",
     )
     census_lag_weeks: int = Field(
-        default=6, ge=0, description="scheduled runs take the latest census date at least this long ago"
+        default=6,
+        ge=0,
+        description="scheduled runs take the latest census date at least this long ago",
     )
 
     @field_validator("column_map")
@@ -98,11 +106,12 @@ def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings
             raise ConfigError(f"config file {config_path} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {config_path} is not valid TOML: {exc}") from None
+        # Relative paths in the file are relative to the file (joining keeps absolute ones).
         base = config_path.parent
         source = data.get("source")
         if isinstance(source, dict) and source.get("path"):
-            source["path"] = str((base / source["path"]).resolve()) if not Path(source["path"]).is_absolute() else source["path"]
-        if data.get("output_dir") and not Path(data["output_dir"]).is_absolute():
+            source["path"] = str((base / source["path"]).resolve())
+        if data.get("output_dir"):
             data["output_dir"] = str((base / data["output_dir"]).resolve())
     for key, value in overrides.items():
         if value is None:

@@ -1,4 +1,4 @@
-"""Code lists of the contract (section 2). The schemas and the synthetic generator both read these."""
+"""Code lists of the contract (section 2), read by the schemas and the synthetic generator."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ CLAIM_TYPES = ("SSP", "CE")
 ROLES = ("MAIN_CARER", "OTHER_ADULT", "CHILD", "UNBORN", "OTHER")
 GENDERS = ("M", "F", "X", "U")
 # Input spellings accepted for gender, after trimming and upper-casing.
-GENDER_ALIASES = {"MALE": "M", "FEMALE": "F", "INDETERMINATE": "X", "NOT RECORDED": "U", "UNKNOWN": "U"}
+GENDER_ALIASES = {
+    "MALE": "M",
+    "FEMALE": "F",
+    "INDETERMINATE": "X",
+    "NOT RECORDED": "U",
+    "UNKNOWN": "U",
+}
 # CIN census gender codes used in the output files.
 GENDER_CIN_CODES = {"M": "1", "F": "2", "X": "9", "U": "0"}
 PROBLEMS = (

@@ -32,7 +32,9 @@ def _rows(table: str, model: type[pa.DataFrameModel], *, is_input: bool) -> list
                 "table": table,
                 "column": name,
                 "type": _type_name(column),
-                "required": "no" if (is_input and not column.required) or column.nullable else "yes",
+                "required": "no"
+                if (is_input and not column.required) or column.nullable
+                else "yes",
                 "description": column.description or "",
             }
         )
@@ -57,7 +59,10 @@ def input_dictionary() -> pd.DataFrame:
 
 def rules_table() -> pd.DataFrame:
     return pd.DataFrame(
-        [{"rule": r.code, "severity": r.severity.value, "message": r.message} for r in RULES.values()]
+        [
+            {"rule": r.code, "severity": r.severity.value, "message": r.message}
+            for r in RULES.values()
+        ]
     )
 
 
@@ -74,7 +79,8 @@ def _markdown(frame: pd.DataFrame) -> str:
 def render_dictionary_markdown() -> str:
     return (
         "# Data dictionary\n\n"
-        "Generated from the pandera models by `python -m schemas.dictionary docs/`; do not edit.\n\n"
+        "Generated from the pandera models by `python -m schemas.dictionary docs/`; "
+        "do not edit.\n\n"
         "## Submission files\n\n"
         + _markdown(output_dictionary())
         + "\n## Case extracts (input)\n\n"
@@ -88,7 +94,8 @@ def render_rules_markdown() -> str:
         "# Validation rules\n\n"
         "Generated from `schemas/rules.py` by `python -m schemas.dictionary docs/`; do not edit.\n"
         "Codes are stable. fatal: the run stops; error: the row (and rows that depend on it) is\n"
-        "quarantined; warning: the value is blanked and the row kept.\n\n" + _markdown(rules_table())
+        "quarantined; warning: the value is blanked and the row kept.\n\n"
+        + _markdown(rules_table())
     )
 
 

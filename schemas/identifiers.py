@@ -64,10 +64,9 @@ def nhs_is_valid(nhs: pd.Series) -> pd.Series:
     shaped = nhs.str.fullmatch(r"\d{10}").fillna(False).astype(bool).to_numpy()
     result = nhs.isna().to_numpy().copy()
     if shaped.any():
-        digits = (
-            np.array(nhs[shaped].tolist(), dtype="S10").view(np.uint8).reshape(-1, 10).astype(np.int64)
-            - ord("0")
-        )
+        digits = np.array(nhs[shaped].tolist(), dtype="S10").view(np.uint8).reshape(-1, 10).astype(
+            np.int64
+        ) - ord("0")
         check = 11 - (digits[:, :9] * np.arange(10, 1, -1)).sum(axis=1) % 11
         check = np.where(check == 11, 0, check)
         result[shaped] = (check != 10) & (check == digits[:, 9])

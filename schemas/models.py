@@ -14,7 +14,7 @@ Conventions:
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
@@ -78,16 +78,16 @@ class Families(ExtractModel):
         metadata={"kind": "code"},
     )
     date_identified: Series[Date] = _date("Date the family was identified as eligible")
-    date_support_started: Optional[Series[Date]] = _date(
+    date_support_started: Series[Date] | None = _date(
         "Date support (attachment) started; empty for the comparison group", nullable=True
     )
-    date_support_ended: Optional[Series[Date]] = _date("Date support ended", nullable=True)
+    date_support_ended: Series[Date] | None = _date("Date support ended", nullable=True)
     status: Series[str] = _code("Recorded status of the family", codes.FAMILY_STATUSES)
-    claim_type: Optional[Series[str]] = _code(
+    claim_type: Series[str] | None = _code(
         "Results claim made for the family", codes.CLAIM_TYPES, nullable=True
     )
-    claim_date: Optional[Series[Date]] = _date("Date of the results claim", nullable=True)
-    intensity: Optional[Series[str]] = _text("Intensity of support, as recorded locally")
+    claim_date: Series[Date] | None = _date("Date of the results claim", nullable=True)
+    intensity: Series[str] | None = _text("Intensity of support, as recorded locally")
 
     @pa.dataframe_check(name="E111:date_support_started")
     def _support_after_identified(cls, df: pd.DataFrame) -> pd.Series:
@@ -124,26 +124,26 @@ class People(ExtractModel):
     person_id: Series[str] = _id("The council's person identifier", unique=True)
     family_id: Series[str] = _id("Family the person belongs to")
     role: Series[str] = _code("Role of the person in the family", codes.ROLES)
-    forename: Optional[Series[str]] = _text("Forename")
-    surname: Optional[Series[str]] = _text("Surname")
-    dob: Optional[Series[Date]] = _date("Date of birth; empty for UNBORN", nullable=True)
-    expected_dob: Optional[Series[Date]] = _date(
+    forename: Series[str] | None = _text("Forename")
+    surname: Series[str] | None = _text("Surname")
+    dob: Series[Date] | None = _date("Date of birth; empty for UNBORN", nullable=True)
+    expected_dob: Series[Date] | None = _date(
         "Expected date of birth; UNBORN only", nullable=True
     )
     gender: Series[str] = _code(
         "Gender as recorded (Male and Female are accepted); written as CIN census codes",
         codes.GENDERS,
     )
-    postcode: Optional[Series[str]] = _identifier("Home postcode, UK format")
-    nino: Optional[Series[str]] = _identifier("National Insurance number")
-    upn: Optional[Series[str]] = _identifier("Unique Pupil Number (13 characters, check letter)")
-    nhs_number: Optional[Series[str]] = _identifier(
+    postcode: Series[str] | None = _identifier("Home postcode, UK format")
+    nino: Series[str] | None = _identifier("National Insurance number")
+    upn: Series[str] | None = _identifier("Unique Pupil Number (13 characters, check letter)")
+    nhs_number: Series[str] | None = _identifier(
         "NHS number (10 digits, modulus 11); validated, never submitted"
     )
-    ethnicity: Optional[Series[str]] = _text("Ethnicity as recorded; never submitted")
-    date_joined: Optional[Series[Date]] = _date("Date the person joined the family", nullable=True)
-    date_left: Optional[Series[Date]] = _date("Date the person left the family", nullable=True)
-    nis_opt_out: Optional[Series[Int]] = pa.Field(
+    ethnicity: Series[str] | None = _text("Ethnicity as recorded; never submitted")
+    date_joined: Series[Date] | None = _date("Date the person joined the family", nullable=True)
+    date_left: Series[Date] | None = _date("Date the person left the family", nullable=True)
+    nis_opt_out: Series[Int] | None = pa.Field(
         nullable=True,
         isin=[0, 1],
         description="1 when the person opted out of the National Impact Study",
@@ -186,7 +186,7 @@ class Eligibility(ExtractModel):
 
     family_id: Series[str] = _id("Family that met the problem")
     problem: Series[str] = _code("Headline problem", codes.PROBLEMS)
-    person_id: Optional[Series[str]] = _id("Person the problem is about, if any", nullable=True)
+    person_id: Series[str] | None = _id("Person the problem is about, if any", nullable=True)
     date_met: Series[Date] = _date("Date the problem was evidenced")
 
     class Config:
@@ -222,7 +222,7 @@ class Exclusions(ExtractModel):
     person_id: Series[str] = _id("Pupil")
     start_date: Series[Date] = _date("First day of the exclusion")
     exclusion_type: Series[str] = _code("Type of exclusion", codes.EXCLUSION_TYPES)
-    sessions: Optional[Series[Int]] = _count("Sessions missed", nullable=True)
+    sessions: Series[Int] | None = _count("Sessions missed", nullable=True)
 
 
 class Offences(ExtractModel):
@@ -230,7 +230,7 @@ class Offences(ExtractModel):
 
     person_id: Series[str] = _id("Offender")
     offence_date: Series[Date] = _date("Date of the offence")
-    offence_category: Optional[Series[str]] = _text("Category of offence, as recorded")
+    offence_category: Series[str] | None = _text("Category of offence, as recorded")
 
 
 class AsbIncidents(ExtractModel):
@@ -238,16 +238,16 @@ class AsbIncidents(ExtractModel):
 
     person_id: Series[str] = _id("Person responsible")
     incident_date: Series[Date] = _date("Date of the incident")
-    incident_category: Optional[Series[str]] = _text("Category, as recorded")
+    incident_category: Series[str] | None = _text("Category, as recorded")
 
 
 class DomesticAbuseIncidents(ExtractModel):
     """Domestic abuse incidents of a family, naming a person where known."""
 
     family_id: Series[str] = _id("Family of the incident")
-    person_id: Optional[Series[str]] = _id("Person named in the incident, if any", nullable=True)
+    person_id: Series[str] | None = _id("Person named in the incident, if any", nullable=True)
     incident_date: Series[Date] = _date("Date of the incident")
-    involvement: Optional[Series[str]] = _code(
+    involvement: Series[str] | None = _code(
         "How the named person was involved", codes.DA_INVOLVEMENTS, nullable=True
     )
 
@@ -258,7 +258,9 @@ class SocialCareEpisodes(ExtractModel):
     person_id: Series[str] = _id("Child")
     episode_type: Series[str] = _code("Type of episode", codes.EPISODE_TYPES)
     start_date: Series[Date] = _date("First day of the episode")
-    end_date: Optional[Series[Date]] = _date("Last day of the episode; empty if open", nullable=True)
+    end_date: Series[Date] | None = _date(
+        "Last day of the episode; empty if open", nullable=True
+    )
 
     @pa.dataframe_check(name="E106:end_date")
     def _ends_after_start(cls, df: pd.DataFrame) -> pd.Series:
@@ -271,7 +273,7 @@ class EmploymentSpells(ExtractModel):
     person_id: Series[str] = _id("Person")
     spell_type: Series[str] = _code("Type of spell", codes.SPELL_TYPES)
     start_date: Series[Date] = _date("First day of the spell")
-    end_date: Optional[Series[Date]] = _date("Last day of the spell; empty if open", nullable=True)
+    end_date: Series[Date] | None = _date("Last day of the spell; empty if open", nullable=True)
 
     @pa.dataframe_check(name="E106:end_date")
     def _ends_after_start(cls, df: pd.DataFrame) -> pd.Series:

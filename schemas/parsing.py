@@ -65,7 +65,9 @@ def parse_whole_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _codes(text: pd.Series, column: str) -> pd.Series:
     # Literal replaces: pandas runs a regex over Arrow strings one value at a time in Python.
-    upper = text.str.upper().str.replace("\u00a0", " ", regex=False).str.replace("  ", " ", regex=False)
+    upper = (
+        text.str.upper().str.replace("\u00a0", " ", regex=False).str.replace("  ", " ", regex=False)
+    )
     if column == "gender":
         upper = upper.replace(codes.GENDER_ALIASES)
     return upper

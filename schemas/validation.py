@@ -167,8 +167,11 @@ def _from_pandera(name: str, failures: pd.DataFrame) -> pd.DataFrame:
         # A check we have not coded is a bug in this program, not the user's data.
         raise RuntimeError(f"uncoded pandera checks: {sorted(check[unknown].unique())}")
     mapped = pd.DataFrame(
-        {"row": failures["index"].astype("int64").to_numpy(), "rule": rule.to_numpy(),
-         "column": column.to_numpy()}
+        {
+            "row": failures["index"].astype("int64").to_numpy(),
+            "rule": rule.to_numpy(),
+            "column": column.to_numpy(),
+        }
     ).drop_duplicates()
     parts = [
         _finding_frame(name, group["row"].to_numpy(), code, col)
@@ -203,7 +206,9 @@ def _context_findings(typed: dict[str, pd.DataFrame], extract_date: date) -> lis
     child = people["role"] == "CHILD"
     on_identified = people["family_id"].map(identified)
     adult_at_id = child & (dob + pd.DateOffset(years=18) <= on_identified)
-    out.append(_finding_frame("people", people.index[adult_at_id.fillna(False).to_numpy()], "E124", "dob"))
+    out.append(
+        _finding_frame("people", people.index[adult_at_id.fillna(False).to_numpy()], "E124", "dob")
+    )
 
     person_ids = people["person_id"].dropna()
     for name in _FAMILY_EXTRACTS:
@@ -218,10 +223,15 @@ def _context_findings(typed: dict[str, pd.DataFrame], extract_date: date) -> lis
     incidents = typed["domestic_abuse_incidents"]
     home = people.drop_duplicates("person_id").set_index("person_id")["family_id"]
     named_home = incidents["person_id"].map(home)
-    elsewhere = incidents["person_id"].notna() & named_home.notna() & (named_home != incidents["family_id"])
+    elsewhere = (
+        incidents["person_id"].notna() & named_home.notna() & (named_home != incidents["family_id"])
+    )
     out.append(
         _finding_frame(
-            "domestic_abuse_incidents", incidents.index[elsewhere.fillna(False).to_numpy()], "E132", "person_id"
+            "domestic_abuse_incidents",
+            incidents.index[elsewhere.fillna(False).to_numpy()],
+            "E132",
+            "person_id",
         )
     )
     return out
@@ -230,9 +240,14 @@ def _context_findings(typed: dict[str, pd.DataFrame], extract_date: date) -> lis
 def _cascade(typed: dict[str, pd.DataFrame], findings: pd.DataFrame) -> pd.DataFrame:
     """E190 for rows that depend on a quarantined family or person."""
     errors = findings.loc[findings["severity"] == Severity.ERROR.value]
-    bad_rows = {n: set(errors.loc[errors["extract"] == n, "row"].dropna().astype(int)) for n in EXTRACT_NAMES}
+    bad_rows = {
+        n: set(errors.loc[errors["extract"] == n, "row"].dropna().astype(int))
+        for n in EXTRACT_NAMES
+    }
     families = typed["families"]
-    bad_families = families.loc[families.index.isin(list(bad_rows["families"])), "family_id"].dropna()
+    bad_families = families.loc[
+        families.index.isin(list(bad_rows["families"])), "family_id"
+    ].dropna()
     parts = []
     people = typed["people"]
     people_cascade = keys_in(people["family_id"], bad_families) & ~people.index.isin(
@@ -257,7 +272,9 @@ def _attach_keys(findings: pd.DataFrame, typed: dict[str, pd.DataFrame]) -> pd.D
     """Add the record's family_id and person_id (where the extract has them) to each finding."""
     pieces = []
     for name in EXTRACT_NAMES:
-        part = findings.loc[findings["extract"] == name].drop(columns=["family_id", "person_id"], errors="ignore")
+        part = findings.loc[findings["extract"] == name].drop(
+            columns=["family_id", "person_id"], errors="ignore"
+        )
         frame = typed[name]
         for key in ("family_id", "person_id"):
             if key in frame.columns:
@@ -277,7 +294,9 @@ def _lookup(rows: pd.Series, values: pd.Series) -> pd.Series:
     return pd.Series(taken, index=rows.index, dtype="str").mask(positions < 0)
 
 
-def _clean_frames(typed: dict[str, pd.DataFrame], findings: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def _clean_frames(
+    typed: dict[str, pd.DataFrame], findings: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
     clean: dict[str, pd.DataFrame] = {}
     errors = findings.loc[findings["severity"] == Severity.ERROR.value]
     warnings = findings.loc[findings["severity"] == Severity.WARNING.value]
@@ -287,7 +306,9 @@ def _clean_frames(typed: dict[str, pd.DataFrame], findings: pd.DataFrame) -> dic
         kept = frame.loc[~frame.index.isin(bad)].copy()
         if name == "people":
             for rule, column in _WARNING_COLUMNS.items():
-                rows = warnings.loc[(warnings["extract"] == name) & (warnings["rule"] == rule), "row"]
+                rows = warnings.loc[
+                    (warnings["extract"] == name) & (warnings["rule"] == rule), "row"
+                ]
                 kept.loc[kept.index.isin(rows.dropna().astype("int64")), column] = np.nan
             kept["postcode"] = format_postcode(kept["postcode"])
             kept["nis_opt_out"] = kept["nis_opt_out"].fillna(0)
@@ -315,7 +336,14 @@ def _counts(raw: Mapping[str, RawExtract], findings: pd.DataFrame) -> pd.DataFra
             }
         )
     return pd.DataFrame(rows).astype(
-        {"extract": "str", "source": "str", "sha256": "str", "rows_read": "int64", "quarantined": "int64", "warned": "int64"}
+        {
+            "extract": "str",
+            "source": "str",
+            "sha256": "str",
+            "rows_read": "int64",
+            "quarantined": "int64",
+            "warned": "int64",
+        }
     )
 
 

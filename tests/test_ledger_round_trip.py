@@ -39,7 +39,9 @@ def _round_trip(folder: Path, fmt: str, families: int, rate: float, seed: int) -
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_every_ledgered_defect_is_reported_and_no_clean_row_is_flagged(tmp_path: Path, fmt: str) -> None:
+def test_every_ledgered_defect_is_reported_and_no_clean_row_is_flagged(
+    tmp_path: Path, fmt: str
+) -> None:
     _round_trip(tmp_path / fmt, fmt, families=300, rate=0.02, seed=11)
 
 
