@@ -1,0 +1,52 @@
+"""Is a period's finished submission already made from the inputs at hand?
+
+A finished folder's ``manifest.json`` lists each input extract's SHA-256 (``input_extracts``).
+When every one equals the hash of the extract just read, writing the period again would give the
+same files, so the run skips it and reports it as up to date.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from exports.manifest import MANIFEST_NAME
+
+
+def manifest_input_hashes(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """extract name -> sha256 of the inputs a manifest records."""
+    hashes: dict[str, str] = {}
+    entries = manifest.get("input_extracts")
+    if not isinstance(entries, list):
+        return hashes
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            continue
+        name, digest = entry.get("extract"), entry.get("sha256")
+        if isinstance(name, str) and isinstance(digest, str):
+            hashes[name] = digest
+    return hashes
+
+
+def finished_files_if_up_to_date(
+    folder: Path, input_hashes: Mapping[str, str]
+) -> tuple[str, ...] | None:
+    """The file names of ``folder``'s finished submission when it was made from exactly
+    ``input_hashes``; None when there is none, it cannot be read, or any input differs."""
+    try:
+        manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, Mapping):
+        return None
+    if not input_hashes or manifest_input_hashes(manifest) != dict(input_hashes):
+        return None
+    files = manifest.get("files")
+    names = (
+        [f["name"] for f in files if isinstance(f, Mapping) and "name" in f]
+        if isinstance(files, list)
+        else []
+    )
+    return (*names, MANIFEST_NAME)

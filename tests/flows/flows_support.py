@@ -1,0 +1,127 @@
+"""Helpers of the flow tests: synthetic extracts, a config file, and reading back from Prefect's
+API what a run left there (flow runs, task runs, artifacts, logs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from synth.generate import write_synthetic
+
+LA = "E08000012"  # the synthetic families' council
+EXTRACT_DATE = "2026-10-31"  # the synthetic data's extract date
+SUBMISSION_FILES = (
+    f"nis_{LA}_{{c}}_individuals.csv",
+    f"nis_{LA}_{{c}}_fpd.csv",
+    f"nis_{LA}_{{c}}.xlsx",
+    f"statistics_{LA}_{{c}}.csv",
+    "validation_report.xlsx",
+    "manifest.json",
+)
+
+
+def submission_files(census: str) -> set[str]:
+    return {name.format(c=census) for name in SUBMISSION_FILES}
+
+
+def synthetic_extracts(
+    folder: Path, families: int = 40, seed: int = 7, defects: float = 0.0
+) -> Path:
+    write_synthetic(folder, families=families, seed=seed, defects=defects)
+    return folder
+
+
+def write_config(path: Path, *, threshold: float = 0.05, la_code: str | None = None) -> Path:
+    """A config file pinning the extract date (dates of birth are judged against it)."""
+    lines = [f"extract_date = {EXTRACT_DATE}", f"quarantine_threshold = {threshold}"]
+    if la_code:
+        lines.append(f'la_code = "{la_code}"')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def csv_rows(path: Path) -> int:
+    with open(path, encoding="utf-8") as handle:
+        return sum(1 for _ in handle) - 1
+
+
+def flow_run(flow_run_id: UUID) -> Any:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(flow_run_id)
+
+
+def child_flow_runs(parent_id: UUID) -> list[Any]:
+    """The subflow runs of a flow run, oldest first."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent_id])
+            ),
+            sort=FlowRunSort.START_TIME_ASC,
+        )
+
+
+def task_runs(flow_run_id: UUID) -> list[Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        return client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
+
+
+def task_run_names(flow_run_id: UUID) -> list[str]:
+    return [r.name for r in task_runs(flow_run_id)]
+
+
+def artifacts(flow_run_id: UUID) -> dict[str, Any]:
+    """The artifacts of a flow run by key."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return {a.key: a for a in found}
+
+
+def table_rows(artifact: Any) -> list[dict[str, Any]]:
+    import json
+
+    data = artifact.data
+    return json.loads(data) if isinstance(data, str) else data
+
+
+def api_logs(flow_run_ids: list[UUID]) -> list[str]:
+    """Every log line the API holds for these flow runs (and their task runs), after flushing."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=30, at_exit=False)
+    lines: list[str] = []
+    with get_client(sync_client=True) as client:
+        offset = 0
+        while True:
+            page = client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=flow_run_ids)),
+                limit=200,
+                offset=offset,
+            )
+            lines.extend(log.message for log in page)
+            if len(page) < 200:
+                return lines
+            offset += len(page)
+
+
+def state_of(state: Any) -> tuple[str, Any]:
+    return state.type.value, state.result(raise_on_failure=False)

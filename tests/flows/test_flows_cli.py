@@ -1,0 +1,142 @@
+"""``run_command`` and ``backfill_command``, what ``nis run`` and ``nis backfill`` call: exit codes,
+one clear line on error (no traceback), progress and a line per period on the terminal."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from flows_support import LA, submission_files, synthetic_extracts, write_config
+
+from flows.cli_runs import backfill_command, run_command
+
+pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthetic_extracts(tmp_path_factory.mktemp("cli") / "extracts", families=30, seed=11)
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_config(tmp_path_factory.mktemp("cli-config") / "nis.toml")
+
+
+def _one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_run_writes_and_exits_0(
+    source: Path, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert run_command("2026-03-31", source, config, out, False) == 0
+    captured = capsys.readouterr()
+    folder = out / LA / "2026-03-31"
+    assert {p.name for p in folder.iterdir()} == submission_files("2026-03-31")
+    assert f"2026-03-31: written - {folder}" in captured.out
+    assert "error" not in captured.err
+
+    # The same inputs again: up to date, nothing rewritten, still exit 0.
+    assert run_command("2026-03-31", source, config, out, False) == 0
+    assert "2026-03-31: up to date" in capsys.readouterr().out
+
+
+def test_backfill_with_a_failed_period_exits_1_naming_it(
+    source: Path, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    other = synthetic_extracts(tmp_path / "other", families=20, seed=5)
+    assert run_command("2025-09-30", other, config, out, False) == 0
+    capsys.readouterr()
+
+    code = backfill_command("2025-03-31", "2026-03-31", source, config, out, False)
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "backfill of 3 periods: 2025-03-31 to 2026-03-31" in captured.out
+    assert "2025-03-31: written" in captured.out
+    assert "2025-09-30: failed" in captured.out
+    assert "2026-03-31: written" in captured.out
+    assert _one_error_line(captured.err) == "error: 1 of 3 periods failed: 2025-09-30 (failed)"
+
+    # With replace the period is rewritten from these inputs; the old one is kept beside it.
+    assert backfill_command("2025-09-30", "2025-09-30", source, config, out, True) == 0
+    assert (out / LA / "2025-09-30.replaced-1" / "manifest.json").is_file()
+
+
+def test_threshold_exceeded_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = synthetic_extracts(tmp_path / "extracts", families=30, seed=11, defects=0.1)
+    config = write_config(tmp_path / "nis.toml", threshold=0.01)
+    assert run_command("2025-09-30", source, config, tmp_path / "out", False) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert "threshold exceeded" in line and "above the threshold 1.0%" in line
+    assert (tmp_path / "out" / LA / "2025-09-30" / "validation_report.xlsx").is_file()
+
+
+@pytest.mark.parametrize(
+    "census, expected",
+    [
+        ("2025-10-01", "not a census date"),
+        ("30/09/2025", "not a date in ISO form"),
+    ],
+)
+def test_bad_census_date_exits_2_before_anything_runs(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], census: str, expected: str
+) -> None:
+    assert run_command(census, source, None, tmp_path / "out", False) == 2
+    assert expected in _one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_backfill_range_backwards_exits_2(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert backfill_command("2026-03-31", "2025-03-31", source, None, tmp_path / "out") == 2
+    assert "is after the last" in _one_error_line(capsys.readouterr().err)
+
+
+def test_missing_source_and_bad_config_exit_2(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_command("2025-09-30", tmp_path / "nowhere", None, tmp_path / "out", False) == 2
+    assert "[F001]" in _one_error_line(capsys.readouterr().err)
+
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "families.csv").write_bytes((source / "families.csv").read_bytes())
+    assert backfill_command("2025-03-31", "2025-09-30", partial, None, tmp_path / "out") == 2
+    assert "people.csv" in _one_error_line(capsys.readouterr().err)
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("quarantine_threshold = 7\n", encoding="utf-8")
+    assert run_command("2025-09-30", source, bad, tmp_path / "out", False) == 2
+    assert "quarantine_threshold" in _one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_unusable_extract_found_inside_the_run_exits_2(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A required column missing is found only when the flow reads the file: still exit 2, one
+    line, no traceback."""
+    broken = tmp_path / "extracts"
+    broken.mkdir()
+    for path in source.glob("*.csv"):
+        (broken / path.name).write_bytes(path.read_bytes())
+    with open(source / "people.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    fields = [f for f in rows[0] if f != "role"]
+    with open(broken / "people.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    assert run_command("2025-09-30", broken, None, tmp_path / "out", False) == 2
+    captured = capsys.readouterr()
+    line = _one_error_line(captured.err)
+    assert "[F003]" in line and "people.csv" in line
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,311 @@
+"""The flows end to end under Prefect's test harness, on synthetic extracts: what they write,
+how their runs are named, the states they end in and the artifacts they publish."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from flows_support import (
+    LA,
+    artifacts,
+    child_flow_runs,
+    csv_rows,
+    flow_run,
+    state_of,
+    submission_files,
+    synthetic_extracts,
+    table_rows,
+    task_run_names,
+    write_config,
+)
+
+from extracts.reader import read_extracts
+from flows.backfill import nis_backfill
+from flows.results import Outcome, RunResult
+from flows.submission import nis_submission
+from nis_pipeline.settings import EXTRACT_NAMES, load_settings
+from schemas.validation import validate
+
+pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
+
+BACKFILL = ("2024-09-30", "2025-03-31", "2025-09-30")
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthetic_extracts(tmp_path_factory.mktemp("clean") / "extracts", families=40, seed=7)
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_config(tmp_path_factory.mktemp("config") / "nis.toml")
+
+
+@pytest.fixture(scope="module")
+def backfilled(
+    tmp_path_factory: pytest.TempPathFactory, source: Path, config: Path
+) -> tuple[Path, Any]:
+    """A three-period backfill into a fresh output folder (shared by the backfill tests)."""
+    out = tmp_path_factory.mktemp("backfill") / "out"
+    state = nis_backfill(
+        from_census=BACKFILL[0],
+        to_census=BACKFILL[-1],
+        config_path=str(config),
+        source_path=str(source),
+        output_dir=str(out),
+        return_state=True,
+    )
+    return out, state
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_single_period_writes_the_submission_names_the_run_and_publishes_artifacts(
+    source: Path, config: Path, tmp_path: Path
+) -> None:
+    census = "2025-09-30"
+    out = tmp_path / "out"
+    state = nis_submission(
+        census_date=census,
+        config_path=str(config),
+        source_path=str(source),
+        output_dir=str(out),
+        return_state=True,
+    )
+    kind, result = state_of(state)
+    assert kind == "COMPLETED"
+    assert isinstance(result, RunResult) and result.exit_code == 0
+    (period,) = result.periods
+    folder = out / LA / census
+    assert (period.outcome, period.census, period.la_code) == (Outcome.WRITTEN, census, LA)
+    assert period.folder == str(folder)
+    assert {p.name for p in folder.iterdir()} == submission_files(census) == set(period.files)
+
+    run = flow_run(state.state_details.flow_run_id)
+    # The config names no council: the run was renamed once the families extract named it.
+    assert run.name == f"nis-{LA}-{census}"
+    assert run.state.type.value == "COMPLETED"
+    tasks = task_run_names(run.id)
+    assert sorted(t for t in tasks if t.startswith("pull-")) == sorted(
+        f"pull-{name}" for name in EXTRACT_NAMES
+    )
+    assert {f"compute-{census}", f"export-{census}"} <= set(tasks)
+
+    found = artifacts(run.id)
+    assert set(found) == {
+        f"nis-summary-e08000012-{census}",
+        f"nis-extracts-e08000012-{census}",
+        f"nis-rules-e08000012-{census}",
+    }
+    individuals = pd.read_csv(folder / f"nis_{LA}_{census}_individuals.csv", dtype=str)
+    fpd = pd.read_csv(folder / f"nis_{LA}_{census}_fpd.csv", dtype=str)
+    manifest = _manifest(folder)
+    summary = found[f"nis-summary-e08000012-{census}"].data
+    assert f"# NIS submission {LA} {census}" in summary
+    assert "- period: 2025-04-01 to 2025-09-30" in summary
+    assert "- outcome: **written**" in summary
+    assert f"| NIS | {individuals['family_id'].nunique()} | {len(individuals)} |" in summary
+    assert f"| FPD | {fpd['family_id'].nunique()} | {len(fpd)} |" in summary
+    assert f"People left out by opt-out: {manifest['people_opted_out']}" in summary
+    for name in submission_files(census):
+        assert f"- `{name}`" in summary
+
+    extracts = table_rows(found[f"nis-extracts-e08000012-{census}"])
+    assert [row["extract"] for row in extracts] == list(EXTRACT_NAMES)
+    for row, entry in zip(extracts, manifest["input_extracts"], strict=True):
+        assert row["rows_read"] == csv_rows(source / f"{row['extract']}.csv") == entry["rows_read"]
+        assert (row["quarantined"], row["warned"]) == (entry["quarantined"], entry["warned"])
+        assert entry["sha256"].startswith(row["sha256"]) and len(row["sha256"]) == 12
+
+    settings = load_settings(config, source_path=source)
+    expected_rules = validate(read_extracts(settings), settings.resolved_extract_date()).top_rules(
+        10
+    )
+    rules = table_rows(found[f"nis-rules-e08000012-{census}"])
+    if expected_rules.empty:
+        assert rules == [{"rule": "-", "severity": "-", "message": "no findings", "count": 0}]
+    else:
+        assert [(r["rule"], r["count"]) for r in rules] == list(
+            zip(expected_rules["rule"], expected_rules["count"].astype(int), strict=True)
+        )
+
+
+def test_three_period_backfill_reads_once_and_writes_every_period(
+    backfilled: tuple[Path, Any],
+) -> None:
+    out, state = backfilled
+    kind, result = state_of(state)
+    assert kind == "COMPLETED"
+    assert [(p.census, p.outcome) for p in result.periods] == [
+        (c, Outcome.WRITTEN) for c in BACKFILL
+    ]
+    for census in BACKFILL:
+        folder = out / LA / census
+        assert {p.name for p in folder.iterdir()} == submission_files(census)
+        assert _manifest(folder)["census_date"] == census
+
+    run = flow_run(state.state_details.flow_run_id)
+    assert run.name == f"nis-backfill-{LA}-{BACKFILL[0]}-to-{BACKFILL[-1]}"
+    assert run.state.type.value == "COMPLETED"
+    # Read and validated once for the whole backfill, not once per period.
+    tasks = task_run_names(run.id)
+    assert sorted(t for t in tasks if t.startswith("pull-")) == sorted(
+        f"pull-{name}" for name in EXTRACT_NAMES
+    )
+    assert sum(t.startswith("validate-extracts") for t in tasks) == 1
+
+    children = child_flow_runs(run.id)
+    assert [c.name for c in children] == [f"nis-{LA}-{c}" for c in BACKFILL]
+    assert [c.state.type.value for c in children] == ["COMPLETED"] * 3
+    for child, census in zip(children, BACKFILL, strict=True):
+        child_tasks = task_run_names(child.id)
+        assert sorted(child_tasks) == sorted([f"compute-{census}", f"export-{census}"])
+        summary = artifacts(child.id)[f"nis-summary-e08000012-{census}"].data
+        assert "- outcome: **written**" in summary
+        individuals = out / LA / census / f"nis_{LA}_{census}_individuals.csv"
+        assert f"| {csv_rows(individuals)} |" in summary
+
+    found = artifacts(run.id)
+    backfill_md = found["nis-backfill-e08000012"].data
+    assert "- periods: 3, failed: 0" in backfill_md
+    for census in BACKFILL:
+        assert f"| {census} | written | 6 |" in backfill_md
+    assert f"nis-extracts-e08000012-backfill-{BACKFILL[0]}-{BACKFILL[-1]}" in found
+
+
+def test_backfill_rerun_skips_every_period_as_up_to_date(
+    backfilled: tuple[Path, Any], source: Path, config: Path
+) -> None:
+    out, _ = backfilled
+    before = {c: (out / LA / c / "manifest.json").stat().st_mtime_ns for c in BACKFILL}
+    state = nis_backfill(
+        from_census=BACKFILL[0],
+        to_census=BACKFILL[-1],
+        config_path=str(config),
+        source_path=str(source),
+        output_dir=str(out),
+        return_state=True,
+    )
+    kind, result = state_of(state)
+    assert kind == "COMPLETED" and result.exit_code == 0
+    assert [(p.census, p.outcome) for p in result.periods] == [
+        (c, Outcome.UP_TO_DATE) for c in BACKFILL
+    ]
+    after = {c: (out / LA / c / "manifest.json").stat().st_mtime_ns for c in BACKFILL}
+    assert after == before
+    assert sorted(p.name for p in (out / LA).iterdir() if not p.name.startswith(".")) == list(
+        BACKFILL
+    )
+    run = flow_run(state.state_details.flow_run_id)
+    children = child_flow_runs(run.id)
+    assert [c.state.type.value for c in children] == ["COMPLETED"] * 3
+    assert all(not task_run_names(c.id) for c in children)  # nothing computed or written
+    backfill_md = artifacts(run.id)["nis-backfill-e08000012"].data
+    for census in BACKFILL:
+        assert f"| {census} | up to date | 6 |" in backfill_md
+
+
+def test_backfill_with_one_bad_period_writes_the_others_and_fails_naming_it(
+    source: Path, config: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    bad = "2025-03-31"
+    # A finished submission of the middle period, made from other inputs, is in the way.
+    other = synthetic_extracts(tmp_path / "other", families=30, seed=99)
+    first = nis_submission(
+        census_date=bad,
+        config_path=str(config),
+        source_path=str(other),
+        output_dir=str(out),
+        return_state=True,
+    )
+    assert first.is_completed()
+    old_manifest = (out / LA / bad / "manifest.json").read_bytes()
+
+    state = nis_backfill(
+        from_census=BACKFILL[0],
+        to_census=BACKFILL[-1],
+        config_path=str(config),
+        source_path=str(source),
+        output_dir=str(out),
+        return_state=True,
+    )
+    kind, result = state_of(state)
+    assert kind == "FAILED"
+    assert result.exit_code == 1
+    assert [(p.census, p.outcome) for p in result.periods] == [
+        ("2024-09-30", Outcome.WRITTEN),
+        (bad, Outcome.FAILED),
+        ("2025-09-30", Outcome.WRITTEN),
+    ]
+    assert state.message == f"1 of 3 periods failed: {bad} (failed)"
+    assert "finished submission made from other inputs" in result.periods[1].message
+    for census in ("2024-09-30", "2025-09-30"):
+        assert {p.name for p in (out / LA / census).iterdir()} == submission_files(census)
+    assert (out / LA / bad / "manifest.json").read_bytes() == old_manifest
+
+    run = flow_run(state.state_details.flow_run_id)
+    assert run.state.type.value == "FAILED"
+    children = child_flow_runs(run.id)
+    assert [(c.name, c.state.type.value) for c in children] == [
+        (f"nis-{LA}-2024-09-30", "COMPLETED"),
+        (f"nis-{LA}-{bad}", "FAILED"),
+        (f"nis-{LA}-2025-09-30", "COMPLETED"),
+    ]
+    backfill_md = artifacts(run.id)["nis-backfill-e08000012"].data
+    assert "- periods: 3, failed: 1" in backfill_md
+    assert f"| {bad} | failed | 0 |" in backfill_md
+
+
+def test_threshold_exceeded_writes_only_the_validation_report(tmp_path: Path) -> None:
+    source = synthetic_extracts(tmp_path / "extracts", families=40, seed=7, defects=0.1)
+    config = write_config(tmp_path / "nis.toml", threshold=0.01)
+    census = "2025-09-30"
+    state = nis_submission(
+        census_date=census,
+        config_path=str(config),
+        source_path=str(source),
+        output_dir=str(tmp_path / "out"),
+        return_state=True,
+    )
+    kind, result = state_of(state)
+    assert kind == "FAILED" and result.exit_code == 1
+    (period,) = result.periods
+    assert period.outcome is Outcome.THRESHOLD_EXCEEDED
+    assert "above the threshold 1.0%" in period.message
+    folder = tmp_path / "out" / LA / census
+    assert sorted(p.name for p in folder.iterdir()) == ["validation_report.xlsx"]
+    run = flow_run(state.state_details.flow_run_id)
+    found = artifacts(run.id)
+    assert "- outcome: **threshold exceeded**" in found[f"nis-summary-e08000012-{census}"].data
+    rules = table_rows(found[f"nis-rules-e08000012-{census}"])
+    assert rules and all(r["count"] > 0 and r["rule"][0] in "EW" for r in rules)
+    assert [r["count"] for r in rules] == sorted((r["count"] for r in rules), reverse=True)
+
+
+def test_scheduled_style_run_without_a_census_date_takes_the_latest_due_one(
+    source: Path, tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from flows.submission import run_date
+    from transforms.periods import latest_census
+
+    config = write_config(tmp_path / "nis.toml", la_code=LA)
+    state = nis_submission(
+        config_path=str(config),
+        source_path=str(source),
+        output_dir=str(tmp_path / "out"),
+        return_state=True,
+    )
+    expected = latest_census(run_date(), timedelta(weeks=6)).isoformat()
+    kind, result = state_of(state)
+    assert result.periods[0].census == expected
+    assert flow_run(state.state_details.flow_run_id).name == f"nis-{LA}-{expected}"
+    assert kind == "COMPLETED"
