@@ -8,9 +8,10 @@ from schemas.validation import ValidationResult
 
 def validation_summary(result: ValidationResult, threshold: float, top: int = 5) -> list[str]:
     lines = [f"{'extract':<26}{'source':<32}{'read':>9}{'quarantined':>13}{'warned':>9}"]
-    for row in result.counts.itertuples(index=False):
+    for row in result.counts.to_dict("records"):
         lines.append(
-            f"{row.extract:<26}{row.source[:31]:<32}{row.rows_read:>9}{row.quarantined:>13}{row.warned:>9}"
+            f"{row['extract']:<26}{str(row['source'])[:31]:<32}{row['rows_read']:>9}"
+            f"{row['quarantined']:>13}{row['warned']:>9}"
         )
     share = result.people_quarantined_share
     lines.append(

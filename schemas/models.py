@@ -127,9 +127,7 @@ class People(ExtractModel):
     forename: Series[str] | None = _text("Forename")
     surname: Series[str] | None = _text("Surname")
     dob: Series[Date] | None = _date("Date of birth; empty for UNBORN", nullable=True)
-    expected_dob: Series[Date] | None = _date(
-        "Expected date of birth; UNBORN only", nullable=True
-    )
+    expected_dob: Series[Date] | None = _date("Expected date of birth; UNBORN only", nullable=True)
     gender: Series[str] = _code(
         "Gender as recorded (Male and Female are accepted); written as CIN census codes",
         codes.GENDERS,
@@ -258,9 +256,7 @@ class SocialCareEpisodes(ExtractModel):
     person_id: Series[str] = _id("Child")
     episode_type: Series[str] = _code("Type of episode", codes.EPISODE_TYPES)
     start_date: Series[Date] = _date("First day of the episode")
-    end_date: Series[Date] | None = _date(
-        "Last day of the episode; empty if open", nullable=True
-    )
+    end_date: Series[Date] | None = _date("Last day of the episode; empty if open", nullable=True)
 
     @pa.dataframe_check(name="E106:end_date")
     def _ends_after_start(cls, df: pd.DataFrame) -> pd.Series:

@@ -89,7 +89,7 @@ def parse_extract(name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, CellProbl
             problems[("E104", column)] = ambiguous
         elif kind == "int":
             if column == "nis_opt_out":
-                text = text.str.upper().replace(_YES_NO)
+                text = text.astype("str").str.upper().replace(_YES_NO)
             values, invalid = parse_whole_numbers(text)
             out[column] = values
             problems[("E126" if column == "nis_opt_out" else "E109", column)] = invalid

@@ -60,8 +60,9 @@ class ValidationResult:
 
     @property
     def people_quarantined_share(self) -> float:
-        row = self.counts.set_index("extract").loc["people"]
-        return float(row["quarantined"]) / float(row["rows_read"]) if row["rows_read"] else 0.0
+        people = self.counts.loc[self.counts["extract"] == "people"]
+        read = int(people["rows_read"].sum())
+        return int(people["quarantined"].sum()) / read if read else 0.0
 
     @property
     def la_codes(self) -> list[str]:
@@ -174,7 +175,7 @@ def _from_pandera(name: str, failures: pd.DataFrame) -> pd.DataFrame:
         }
     ).drop_duplicates()
     parts = [
-        _finding_frame(name, group["row"].to_numpy(), code, col)
+        _finding_frame(name, group["row"].to_numpy(), str(code), str(col))
         for (code, col), group in mapped.groupby(["rule", "column"], sort=True)
     ]
     return _combine(parts)
@@ -289,7 +290,7 @@ def _lookup(rows: pd.Series, values: pd.Series) -> pd.Series:
     """values[row] for each row number; missing where the row is absent (or has no number)."""
     if values.empty:
         return pd.Series(np.nan, index=rows.index, dtype="str")
-    positions = values.index.get_indexer(rows.fillna(-1).astype("int64"))
+    positions = values.index.get_indexer(pd.Index(rows.fillna(-1).astype("int64")))
     taken = values.to_numpy(dtype=object)[np.where(positions >= 0, positions, 0)]
     return pd.Series(taken, index=rows.index, dtype="str").mask(positions < 0)
 
