@@ -20,7 +20,7 @@ import pandera.pandas as pa
 from extracts.raw import RawExtract
 from nis_pipeline.settings import EXTRACT_NAMES
 from schemas.identifiers import format_postcode
-from schemas.models import MODELS
+from schemas.models import MODELS, RECORD_KEYS
 from schemas.parsing import parse_extract
 from schemas.rules import FINDING_COLUMNS, RULES, Severity, empty_findings
 from transforms.keys import isin as keys_in
@@ -38,18 +38,13 @@ _BUILTIN_CHECKS = {
 _PARSE_RULES = ("E103", "E104", "E109", "E126")
 # Which identifier column each warning blanks.
 _WARNING_COLUMNS = {"W201": "nino", "W202": "upn", "W203": "nhs_number", "W204": "postcode"}
-# Events that hang off a person, and extracts that hang off a family.
-_PERSON_EXTRACTS = (
-    "eligibility",
-    "school_attendance",
-    "exclusions",
-    "offences",
-    "asb_incidents",
-    "domestic_abuse_incidents",
-    "social_care_episodes",
-    "employment_spells",
+# Extracts whose rows hang off a person, and those that hang off a family.
+_PERSON_EXTRACTS = tuple(
+    n for n in EXTRACT_NAMES if n != "people" and "person_id" in RECORD_KEYS[n]
 )
-_FAMILY_EXTRACTS = ("people", "eligibility", "domestic_abuse_incidents")
+_FAMILY_EXTRACTS = tuple(
+    n for n in EXTRACT_NAMES if n != "families" and "family_id" in RECORD_KEYS[n]
+)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from transforms_builders import extracts, family, person
 
+from nis_pipeline.settings import EXTRACT_NAMES
 from transforms.fpd import compute_fpd
 from transforms.individuals import build_individuals
 from transforms.periods import period_start
@@ -35,19 +36,7 @@ days = st.integers(0, SPAN)
 def data_sets(draw: st.DrawFn) -> dict[str, pd.DataFrame]:
     families: list[dict[str, Any]] = []
     people: list[dict[str, Any]] = []
-    tables: dict[str, list[dict[str, Any]]] = {
-        name: []
-        for name in (
-            "eligibility",
-            "school_attendance",
-            "exclusions",
-            "offences",
-            "asb_incidents",
-            "domestic_abuse_incidents",
-            "social_care_episodes",
-            "employment_spells",
-        )
-    }
+    tables: dict[str, list[dict[str, Any]]] = {name: [] for name in EXTRACT_NAMES[2:]}
     for f in range(draw(st.integers(1, 4))):
         fid = f"F{f}"
         identified = draw(st.integers(0, SPAN - 200))

@@ -16,6 +16,7 @@ from datetime import date
 import pandas as pd
 
 from schemas import codes
+from schemas.models import People
 from schemas.outputs import INDIVIDUALS_COLUMNS
 from transforms.cohorts import cohort_people, nis_cohort
 from transforms.inputs import census_column, extract, timestamp
@@ -23,19 +24,8 @@ from transforms.keys import positions
 from transforms.periods import parse_census
 from transforms.status import intervention_status, problems_met
 
-_PEOPLE_COLUMNS = [
-    "family_id",
-    "person_id",
-    "role",
-    "forename",
-    "surname",
-    "dob",
-    "expected_dob",
-    "gender",
-    "postcode",
-    "nino",
-    "upn",
-]
+# The individuals columns that are carried over from the people extract, in file order.
+_PEOPLE_COLUMNS = [c for c in INDIVIDUALS_COLUMNS if c in People.to_schema().columns]
 
 
 def family_as_at(families: pd.DataFrame, eligibility: pd.DataFrame, census: date) -> pd.DataFrame:
