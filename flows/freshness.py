@@ -1,8 +1,10 @@
 """Is a period's finished submission already made from the inputs at hand?
 
 A finished folder's ``manifest.json`` lists each input extract's SHA-256 (``input_extracts``).
-When every one equals the hash of the extract just read, writing the period again would give the
-same files, so the run skips it and reports it as up to date.
+When every one equals the hash of the extract just read, and the contract version is the same,
+writing the period again would give the same files, so the run skips it and reports it as up to
+date. (Settings that change results without changing the inputs, such as the column map, are not
+compared: after changing them, run with --replace.)
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from exports.manifest import MANIFEST_NAME
+from exports.manifest import CONTRACT_VERSION, MANIFEST_NAME
 
 
 def manifest_input_hashes(manifest: Mapping[str, Any]) -> dict[str, str]:
@@ -40,6 +42,10 @@ def finished_files_if_up_to_date(
     except (OSError, ValueError):
         return None
     if not isinstance(manifest, Mapping):
+        return None
+    # A submission made under another version of the contract is not up to date, whatever its
+    # inputs: the same extracts would now give other files.
+    if manifest.get("contract_version") != CONTRACT_VERSION:
         return None
     if not input_hashes or manifest_input_hashes(manifest) != dict(input_hashes):
         return None

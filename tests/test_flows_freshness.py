@@ -1,0 +1,47 @@
+"""When a backfill may skip a period: only a finished submission made from the same input hashes
+under the same contract version is up to date."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from exports.manifest import CONTRACT_VERSION
+from flows.freshness import finished_files_if_up_to_date
+
+HASHES = {"families": "a" * 64, "people": "b" * 64}
+
+
+def _folder(tmp_path: Path, **changes: Any) -> Path:
+    manifest: dict[str, Any] = {
+        "contract_version": CONTRACT_VERSION,
+        "files": [{"name": "nis_E08000012_2025-09-30_individuals.csv"}],
+        "input_extracts": [{"extract": k, "sha256": v} for k, v in HASHES.items()],
+    }
+    manifest.update(changes)
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return tmp_path
+
+
+def test_same_inputs_and_contract_is_up_to_date(tmp_path: Path) -> None:
+    assert finished_files_if_up_to_date(_folder(tmp_path), HASHES) == (
+        "nis_E08000012_2025-09-30_individuals.csv",
+        "manifest.json",
+    )
+
+
+def test_one_changed_input_is_not_up_to_date(tmp_path: Path) -> None:
+    changed = {**HASHES, "people": "c" * 64}
+    assert finished_files_if_up_to_date(_folder(tmp_path), changed) is None
+
+
+def test_another_contract_version_is_not_up_to_date(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, contract_version="0")
+    assert finished_files_if_up_to_date(folder, HASHES) is None
+
+
+def test_no_or_unreadable_manifest_is_not_up_to_date(tmp_path: Path) -> None:
+    assert finished_files_if_up_to_date(tmp_path, HASHES) is None
+    (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")
+    assert finished_files_if_up_to_date(tmp_path, HASHES) is None
