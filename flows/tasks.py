@@ -283,4 +283,12 @@ def prepare_inputs(settings: Settings, logger: Any) -> PreparedInputs:
         )
     if not re.fullmatch(LA_CODE_PATTERN, la_code):
         raise LaCodeError(f"la_code {la_code!r} is not an ONS upper-tier authority code")
+    others = [code for code in validation.la_codes if code != la_code]
+    if others:
+        # Another council's families in our extract: sending them would be a data breach, and
+        # dropping them silently would hide a broken extract.
+        raise LaCodeError(
+            f"the families extract holds families of {', '.join(others)} as well as {la_code}: "
+            "extract this council's families only"
+        )
     return PreparedInputs(settings=settings, la_code=la_code, validation=validation)

@@ -140,3 +140,20 @@ def test_unusable_extract_found_inside_the_run_exits_2(
     line = _one_error_line(captured.err)
     assert "[F003]" in line and "people.csv" in line
     assert not (tmp_path / "out").exists()
+
+
+def test_families_of_another_council_stop_the_run_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = synthetic_extracts(tmp_path / "extracts", families=10, seed=3)
+    families = source / "families.csv"
+    rows = list(csv.reader(families.open(encoding="utf-8-sig", newline="")))
+    column = rows[0].index("la_code")
+    rows[2][column] = "E08000013"  # one family of a neighbouring council
+    with families.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    config = write_config(tmp_path / "nis.toml", la_code=LA)
+    assert run_command("2025-09-30", source, config, tmp_path / "out", False) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.startswith("error: the families extract holds families of E08000013 as well as")
+    assert not (tmp_path / "out" / LA / "2025-09-30").exists()
