@@ -174,34 +174,43 @@ def _youth_share(h: Households, adult: float, young: float) -> np.ndarray:
     return np.where((age >= 10 * YEAR) & (age < 25 * YEAR), young, adult)
 
 
-def make_offences(rng: np.random.Generator, h: Households) -> Table:
-    person, date = _person_incidents(rng, h, 10.0, _youth_share(h, 0.05, 0.12), 1.2)
+def _person_events(
+    rng: np.random.Generator,
+    h: Households,
+    name: str,
+    columns: tuple[str, str],
+    categories: np.ndarray,
+    rates: tuple[float, float, float, float],
+) -> Table:
+    """Dated events of one person each, with a category left empty 5% of the time.
+
+    ``rates``: (events per year of the busiest, adult share, young share, spread), as
+    ``_person_incidents`` and ``_youth_share`` take them.
+    """
+    per_year, adult, young, spread = rates
+    person, date = _person_incidents(rng, h, per_year, _youth_share(h, adult, young), spread)
     n = len(person)
-    category = OFFENCE_CATEGORIES[rng.integers(0, len(OFFENCE_CATEGORIES), n)]
+    category = categories[rng.integers(0, len(categories), n)]
+    date_column, category_column = columns
     return Table(
-        "offences",
+        name,
         {
             "person_id": h.person_ids[person],
-            "offence_date": date,
-            "offence_category": np.where(rng.random(n) < 0.05, "", category),
+            date_column: date,
+            category_column: np.where(rng.random(n) < 0.05, "", category),
             "_person": person,
         },
     )
+
+
+def make_offences(rng: np.random.Generator, h: Households) -> Table:
+    columns = ("offence_date", "offence_category")
+    return _person_events(rng, h, "offences", columns, OFFENCE_CATEGORIES, (10.0, 0.05, 0.12, 1.2))
 
 
 def make_asb(rng: np.random.Generator, h: Households) -> Table:
-    person, date = _person_incidents(rng, h, 8.0, _youth_share(h, 0.06, 0.12), 1.0)
-    n = len(person)
-    category = ASB_CATEGORIES[rng.integers(0, len(ASB_CATEGORIES), n)]
-    return Table(
-        "asb_incidents",
-        {
-            "person_id": h.person_ids[person],
-            "incident_date": date,
-            "incident_category": np.where(rng.random(n) < 0.05, "", category),
-            "_person": person,
-        },
-    )
+    columns = ("incident_date", "incident_category")
+    return _person_events(rng, h, "asb_incidents", columns, ASB_CATEGORIES, (8.0, 0.06, 0.12, 1.0))
 
 
 def make_domestic_abuse(rng: np.random.Generator, h: Households, eligibility: Table) -> Table:
