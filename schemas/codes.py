@@ -6,14 +6,9 @@ FAMILY_STATUSES = ("IDENTIFIED", "ATTACHED", "CLOSED", "DECLINED", "NOT_ELIGIBLE
 CLAIM_TYPES = ("SSP", "CE")
 ROLES = ("MAIN_CARER", "OTHER_ADULT", "CHILD", "UNBORN", "OTHER")
 GENDERS = ("M", "F", "X", "U")
-# Input spellings accepted for gender, after trimming and upper-casing.
-GENDER_ALIASES = {
-    "MALE": "M",
-    "FEMALE": "F",
-    "INDETERMINATE": "X",
-    "NOT RECORDED": "U",
-    "UNKNOWN": "U",
-}
+# Input spellings accepted for gender, after trimming and upper-casing: exactly the contract's
+# list (M, F, X, U, Male, Female); anything else is an unknown code, not a guess.
+GENDER_ALIASES = {"MALE": "M", "FEMALE": "F"}
 # CIN census gender codes used in the output files.
 GENDER_CIN_CODES = {"M": "1", "F": "2", "X": "9", "U": "0"}
 PROBLEMS = (
