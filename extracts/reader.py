@@ -11,20 +11,17 @@ import csv
 import hashlib
 import io
 import warnings
-from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
-from extracts.raw import RawExtract
+from extracts.raw import RawExtract, number_rows
 from extracts.text import column_to_text, decode_csv_bytes
 from nis_pipeline.settings import EXTRACT_NAMES, Settings
 from schemas.models import MODELS
 from schemas.rules import RULES, FatalInputError
 
 FILE_SUFFIXES = (".csv", ".xlsx", ".parquet")
-# The header is row 1, so the first data row is row 2, as a spreadsheet user counts.
-FIRST_DATA_ROW = 2
 
 
 def read_extracts(settings: Settings) -> dict[str, RawExtract]:
@@ -130,8 +127,7 @@ def _read_csv(data: bytes) -> pd.DataFrame:
     header = next(csv.reader(io.StringIO(text)), [])
     if len(header) == len(frame.columns):
         frame = frame.set_axis(header, axis=1)
-    frame.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame))
-    return frame
+    return number_rows(frame)
 
 
 def _read_xlsx(data: bytes) -> pd.DataFrame:
@@ -152,8 +148,7 @@ def _read_xlsx(data: bytes) -> pd.DataFrame:
     width = len(header)
     body = [tuple(r[:width]) + (None,) * (width - len(r)) for r in rows[1:]]
     frame = pd.DataFrame(body, columns=header, dtype=object)
-    frame.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame))
-    return frame
+    return number_rows(frame)
 
 
 def _read_parquet(data: bytes) -> pd.DataFrame:
@@ -161,8 +156,7 @@ def _read_parquet(data: bytes) -> pd.DataFrame:
 
     table = pq.read_table(io.BytesIO(data))
     frame = table.to_pandas()
-    frame.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame))
-    return frame
+    return number_rows(frame)
 
 
 def normalise_header(name: object) -> str:
@@ -198,11 +192,3 @@ def _conform(
 def _clean_text(values: pd.Series) -> pd.Series:
     stripped = values.astype("str").str.strip()
     return stripped.mask(stripped == "")
-
-
-def sha256_of_frame(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> str:
-    """A stable digest of a frame read from a database (there are no file bytes to hash)."""
-    cols = list(columns) if columns is not None else list(frame.columns)
-    buffer = io.StringIO()
-    frame[cols].to_csv(buffer, index=False, lineterminator="\n")
-    return hashlib.sha256(buffer.getvalue().encode("utf-8")).hexdigest()

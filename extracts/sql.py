@@ -6,15 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
+from extracts.raw import number_rows, sha256_of_frame
 from nis_pipeline.settings import SourceSettings
 from schemas.rules import RULES, FatalInputError
 
-FIRST_DATA_ROW = 2
-
 
 def read_sql_extract(source: SourceSettings, name: str) -> tuple[str, pd.DataFrame, str]:
-    from extracts.reader import sha256_of_frame
-
     assert source.url is not None
     query = source.queries.get(name)
     table = source.tables.get(name, name)
@@ -49,8 +46,7 @@ def read_sql_extract(source: SourceSettings, name: str) -> tuple[str, pd.DataFra
         raise FatalInputError(RULES["F002"], label, type(exc).__name__) from None
     finally:
         engine.dispose()
-    frame.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame))
-    return label, frame, sha256_of_frame(frame)
+    return label, number_rows(frame), sha256_of_frame(frame)
 
 
 def _columns(connection: sa.Connection, table: str, schema: str | None) -> list[sa.ColumnClause]:

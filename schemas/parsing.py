@@ -7,8 +7,6 @@ row errors reported here, before pandera sees the frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
@@ -21,13 +19,6 @@ _UK = r"\d{1,2}/\d{1,2}/\d{4}"
 _TWO_DIGIT_YEAR = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2}"
 _WHOLE = r"\+?\d{1,9}"
 _YES_NO = {"Y": "1", "YES": "1", "TRUE": "1", "N": "0", "NO": "0", "FALSE": "0"}
-
-
-@dataclass(frozen=True)
-class CellProblems:
-    """Cells that failed parsing: a boolean mask per column, per rule code."""
-
-    by_rule: dict[tuple[str, str], pd.Series]  # (rule code, column) -> mask over rows
 
 
 def parse_dates(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -73,8 +64,11 @@ def _codes(text: pd.Series, column: str) -> pd.Series:
     return upper
 
 
-def parse_extract(name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, CellProblems]:
-    """Typed frame in the model's column order (absent optional columns added as missing)."""
+def parse_extract(
+    name: str, raw: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[tuple[str, str], pd.Series]]:
+    """Typed frame in the model's column order (absent optional columns added as missing), and
+    the cells that failed parsing: (rule code, column) -> mask over the rows."""
     schema = MODELS[name].to_schema()
     out: dict[str, pd.Series] = {}
     problems: dict[tuple[str, str], pd.Series] = {}
@@ -100,4 +94,4 @@ def parse_extract(name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, CellProbl
         else:
             out[column] = text.astype("str")
     frame = pd.DataFrame(out, index=raw.index)
-    return frame, CellProblems({k: v for k, v in problems.items() if v.any()})
+    return frame, {k: v for k, v in problems.items() if v.any()}

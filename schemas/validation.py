@@ -124,7 +124,7 @@ def _validate_one(name: str, raw_frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     frame, problems = parse_extract(name, raw_frame)
     parts = [
         _finding_frame(name, frame.index[mask.to_numpy()], rule, column)
-        for (rule, column), mask in problems.by_rule.items()
+        for (rule, column), mask in problems.items()
     ]
     try:
         MODELS[name].validate(frame, lazy=True)

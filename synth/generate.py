@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from extracts.raw import FIRST_DATA_ROW
 from nis_pipeline.settings import EXTRACT_NAMES
 from synth import events
 from synth.defects import Corrupter, Ledger
@@ -24,7 +25,6 @@ from synth.writer import XLSX_MAX_ROWS, write_csv, write_parquet, write_xlsx
 FORMATS = ("csv", "xlsx", "parquet")
 LEDGER_NAME = "defects_ledger.csv"
 LEDGER_COLUMNS = ("extract", "row", "column", "rule", "defect")
-FIRST_DATA_ROW = 2  # the header is row 1, as a spreadsheet user counts
 # With defects, these CSVs are written in other encodings the contract accepts.
 DEFECT_ENCODINGS = {"people": "cp1252", "families": "utf-8-sig"}
 MAX_DEFECT_RATE = 1.0
