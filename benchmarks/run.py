@@ -31,7 +31,7 @@ import pyarrow as pa  # noqa: E402
 
 from exports.submission import write_submission  # noqa: E402
 from extracts.reader import read_extracts  # noqa: E402
-from nis_pipeline.settings import Settings, load_settings  # noqa: E402
+from flows.settings import Settings, load_settings  # noqa: E402
 from schemas.validation import validate  # noqa: E402
 from synth.generate import write_synthetic  # noqa: E402
 from transforms.statistics import build_statistics  # noqa: E402
@@ -66,7 +66,7 @@ def one_pass(
 ) -> None:
     s, p, _ = measure(baseline, trace)
     record(BASELINE, s, p, trace)
-    s, p, raw = measure(lambda: read_extracts(settings), trace)
+    s, p, raw = measure(lambda: read_extracts(settings.extract_source()), trace)
     record("read", s, p, trace)
     s, p, result = measure(lambda: validate(raw, settings.resolved_extract_date()), trace)
     record("validate", s, p, trace)

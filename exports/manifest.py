@@ -95,6 +95,16 @@ def manifest_json(manifest: dict[str, Any]) -> str:
     return json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest of a submission folder, or None when there is none or it cannot be read as a
+    JSON object."""
+    try:
+        manifest = json.loads((Path(folder) / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
 def write_manifest(manifest: dict[str, Any], path: Path) -> None:
     """Write ``manifest`` to ``path`` atomically, mode 0600, ``\\n`` line ends."""
     with atomic_path(Path(path)) as tmp:

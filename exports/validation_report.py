@@ -17,7 +17,7 @@ import pandas as pd
 
 from exports import excel
 from exports.files import make_private_dir
-from nis_pipeline.settings import EXTRACT_NAMES
+from schemas.models import EXTRACT_NAMES
 from schemas.rules import FINDING_COLUMNS, RULES, Severity
 
 COUNT_COLUMNS: list[str] = ["extract", "source", "sha256", "rows_read", "quarantined", "warned"]

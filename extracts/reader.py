@@ -15,31 +15,31 @@ from pathlib import Path
 
 import pandas as pd
 
-from extracts.raw import RawExtract, number_rows
+from extracts.source import ExtractSource
 from extracts.text import column_to_text, decode_csv_bytes
-from nis_pipeline.settings import EXTRACT_NAMES, Settings
-from schemas.models import MODELS
+from schemas.models import EXTRACT_NAMES, MODELS
+from schemas.raw import RawExtract, number_rows
 from schemas.rules import RULES, FatalInputError
 
 FILE_SUFFIXES = (".csv", ".xlsx", ".parquet")
 
 
-def read_extracts(settings: Settings) -> dict[str, RawExtract]:
+def read_extracts(source: ExtractSource) -> dict[str, RawExtract]:
     """Read all ten extracts; the first fatal problem stops the read."""
-    return {name: read_extract(settings, name) for name in EXTRACT_NAMES}
+    return {name: read_extract(source, name) for name in EXTRACT_NAMES}
 
 
-def read_extract(settings: Settings, name: str) -> RawExtract:
-    column_map = settings.column_map.get(name, {})
-    if settings.source.url is not None:
+def read_extract(source: ExtractSource, name: str) -> RawExtract:
+    column_map = source.column_map.get(name, {})
+    if source.url is not None:
         from extracts.sql import read_sql_extract
 
-        source, frame, digest = read_sql_extract(settings.source, name)
+        label, frame, digest = read_sql_extract(source, name)
     else:
-        if settings.source.path is None:
+        if source.folder is None:
             raise FatalInputError(RULES["F001"], name, "no source folder or database URL is set")
-        source, frame, digest = _read_file_extract(Path(settings.source.path), name)
-    return _conform(name, source, frame, digest, column_map)
+        label, frame, digest = _read_file_extract(Path(source.folder), name)
+    return _conform(name, label, frame, digest, dict(column_map))
 
 
 def find_extract_file(folder: Path, name: str) -> Path:

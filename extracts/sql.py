@@ -3,15 +3,18 @@ Server in production, chosen by the URL)."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+
 import pandas as pd
 import sqlalchemy as sa
 
-from extracts.raw import number_rows, sha256_of_frame
-from nis_pipeline.settings import SourceSettings
+from extracts.source import ExtractSource
+from schemas.raw import number_rows
 from schemas.rules import RULES, FatalInputError
 
 
-def read_sql_extract(source: SourceSettings, name: str) -> tuple[str, pd.DataFrame, str]:
+def read_sql_extract(source: ExtractSource, name: str) -> tuple[str, pd.DataFrame, str]:
     assert source.url is not None
     query = source.queries.get(name)
     table = source.tables.get(name, name)
@@ -47,6 +50,13 @@ def read_sql_extract(source: SourceSettings, name: str) -> tuple[str, pd.DataFra
     finally:
         engine.dispose()
     return label, number_rows(frame), sha256_of_frame(frame)
+
+
+def sha256_of_frame(frame: pd.DataFrame) -> str:
+    """A stable digest of a frame read from a database (there are no file bytes to hash)."""
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\n")
+    return hashlib.sha256(buffer.getvalue().encode("utf-8")).hexdigest()
 
 
 def _columns(connection: sa.Connection, table: str, schema: str | None) -> list[sa.ColumnClause]:

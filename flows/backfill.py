@@ -1,39 +1,30 @@
 """The ``nis_backfill`` flow: one submission per census date in a range.
 
-The extracts are read and validated once; each period is then a ``nis-period`` subflow run
-named ``nis-{la_code}-{census}``, so the UI shows each period's state and summary on its own. A
-period that fails does not stop the others; the backfill ends Failed naming the periods that
+The extracts are read and validated once; each period is then a ``write-period`` task run named
+``nis-{la_code}-{census}``, in date order (so each period's changes compare with the period
+before it), taking the validated frames in memory: task parameters never reach Prefect's API.
+A period that fails does not stop the others; the backfill ends Failed naming the periods that
 failed. A period whose finished submission was made from the same inputs is skipped as up to date.
 """
 
 from __future__ import annotations
 
-import uuid
+from datetime import date
 from typing import Any
 
-from prefect import flow, get_run_logger
-from prefect.states import Failed
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import backfill_markdown, publish_markdown, publish_validation
 from flows.naming import backfill_run_name, rename_current_run
-from flows.results import Outcome, PeriodResult, RunResult
-from flows.submission import (
-    FATAL_ERRORS,
-    crashed,
-    fatal,
-    load_run_settings,
-    submit_period,
-)
-from flows.tasks import PreparedInputs, StageError, prepare_inputs
+from flows.results import Outcome, PeriodFailed, PeriodResult, RunFailed, RunResult
+from flows.submission import failed, load_run_settings, stopped, submit_period
+from flows.tasks import PreparedInputs, prepare_inputs
+from schemas.errors import PipelineError
 from transforms.periods import CensusDateError, census_dates_between, parse_census
 
-# Validated inputs handed from the backfill to its period subflows, which run in the same
-# process. Only a key goes through Prefect: flow parameters are sent to the API as JSON, and the
-# frames hold personal data that must never leave the process.
-_PREPARED: dict[str, PreparedInputs] = {}
 
-
-def census_range(from_census: str, to_census: str) -> list[Any]:
+def census_range(from_census: str, to_census: str) -> list[date]:
     first, last = parse_census(from_census), parse_census(to_census)
     if first > last:
         raise CensusDateError(
@@ -56,18 +47,17 @@ def _backfill_run_name() -> str:
     return backfill_run_name(la, str(first), str(last))
 
 
-@flow(
-    name="nis-period",
-    flow_run_name="nis-{la_code}-{census}",
+@task(
+    name="write-period",
+    task_run_name="nis-{prepared.la_code}-{census}",
+    cache_policy=NO_CACHE,
     persist_result=False,
-    description="One period of a backfill, from inputs the backfill has validated.",
 )
-def nis_period(census: str, la_code: str, inputs_key: str, replace: bool = False) -> Any:
-    logger = get_run_logger()
-    prepared = _PREPARED[inputs_key]
-    period = submit_period(prepared, parse_census(census), replace, logger)
+def write_period(prepared: PreparedInputs, census: date, replace: bool) -> Any:
+    """One period of a backfill, from the validated inputs; ends Failed when the period did."""
+    period = submit_period(prepared, census, replace, get_run_logger())
     if not period.outcome.ok:
-        return Failed(message=period.line(), data=period)
+        return failed(PeriodFailed(period))
     return period
 
 
@@ -99,10 +89,8 @@ def nis_backfill(
             censuses[-1].isoformat(),
         )
         prepared = prepare_inputs(settings, logger)
-    except FATAL_ERRORS as exc:
-        return fatal(logger, str(exc))
-    except (StageError, ConnectionError) as exc:  # a bug, or a database still down after retries
-        return crashed(logger, str(exc))
+    except (PipelineError, ConnectionError) as exc:
+        return stopped(logger, exc)
     la = prepared.la_code
     first, last = censuses[0].isoformat(), censuses[-1].isoformat()
     rename_current_run(backfill_run_name(la, first, last))
@@ -110,28 +98,21 @@ def nis_backfill(
     counts, top = prepared.validation.counts, prepared.validation.top_rules(10)
     publish_validation(la, f"backfill-{first}-{last}", counts, top)
 
-    key = uuid.uuid4().hex
-    _PREPARED[key] = prepared
     periods: list[PeriodResult] = []
-    try:
-        for number, census in enumerate(censuses, start=1):
-            label = census.isoformat()
-            logger.info("Period %d of %d: %s", number, len(censuses), label)
-            state: Any = nis_period(
-                census=label, la_code=la, inputs_key=key, replace=replace, return_state=True
+    for number, census in enumerate(censuses, start=1):
+        logger.info("Period %d of %d: %s", number, len(censuses), census.isoformat())
+        state = write_period(prepared, census, replace, return_state=True)
+        outcome = state.result(raise_on_failure=False)
+        if isinstance(outcome, PeriodFailed):
+            outcome = outcome.period
+        elif not isinstance(outcome, PeriodResult):  # the task broke outside its own failures
+            outcome = PeriodResult(
+                census.isoformat(),
+                la,
+                Outcome.FAILED,
+                message=f"period run crashed: {type(outcome).__name__}",
             )
-            outcome = state.result(raise_on_failure=False)
-            if not isinstance(outcome, PeriodResult):  # the subflow crashed outright
-                outcome = PeriodResult(
-                    label,
-                    la,
-                    Outcome.FAILED,
-                    message=f"period run crashed: {type(outcome).__name__}",
-                )
-            periods.append(outcome)
-            logger.info("Period %d of %d: %s", number, len(censuses), outcome.line())
-    finally:
-        _PREPARED.pop(key, None)
+        periods.append(outcome)
 
     result = RunResult(periods=tuple(periods), la_code=la)
     publish_markdown(
@@ -140,9 +121,7 @@ def nis_backfill(
         f"NIS backfill {la} {first} to {last}",
     )
     if result.failed:
-        message = result.failure_message()
-        logger.error("%s", message)
-        return Failed(message=message, data=result)
+        return failed(RunFailed(result))
     logger.info(
         "Backfill done: %d written, %d up to date",
         sum(p.outcome is Outcome.WRITTEN for p in periods),

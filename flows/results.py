@@ -1,16 +1,21 @@
-"""What a run hands back: one outcome per period, and the exit code the CLI maps it to.
+"""What a run hands back: one outcome per period, and how a failed run fails.
+
+A run that fails ends in a Failed state whose message is its one-line reason and whose data is
+a :class:`~schemas.errors.PipelineError` carrying that reason (and, when periods ran, the
+:class:`RunResult`), so calling a flow from Python raises the pipeline's own exception, a worker
+logs one line, and the command line maps it to its exit code.
 
 Messages hold census dates, counts, rule codes and paths, never a value from the data.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import traceback
+from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
-EXIT_OK = 0
-EXIT_FAILED = 1  # the quarantine threshold was exceeded, or a period failed
-EXIT_FATAL = 2  # nothing ran: a missing or unreadable extract, a bad census date, a bad config
+from schemas.errors import ExitCode, PipelineError
 
 
 class Outcome(StrEnum):
@@ -47,29 +52,18 @@ class RunResult:
     """The result of a submission run (one period) or a backfill (several)."""
 
     periods: tuple[PeriodResult, ...] = ()
-    # Set when the run stopped before any period ran: ``fatal`` for a problem the user must fix
-    # (a missing extract, a bad config or census date), ``error`` for anything unexpected.
-    fatal: str | None = None
-    error: str | None = None
     la_code: str | None = None
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def failed(self) -> tuple[PeriodResult, ...]:
         return tuple(p for p in self.periods if not p.outcome.ok)
 
     @property
-    def exit_code(self) -> int:
-        if self.fatal is not None:
-            return EXIT_FATAL
-        return EXIT_FAILED if self.error is not None or self.failed else EXIT_OK
+    def exit_code(self) -> ExitCode:
+        return ExitCode.FAILED if self.failed else ExitCode.OK
 
     def failure_message(self) -> str:
         """One line naming what failed (empty when nothing did)."""
-        if self.fatal is not None:
-            return self.fatal
-        if self.error is not None:
-            return self.error
         failed = self.failed
         if not failed:
             return ""
@@ -77,3 +71,34 @@ class RunResult:
             return failed[0].line()
         names = ", ".join(f"{p.census} ({p.outcome.value})" for p in failed)
         return f"{len(failed)} of {len(self.periods)} periods failed: {names}"
+
+
+class RunFailed(PipelineError):
+    """Periods ran and at least one failed (the threshold, a submission in the way, a write that
+    failed); ``result`` says what happened to each."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__(result.failure_message())
+        self.result = result
+
+
+class PeriodFailed(PipelineError):
+    """One period of a backfill failed; ``period`` says how."""
+
+    def __init__(self, period: PeriodResult) -> None:
+        super().__init__(period.line())
+        self.period = period
+
+
+class StageError(PipelineError):
+    """An unexpected failure inside a stage (a bug, or the machine), re-raised without the
+    original message: library messages can quote the values they choked on, so only the
+    exception type and where it happened are kept."""
+
+    def __init__(self, stage: str, exc: BaseException) -> None:
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = ""
+        if frames:
+            last = frames[-1]
+            where = f" at {Path(last.filename).name}:{last.lineno} in {last.name}"
+        super().__init__(f"{stage} failed: {type(exc).__name__}{where}")

@@ -1,10 +1,9 @@
 """The ``nis_submission`` flow: one census date, from extracts to a finished submission folder.
 
 Stages, each a Prefect task: pull each extract, validate them together, compute the two
-submission tables and the statistics, export the folder. Expected failures (a bad config, a
-missing extract, the quarantine threshold, a submission already in the way) end the run in a
-Failed state with a one-line message and a :class:`RunResult`; they are never raised as
-tracebacks.
+submission tables and the statistics, export the folder. Every failure ends the run in a Failed
+state whose message is its one-line reason and whose data is the pipeline's own exception (see
+``flows.results``); none is logged as a traceback.
 """
 
 from __future__ import annotations
@@ -17,33 +16,23 @@ from zoneinfo import ZoneInfo
 from prefect import flow, get_run_logger
 from prefect.states import Failed
 
-from exports.submission import SubmissionBusyError, SubmissionExistsError
+from exports.freshness import finished_files_if_up_to_date
+from exports.submission import SubmissionExistsError
 from flows.artifacts import period_markdown, publish_markdown, publish_validation
-from flows.freshness import finished_files_if_up_to_date
 from flows.naming import period_run_name, rename_current_run
-from flows.results import Outcome, PeriodResult, RunResult
+from flows.results import Outcome, PeriodResult, RunFailed, RunResult, StageError
+from flows.settings import Settings, load_settings
 from flows.tasks import (
-    LaCodeError,
     PreparedInputs,
-    StageError,
     compute_submission,
     export_submission,
     prepare_inputs,
     write_failed_report,
 )
-from nis_pipeline.settings import ConfigError, Settings, load_settings
-from schemas.rules import FatalInputError
-from transforms.periods import CensusDateError, latest_census, parse_census, period_start
+from schemas.errors import PipelineError
+from transforms.periods import latest_census, parse_census, period_start
 
 SCHEDULE_TIMEZONE = ZoneInfo("Europe/London")
-
-# What stops a run before any period: the user's to fix, reported in one line.
-FATAL_ERRORS: tuple[type[Exception], ...] = (
-    ConfigError,
-    CensusDateError,
-    FatalInputError,
-    LaCodeError,
-)
 
 
 def load_run_settings(
@@ -87,16 +76,19 @@ def _submission_run_name() -> str:
     return period_run_name(settings.la_code, census)
 
 
-def fatal(logger: Any, message: str) -> Any:
-    """End the run before any period: a problem the user must fix (exit code 2)."""
-    logger.error("Stopped before any period ran: %s", message)
-    return Failed(message=message, data=RunResult(fatal=message))
+def failed(error: PipelineError) -> Any:
+    """The Failed state that ends a run: its message is the one-line reason, its data the
+    pipeline's exception (so a Python caller gets it raised, and a worker logs no traceback)."""
+    return Failed(message=str(error), data=error)
 
 
-def crashed(logger: Any, message: str) -> Any:
-    """End the run before any period on an unexpected failure (exit code 1)."""
-    logger.error("Stopped before any period ran: %s", message)
-    return Failed(message=message, data=RunResult(error=message))
+def stopped(logger: Any, exc: Exception) -> Any:
+    """End the run before any period ran, saying why once."""
+    if isinstance(exc, ConnectionError):  # a database still down after its retries
+        exc = StageError("reading the extracts", exc)
+    assert isinstance(exc, PipelineError)
+    logger.error("Stopped before any period ran: %s", exc)
+    return failed(exc)
 
 
 def submit_period(
@@ -129,7 +121,7 @@ def submit_period(
         try:
             report = write_failed_report(out_root, la, census, prepared.validation)
             message += f"; validation report at {report}"
-        except (StageError, SubmissionBusyError) as exc:
+        except PipelineError as exc:
             message += f"; the validation report could not be written ({exc})"
         logger.error("%s: %s", label, message)
         result = PeriodResult(label, la, Outcome.THRESHOLD_EXCEEDED, message=message)
@@ -179,7 +171,7 @@ def _compute_and_export(
         )
         logger.error("%s: %s", label, message)
         return PeriodResult(label, la, Outcome.FAILED, message=message), None
-    except (StageError, SubmissionBusyError) as exc:
+    except PipelineError as exc:
         logger.error("%s: %s", label, exc)
         return PeriodResult(label, la, Outcome.FAILED, message=str(exc)), None
     files = tuple(Path(f).name for f in written.files)
@@ -221,10 +213,8 @@ def nis_submission(
         census = resolve_census(census_date, settings)
         logger.info("Census date %s (period %s to %s)", census, period_start(census), census)
         prepared = prepare_inputs(settings, logger)
-    except FATAL_ERRORS as exc:
-        return fatal(logger, str(exc))
-    except (StageError, ConnectionError) as exc:  # a bug, or a database still down after retries
-        return crashed(logger, str(exc))
+    except (PipelineError, ConnectionError) as exc:
+        return stopped(logger, exc)
     rename_current_run(period_run_name(prepared.la_code, census))
     logger = get_run_logger()
     publish_validation(
@@ -236,5 +226,5 @@ def nis_submission(
     period = submit_period(prepared, census, replace, logger)
     result = RunResult(periods=(period,), la_code=prepared.la_code)
     if not period.outcome.ok:
-        return Failed(message=result.failure_message(), data=result)
+        return failed(RunFailed(result))
     return result

@@ -2,15 +2,13 @@
 
 Frames pass between tasks in memory only: every task that takes or returns a DataFrame has
 ``cache_policy=NO_CACHE`` (no input hashing) and ``persist_result=False`` (no pickles of personal
-data on disk). Only pulls from a database are retried: a missing file or a failed validation will
-fail the same way again.
+data on disk); task parameters are never sent to Prefect's API. Only pulls from a database are
+retried: a missing file or a failed validation will fail the same way again.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -23,11 +21,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 
 from exports.submission import SubmissionBusyError, SubmissionExistsError
-from extracts.raw import RawExtract
+from extracts.source import ExtractSource
 from flows.artifacts import CohortSizes, cohort_sizes
-from nis_pipeline.settings import EXTRACT_NAMES, Settings
-from schemas.codes import LA_CODE_PATTERN
-from schemas.rules import FatalInputError
+from flows.results import StageError
+from flows.settings import Settings
+from schemas.errors import PipelineError
+from schemas.models import EXTRACT_NAMES
+from schemas.raw import RawExtract
 from schemas.validation import ValidationResult
 from transforms.submission import SubmissionTables
 
@@ -35,45 +35,15 @@ DB_RETRIES = 3
 DB_RETRY_DELAYS: list[float] = [10, 30, 90]
 
 
-class StageError(RuntimeError):
-    """An unexpected failure inside a stage, re-raised without the original message.
-
-    Library messages can quote the values they choked on (a name, a date of birth), so only the
-    exception type and where it happened are kept: enough to find the bug, nothing personal.
-    """
-
-    def __init__(self, stage: str, exc: BaseException) -> None:
-        frames = traceback.extract_tb(exc.__traceback__)
-        where = ""
-        if frames:
-            last = frames[-1]
-            where = f" at {Path(last.filename).name}:{last.lineno} in {last.name}"
-        super().__init__(f"{stage} failed: {type(exc).__name__}{where}")
-
-
-# Errors whose messages are ours and fixed (codes, file names, census dates): passed on as they
-# are. Everything else is wrapped in StageError.
-_SAFE_ERRORS: tuple[type[BaseException], ...] = (FatalInputError, ConnectionError)
-
-
 def _guarded(stage: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run ``fn``; a pipeline error or a lost database connection passes as it is (their messages
+    are ours and safe), anything else becomes a StageError."""
     try:
         return fn(*args, **kwargs)
-    except _SAFE_ERRORS:
+    except (PipelineError, ConnectionError):
         raise
     except Exception as exc:
         raise StageError(stage, exc) from None
-
-
-# Failures whose one-line message says everything (which file, which folder, which stage): the
-# log of the task that raised one needs no traceback.
-_EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
-    FatalInputError,
-    ConnectionError,
-    StageError,
-    SubmissionExistsError,
-    SubmissionBusyError,
-)
 
 
 class _QuietExpectedErrors(logging.Filter):
@@ -81,7 +51,7 @@ class _QuietExpectedErrors(logging.Filter):
     user's mistake reads as one line on the terminal and in the UI."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], _EXPECTED_ERRORS):
+        if record.exc_info and isinstance(record.exc_info[1], PipelineError | ConnectionError):
             record.exc_info = None
             record.exc_text = None
         return True
@@ -114,17 +84,19 @@ def _retry_on_connection(task_: Any, task_run: TaskRun, state: State[Any]) -> bo
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def pull_extract(settings: Settings, name: str) -> RawExtract:
+def pull_extract(source: ExtractSource, name: str) -> RawExtract:
     from extracts.reader import read_extract
 
-    return _guarded(f"reading {name}", read_extract, settings, name)
+    return _guarded(f"reading {name}", read_extract, source, name)
 
 
 @task(name="validate-extracts", cache_policy=NO_CACHE, persist_result=False)
-def validate_extracts(raw: Mapping[str, RawExtract], extract_date: date) -> ValidationResult:
+def validate_extracts(
+    raw: Mapping[str, RawExtract], extract_date: date, la_code: str | None
+) -> ValidationResult:
     from schemas.validation import validate
 
-    return _guarded("validation", validate, raw, extract_date)
+    return _guarded("validation", validate, raw, extract_date, la_code)
 
 
 @dataclass(frozen=True)
@@ -215,8 +187,11 @@ class PreparedInputs:
     """The extracts of a run, read and validated once, shared by every period it writes."""
 
     settings: Settings
-    la_code: str
     validation: ValidationResult
+
+    @property
+    def la_code(self) -> str:
+        return self.validation.la_code
 
     @property
     def input_hashes(self) -> dict[str, str]:
@@ -236,32 +211,29 @@ class PreparedInputs:
         return self.share > self.threshold
 
 
-class LaCodeError(Exception):
-    """Neither the config nor the families extract names one council, or the code is malformed."""
-
-
 def prepare_inputs(settings: Settings, logger: Any) -> PreparedInputs:
     """Pull the ten extracts (one task each) and validate them together (one task).
 
-    Must run inside a flow. Raises FatalInputError (and LaCodeError) for the caller to report.
+    Must run inside a flow. Raises the pipeline's errors (a fatal extract, another council's
+    families) for the caller to report.
     """
     pull = pull_extract
-    if settings.source.url is not None:
+    source = settings.extract_source()
+    if source.url is not None:
         pull = pull_extract.with_options(
             retries=DB_RETRIES,
             retry_delay_seconds=DB_RETRY_DELAYS,
             retry_condition_fn=_retry_on_connection,
         )
-    where = settings.source.path or "the database"
-    logger.info("Reading %d extracts from %s", len(EXTRACT_NAMES), where)
+    logger.info("Reading %d extracts from %s", len(EXTRACT_NAMES), source.describe())
     raw: dict[str, RawExtract] = {}
     for name in EXTRACT_NAMES:
-        extract = pull(settings, name)
+        extract = pull(source, name)
         raw[name] = extract
         logger.info("Read %s from %s: %d rows", name, extract.source, extract.rows)
     extract_date = settings.resolved_extract_date()
     logger.info("Validating (extract date %s)", extract_date.isoformat())
-    validation = validate_extracts(raw, extract_date)
+    validation = validate_extracts(raw, extract_date, settings.la_code)
     del raw  # the raw text frames are not needed past validation
     counts = validation.counts
     logger.info(
@@ -273,22 +245,4 @@ def prepare_inputs(settings: Settings, logger: Any) -> PreparedInputs:
         100 * validation.people_quarantined_share,
         100 * settings.quarantine_threshold,
     )
-    la_code = settings.la_code or validation.la_code
-    if la_code is None:
-        found = len(validation.la_codes)
-        raise LaCodeError(
-            "no la_code in the config and the families extract names "
-            + ("none" if found == 0 else f"{found} different councils")
-            + ": set la_code in the config file"
-        )
-    if not re.fullmatch(LA_CODE_PATTERN, la_code):
-        raise LaCodeError(f"la_code {la_code!r} is not an ONS upper-tier authority code")
-    others = [code for code in validation.la_codes if code != la_code]
-    if others:
-        # Another council's families in our extract: sending them would be a data breach, and
-        # dropping them silently would hide a broken extract.
-        raise LaCodeError(
-            f"the families extract holds families of {', '.join(others)} as well as {la_code}: "
-            "extract this council's families only"
-        )
-    return PreparedInputs(settings=settings, la_code=la_code, validation=validation)
+    return PreparedInputs(settings=settings, validation=validation)

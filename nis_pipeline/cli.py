@@ -12,16 +12,12 @@ from typing import Annotated
 
 import typer
 
-from nis_pipeline.settings import ConfigError, load_settings
-
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Produce National Impact Study submissions from a council's case extracts.",
 )
-
-EXIT_OK, EXIT_THRESHOLD, EXIT_FATAL = 0, 1, 2
 
 SourceOpt = Annotated[
     Path | None, typer.Option("--source", help="Folder holding the ten case extracts")
@@ -33,8 +29,10 @@ OutOpt = Annotated[
 
 
 def _fail(message: str) -> typer.Exit:
+    from schemas.errors import ExitCode
+
     typer.echo(f"error: {message}", err=True)
-    return typer.Exit(EXIT_FATAL)
+    return typer.Exit(ExitCode.FATAL)
 
 
 @app.command()
@@ -79,27 +77,9 @@ def validate(
     Exit 0 when a run may proceed, 1 when too many people rows are quarantined, 2 on a fatal
     problem.
     """
-    from exports.validation_report import write_validation_report
-    from extracts.reader import read_extracts
-    from nis_pipeline.summary import validation_summary
-    from schemas.rules import FatalInputError
-    from schemas.validation import validate as run_validation
+    from flows.commands import validate_command
 
-    try:
-        settings = load_settings(config, source_path=source)
-        raw = read_extracts(settings)
-    except (ConfigError, FatalInputError, ConnectionError) as exc:
-        raise _fail(str(exc)) from None
-    result = run_validation(raw, settings.resolved_extract_date())
-    try:
-        write_validation_report(result.findings, result.counts, report)
-    except OSError as exc:
-        raise _fail(f"cannot write {report}: {exc.strerror}") from None
-    for line in validation_summary(result, settings.quarantine_threshold):
-        typer.echo(line)
-    typer.echo(f"validation report: {report}")
-    if result.exceeds(settings.quarantine_threshold):
-        raise typer.Exit(EXIT_THRESHOLD)
+    raise typer.Exit(validate_command(source, config, report))
 
 
 @app.command()
@@ -113,7 +93,7 @@ def run(
     ] = False,
 ) -> None:
     """Validate, compute and write the submission for one census date."""
-    from flows.cli_runs import run_command
+    from flows.commands import run_command
 
     raise typer.Exit(run_command(census, source, config, out, replace))
 
@@ -130,13 +110,9 @@ def backfill(
     ] = False,
 ) -> None:
     """Write one submission per census date in a range, reading the extracts once."""
-    from flows.cli_runs import backfill_command
+    from flows.commands import backfill_command
 
     raise typer.Exit(backfill_command(from_census, to_census, source, config, out, replace))
-
-
-def main() -> None:  # pragma: no cover - console entry
-    app()
 
 
 if __name__ == "__main__":  # pragma: no cover

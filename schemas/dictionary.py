@@ -36,6 +36,7 @@ def _rows(table: str, model: type[pa.DataFrameModel], *, is_input: bool) -> list
                 if (is_input and not column.required) or column.nullable
                 else "yes",
                 "description": column.description or "",
+                **({"format": (column.metadata or {}).get("format", "")} if is_input else {}),
             }
         )
     return rows
@@ -58,12 +59,23 @@ def input_dictionary() -> pd.DataFrame:
 
 
 def rules_table() -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {"rule": r.code, "severity": r.severity.value, "message": r.message}
-            for r in RULES.values()
+    """Every rule of the registry, sorted by code: where it applies and how to fix it."""
+    rows = []
+    for rule in sorted(RULES.values(), key=lambda r: r.code):
+        places = [
+            t.extract if t.column is None else f"{t.extract}.{t.column}" for t in rule.targets
         ]
-    )
+        rows.append(
+            {
+                "rule": rule.code,
+                "severity": rule.severity.value,
+                "kind": rule.kind.value,
+                "message": rule.message,
+                "applies to": ", ".join(places) or "every extract",
+                "how to fix": rule.how_to_fix(),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def _markdown(frame: pd.DataFrame) -> str:
@@ -92,10 +104,15 @@ def render_dictionary_markdown() -> str:
 def render_rules_markdown() -> str:
     return (
         "# Validation rules\n\n"
-        "Generated from `schemas/rules.py` by `python -m schemas.dictionary docs/`; do not edit.\n"
+        "Generated from the registry in `schemas/rules.py` by\n"
+        "`python -m schemas.dictionary docs/`; do not edit. To add a rule, see\n"
+        "[adding-a-rule.md](adding-a-rule.md).\n\n"
         "Codes are stable. fatal: the run stops; error: the row (and rows that depend on it) is\n"
-        "quarantined; warning: the value is blanked and the row kept.\n\n"
-        + _markdown(rules_table())
+        "quarantined; warning: the value is blanked and the row kept. Kinds run in this order:\n"
+        "file (the extract as a whole), parse (a cell that cannot be read as its type), field\n"
+        "(one value), row (several values of a row), cross-extract (a row against another\n"
+        "extract; the E190 cascade last). In the validation report the how-to-fix names the\n"
+        "column's own code list or format.\n\n" + _markdown(rules_table())
     )
 
 

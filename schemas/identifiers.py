@@ -34,14 +34,6 @@ def nino_is_valid(nino: pd.Series) -> pd.Series:
     return nino.isna() | nino.str.fullmatch(NINO_PATTERN).fillna(False).astype(bool)
 
 
-def upn_check_letter(body: str) -> str:
-    """Check letter for the 12 characters after it (positions 2-13)."""
-    total = 0
-    for weight, char in zip(range(2, 14), body, strict=True):
-        total += weight * (UPN_ALPHABET.index(char) if char.isalpha() else int(char))
-    return UPN_ALPHABET[total % 23]
-
-
 def upn_is_valid(upn: pd.Series) -> pd.Series:
     shaped = upn.str.fullmatch(_UPN_BODY_PATTERN).fillna(False).astype(bool).to_numpy()
     result = upn.isna().to_numpy().copy()

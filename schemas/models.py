@@ -1,15 +1,16 @@
 """pandera models of the ten case extracts, after parsing: the single source of truth for the
-input columns, their types, their rules and their descriptions (the data dictionary is generated
-from these classes).
+input columns, their types, code lists, keys and descriptions (the data dictionary is generated
+from these classes, and the rule registry in ``schemas.rules`` reads them).
 
 Conventions:
 - ``Optional[...]`` marks a contract column written with ``?``: it may be absent from an extract
   (the parser then adds it as all-missing) and its values may be empty.
 - Dates are ``datetime64`` at midnight, whole numbers ``Int64``, text and codes pandas ``str``.
 - ``metadata["kind"]`` tells the parser how to read the raw text: ``id``, ``text``, ``code``,
-  ``date``, ``int`` or ``identifier``.
-- Check names are rule codes (``E106:end_date`` = rule E106 reported on column ``end_date``), so a
-  pandera failure maps to a coded finding without any lookup table.
+  ``date``, ``int``, ``flag`` (0/1, yes/no) or ``identifier``; ``metadata["format"]`` says what a
+  valid value looks like, for the "how to fix" of the validation report.
+- The models declare what a column may hold (``nullable``, ``unique``, ``isin``,
+  ``str_matches``); which rule reports a breach, and how, is declared once in ``schemas.rules``.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from schemas import codes
-from schemas.identifiers import nhs_is_valid, nino_is_valid, postcode_is_valid, upn_is_valid
 
 Date = pd.Timestamp
 Int = pd.Int64Dtype
+
+DATE_FORMAT = "an ISO date (2025-04-01) or a UK date (01/04/2025), with a four-digit year"
 
 
 def _id(description: str, *, unique: bool = False, nullable: bool = False) -> Any:
@@ -34,7 +36,11 @@ def _id(description: str, *, unique: bool = False, nullable: bool = False) -> An
 
 
 def _date(description: str, *, nullable: bool = False) -> Any:
-    return pa.Field(nullable=nullable, description=description, metadata={"kind": "date"})
+    return pa.Field(
+        nullable=nullable,
+        description=description,
+        metadata={"kind": "date", "format": DATE_FORMAT},
+    )
 
 
 def _code(description: str, allowed: tuple[str, ...], *, nullable: bool = False) -> Any:
@@ -51,15 +57,17 @@ def _text(description: str) -> Any:
 
 
 def _count(description: str, *, nullable: bool = False) -> Any:
-    return pa.Field(nullable=nullable, ge=0, description=description, metadata={"kind": "int"})
+    return pa.Field(
+        nullable=nullable,
+        description=description,
+        metadata={"kind": "int", "format": "a whole number of zero or more, in digits"},
+    )
 
 
-def _identifier(description: str) -> Any:
-    return pa.Field(nullable=True, description=description, metadata={"kind": "identifier"})
-
-
-def _ends_after_starts(df: pd.DataFrame, start: str, end: str) -> pd.Series:
-    return df[end].isna() | df[start].isna() | (df[end] >= df[start])
+def _identifier(description: str, fmt: str) -> Any:
+    return pa.Field(
+        nullable=True, description=description, metadata={"kind": "identifier", "format": fmt}
+    )
 
 
 class ExtractModel(pa.DataFrameModel):
@@ -75,7 +83,10 @@ class Families(ExtractModel):
     la_code: Series[str] = pa.Field(
         str_matches=codes.LA_CODE_PATTERN,
         description="ONS code of the upper-tier authority, e.g. E08000012",
-        metadata={"kind": "code"},
+        metadata={
+            "kind": "code",
+            "format": "an ONS code: E06, E08, E09 or E10 and six digits, e.g. E08000012",
+        },
     )
     date_identified: Series[Date] = _date("Date the family was identified as eligible")
     date_support_started: Series[Date] | None = _date(
@@ -88,34 +99,6 @@ class Families(ExtractModel):
     )
     claim_date: Series[Date] | None = _date("Date of the results claim", nullable=True)
     intensity: Series[str] | None = _text("Intensity of support, as recorded locally")
-
-    @pa.dataframe_check(name="E111:date_support_started")
-    def _support_after_identified(cls, df: pd.DataFrame) -> pd.Series:
-        return _ends_after_starts(df, "date_identified", "date_support_started")
-
-    @pa.dataframe_check(name="E106:date_support_ended")
-    def _support_ends_after_start(cls, df: pd.DataFrame) -> pd.Series:
-        return _ends_after_starts(df, "date_support_started", "date_support_ended")
-
-    @pa.dataframe_check(name="E112:date_support_started")
-    def _attached_needs_start(cls, df: pd.DataFrame) -> pd.Series:
-        return ~(df["status"].isin(["ATTACHED", "CLOSED"]) & df["date_support_started"].isna())
-
-    @pa.dataframe_check(name="E113:date_support_ended")
-    def _closed_needs_end(cls, df: pd.DataFrame) -> pd.Series:
-        return ~((df["status"] == "CLOSED") & df["date_support_ended"].isna())
-
-    @pa.dataframe_check(name="E114:claim_date")
-    def _claim_needs_date(cls, df: pd.DataFrame) -> pd.Series:
-        return ~(df["claim_type"].notna() & df["claim_date"].isna())
-
-    @pa.dataframe_check(name="E116:claim_type")
-    def _claim_date_needs_type(cls, df: pd.DataFrame) -> pd.Series:
-        return ~(df["claim_type"].isna() & df["claim_date"].notna())
-
-    @pa.dataframe_check(name="E115:claim_date")
-    def _claim_after_support(cls, df: pd.DataFrame) -> pd.Series:
-        return _ends_after_starts(df, "date_support_started", "claim_date")
 
 
 class People(ExtractModel):
@@ -132,51 +115,33 @@ class People(ExtractModel):
         "Gender as recorded (Male and Female are accepted); written as CIN census codes",
         codes.GENDERS,
     )
-    postcode: Series[str] | None = _identifier("Home postcode, UK format")
-    nino: Series[str] | None = _identifier("National Insurance number")
-    upn: Series[str] | None = _identifier("Unique Pupil Number (13 characters, check letter)")
+    postcode: Series[str] | None = _identifier(
+        "Home postcode, UK format", "a UK postcode, e.g. L1 8JQ"
+    )
+    nino: Series[str] | None = _identifier(
+        "National Insurance number",
+        "two letters, six digits and a final letter A to D, e.g. AB123456C; spaces are ignored",
+    )
+    upn: Series[str] | None = _identifier(
+        "Unique Pupil Number (13 characters, check letter)",
+        "13 characters: the check letter, 11 digits, then a digit or letter; the check letter "
+        "must match the rest",
+    )
     nhs_number: Series[str] | None = _identifier(
-        "NHS number (10 digits, modulus 11); validated, never submitted"
+        "NHS number (10 digits, modulus 11); validated, never submitted",
+        "10 digits, the last being the modulus 11 check digit; spaces are ignored",
     )
     ethnicity: Series[str] | None = _text("Ethnicity as recorded; never submitted")
     date_joined: Series[Date] | None = _date("Date the person joined the family", nullable=True)
     date_left: Series[Date] | None = _date("Date the person left the family", nullable=True)
     nis_opt_out: Series[Int] | None = pa.Field(
         nullable=True,
-        isin=[0, 1],
         description="1 when the person opted out of the National Impact Study",
-        metadata={"kind": "int"},
+        metadata={
+            "kind": "flag",
+            "format": "1 or 0 (also Y/N, YES/NO, TRUE/FALSE); empty means 0",
+        },
     )
-
-    @pa.check("nino", name="W201:nino")
-    def _nino(cls, nino: pd.Series) -> pd.Series:
-        return nino_is_valid(nino)
-
-    @pa.check("upn", name="W202:upn")
-    def _upn(cls, upn: pd.Series) -> pd.Series:
-        return upn_is_valid(upn)
-
-    @pa.check("nhs_number", name="W203:nhs_number")
-    def _nhs(cls, nhs: pd.Series) -> pd.Series:
-        return nhs_is_valid(nhs)
-
-    @pa.check("postcode", name="W204:postcode")
-    def _postcode(cls, postcode: pd.Series) -> pd.Series:
-        return postcode_is_valid(postcode)
-
-    @pa.dataframe_check(name="E120:expected_dob")
-    def _unborn_dates(cls, df: pd.DataFrame) -> pd.Series:
-        unborn = df["role"] == "UNBORN"
-        return ~unborn | (df["expected_dob"].notna() & df["dob"].isna())
-
-    @pa.dataframe_check(name="E121:dob")
-    def _born_dates(cls, df: pd.DataFrame) -> pd.Series:
-        born = df["role"].notna() & (df["role"] != "UNBORN") & df["role"].isin(codes.ROLES)
-        return ~born | (df["dob"].notna() & df["expected_dob"].isna())
-
-    @pa.dataframe_check(name="E125:date_left")
-    def _left_after_joined(cls, df: pd.DataFrame) -> pd.Series:
-        return _ends_after_starts(df, "date_joined", "date_left")
 
 
 class Eligibility(ExtractModel):
@@ -203,15 +168,6 @@ class SchoolAttendance(ExtractModel):
 
     class Config:
         unique = ["person_id", "term_start"]
-
-    @pa.dataframe_check(name="E131:term_end")
-    def _term_order(cls, df: pd.DataFrame) -> pd.Series:
-        return _ends_after_starts(df, "term_start", "term_end")
-
-    @pa.dataframe_check(name="E130:possible_sessions")
-    def _absence_within_possible(cls, df: pd.DataFrame) -> pd.Series:
-        absent = df["authorised_absence_sessions"] + df["unauthorised_absence_sessions"]
-        return (absent <= df["possible_sessions"]).fillna(True).astype(bool)
 
 
 class Exclusions(ExtractModel):
@@ -258,10 +214,6 @@ class SocialCareEpisodes(ExtractModel):
     start_date: Series[Date] = _date("First day of the episode")
     end_date: Series[Date] | None = _date("Last day of the episode; empty if open", nullable=True)
 
-    @pa.dataframe_check(name="E106:end_date")
-    def _ends_after_start(cls, df: pd.DataFrame) -> pd.Series:
-        return _ends_after_starts(df, "start_date", "end_date")
-
 
 class EmploymentSpells(ExtractModel):
     """Spells of employment, out-of-work benefit and NEET."""
@@ -270,10 +222,6 @@ class EmploymentSpells(ExtractModel):
     spell_type: Series[str] = _code("Type of spell", codes.SPELL_TYPES)
     start_date: Series[Date] = _date("First day of the spell")
     end_date: Series[Date] | None = _date("Last day of the spell; empty if open", nullable=True)
-
-    @pa.dataframe_check(name="E106:end_date")
-    def _ends_after_start(cls, df: pd.DataFrame) -> pd.Series:
-        return _ends_after_starts(df, "start_date", "end_date")
 
 
 MODELS: dict[str, type[ExtractModel]] = {
@@ -289,8 +237,35 @@ MODELS: dict[str, type[ExtractModel]] = {
     "employment_spells": EmploymentSpells,
 }
 
+# The ten extracts, in contract order (spec section 2): every loop over extracts uses this.
+EXTRACT_NAMES: tuple[str, ...] = tuple(MODELS)
+
+SCHEMAS: dict[str, pa.DataFrameSchema] = {name: model.to_schema() for name, model in MODELS.items()}
+
 # The key that names a record in the validation report, per extract.
 RECORD_KEYS: dict[str, tuple[str, ...]] = {
-    name: tuple(c for c in ("family_id", "person_id") if c in model.to_schema().columns)
-    for name, model in MODELS.items()
+    name: tuple(c for c in ("family_id", "person_id") if c in schema.columns)
+    for name, schema in SCHEMAS.items()
 }
+
+
+def unique_keys(name: str) -> tuple[str, ...] | None:
+    """The columns whose values together must be unique in extract ``name`` (a single
+    ``unique=True`` column, or the model's ``Config.unique``), or None."""
+    schema = SCHEMAS[name]
+    if schema.unique:
+        return tuple(schema.unique)
+    single = [column for column, spec in schema.columns.items() if spec.unique]
+    return tuple(single) if single else None
+
+
+def column_format(name: str, column: str) -> str:
+    return str((SCHEMAS[name].columns[column].metadata or {}).get("format", ""))
+
+
+def allowed_codes(name: str, column: str) -> tuple[str, ...]:
+    """The code list of a ``code`` column (its pandera ``isin`` check), or ()."""
+    for check in SCHEMAS[name].columns[column].checks:
+        if check.name == "isin":
+            return tuple(check.statistics["allowed_values"])
+    return ()

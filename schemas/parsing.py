@@ -1,24 +1,54 @@
 """Parse the text of an extract into the typed frame the pandera models describe.
 
-Parsing is explicit and never guesses: a date is ISO (``2025-04-01``) or UK (``01/04/2025``);
-a two-digit year is ambiguous and an impossible date (``31/02/2025``) is invalid, and both are
-row errors reported here, before pandera sees the frame.
+Parsing is explicit and never guesses: a date is ISO (``2025-04-01``) or UK (``01/04/2025``); a
+two-digit year is ambiguous and an impossible date (``31/02/2025``) is invalid. Each parser
+returns the typed values and, by name, the cells it could not read; the rule registry
+(``schemas.rules``) says which rule reports each kind of failure.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from schemas import codes
 from schemas.identifiers import normalise
-from schemas.models import MODELS
+from schemas.models import SCHEMAS
 
 _ISO = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 _UK = r"\d{1,2}/\d{1,2}/\d{4}"
 _TWO_DIGIT_YEAR = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2}"
 _WHOLE = r"\+?\d{1,9}"
-_YES_NO = {"Y": "1", "YES": "1", "TRUE": "1", "N": "0", "NO": "0", "FALSE": "0"}
+_FLAG_SPELLINGS = {
+    "1": "1",
+    "0": "0",
+    "Y": "1",
+    "YES": "1",
+    "TRUE": "1",
+    "N": "0",
+    "NO": "0",
+    "FALSE": "0",
+}
+
+# The failures a parser can report, by column kind (the registry's parse rules name these).
+INVALID_DATE = "invalid date"
+AMBIGUOUS_DATE = "ambiguous date"
+NOT_WHOLE = "not a whole number"
+NOT_FLAG = "not a flag"
+
+
+@dataclass(frozen=True)
+class ParsedExtract:
+    """An extract after parsing: the typed frame (model column order, absent optional columns
+    added as missing) and the cells that failed, as masks over its rows by (column, failure)."""
+
+    frame: pd.DataFrame
+    failures: dict[tuple[str, str], pd.Series] = field(default_factory=dict)
+
+    def failed(self, column: str, failure: str) -> pd.Series | None:
+        return self.failures.get((column, failure))
 
 
 def parse_dates(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -54,6 +84,16 @@ def parse_whole_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     return values, text.notna() & ~ok
 
 
+def parse_flags(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Return (Int64 0/1 values, invalid mask) for 1/0, Y/N, YES/NO, TRUE/FALSE in any case;
+    an empty cell is 0."""
+    spelled = text.astype("str").str.upper().map(_FLAG_SPELLINGS)
+    values = pd.to_numeric(spelled).astype("Int64")
+    invalid = text.notna() & values.isna()
+    # Empty means 0: a council records the opt-outs, not every "no".
+    return values.mask(text.isna(), 0), invalid
+
+
 def _codes(text: pd.Series, column: str) -> pd.Series:
     # Literal replaces: pandas runs a regex over Arrow strings one value at a time in Python.
     upper = (
@@ -64,29 +104,22 @@ def _codes(text: pd.Series, column: str) -> pd.Series:
     return upper
 
 
-def parse_extract(
-    name: str, raw: pd.DataFrame
-) -> tuple[pd.DataFrame, dict[tuple[str, str], pd.Series]]:
-    """Typed frame in the model's column order (absent optional columns added as missing), and
-    the cells that failed parsing: (rule code, column) -> mask over the rows."""
-    schema = MODELS[name].to_schema()
+def parse_extract(name: str, raw: pd.DataFrame) -> ParsedExtract:
+    """Parse the text frame of extract ``name`` (see :class:`ParsedExtract`)."""
     out: dict[str, pd.Series] = {}
-    problems: dict[tuple[str, str], pd.Series] = {}
+    failures: dict[tuple[str, str], pd.Series] = {}
     empty = pd.Series(np.nan, index=raw.index, dtype="str")
-    for column, spec in schema.columns.items():
+    for column, spec in SCHEMAS[name].columns.items():
         kind = (spec.metadata or {}).get("kind", "text")
         text = raw[column] if column in raw.columns else empty
         if kind == "date":
-            dates, invalid, ambiguous = parse_dates(text)
-            out[column] = dates
-            problems[("E103", column)] = invalid
-            problems[("E104", column)] = ambiguous
+            out[column], invalid, ambiguous = parse_dates(text)
+            failures[(column, INVALID_DATE)] = invalid
+            failures[(column, AMBIGUOUS_DATE)] = ambiguous
         elif kind == "int":
-            if column == "nis_opt_out":
-                text = text.astype("str").str.upper().replace(_YES_NO)
-            values, invalid = parse_whole_numbers(text)
-            out[column] = values
-            problems[("E126" if column == "nis_opt_out" else "E109", column)] = invalid
+            out[column], failures[(column, NOT_WHOLE)] = parse_whole_numbers(text)
+        elif kind == "flag":
+            out[column], failures[(column, NOT_FLAG)] = parse_flags(text)
         elif kind == "code":
             out[column] = _codes(text, column)
         elif kind == "identifier":
@@ -94,4 +127,4 @@ def parse_extract(
         else:
             out[column] = text.astype("str")
     frame = pd.DataFrame(out, index=raw.index)
-    return frame, {k: v for k, v in problems.items() if v.any()}
+    return ParsedExtract(frame, {k: v for k, v in failures.items() if v.any()})

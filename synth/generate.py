@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from extracts.raw import FIRST_DATA_ROW
-from nis_pipeline.settings import EXTRACT_NAMES
+from schemas.models import EXTRACT_NAMES
+from schemas.raw import FIRST_DATA_ROW
 from synth import events
 from synth.defects import Corrupter, Ledger
 from synth.families import make_families

@@ -14,7 +14,7 @@ import pandas as pd
 from extract_builders import HEADERS, write_extracts
 
 from extracts.reader import read_extracts
-from nis_pipeline.settings import load_settings
+from flows.settings import load_settings
 from schemas.validation import ValidationResult, validate
 
 # Pinned so that the date-of-birth rules (E122, E123) do not drift with the calendar.
@@ -28,7 +28,7 @@ def row_of(index: int) -> int:
 
 def validate_folder(folder: Path, extract_date: date = EXTRACT_DATE) -> ValidationResult:
     settings = load_settings(None, source_path=folder, extract_date=extract_date)
-    return validate(read_extracts(settings), settings.resolved_extract_date())
+    return validate(read_extracts(settings.extract_source()), settings.resolved_extract_date())
 
 
 def validate_rows(

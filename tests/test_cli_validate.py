@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from nis_pipeline.cli import app
-from nis_pipeline.settings import EXTRACT_NAMES
+from schemas.models import EXTRACT_NAMES
 from schemas.rules import FINDING_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]

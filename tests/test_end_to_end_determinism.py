@@ -13,7 +13,8 @@ import pandas as pd
 
 from exports.submission import write_submission
 from extracts.reader import read_extracts
-from nis_pipeline.settings import EXTRACT_NAMES, load_settings
+from flows.settings import load_settings
+from schemas.models import EXTRACT_NAMES
 from schemas.validation import validate
 from synth.generate import write_synthetic
 from transforms.statistics import build_statistics
@@ -24,7 +25,7 @@ CENSUS = date(2025, 9, 30)
 
 def _submit(source: Path, out: Path) -> Path:
     settings = load_settings(None, source_path=source, extract_date=date(2026, 11, 1))
-    result = validate(read_extracts(settings), settings.resolved_extract_date())
+    result = validate(read_extracts(settings.extract_source()), settings.resolved_extract_date())
     tables = build_submission(result.clean, CENSUS)
     written = write_submission(
         out,

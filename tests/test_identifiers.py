@@ -25,7 +25,6 @@ from schemas.identifiers import (
     nino_is_valid,
     normalise,
     postcode_is_valid,
-    upn_check_letter,
     upn_is_valid,
 )
 
@@ -47,7 +46,7 @@ def _check(validator, values: list[str]) -> list[bool]:  # type: ignore[no-untyp
 def test_contract_examples() -> None:
     assert _check(upn_is_valid, ["B801200005001", "b801 2000 05001"]) == [True, True]
     assert _check(nhs_is_valid, ["9434765870", "943 476 5870"]) == [True, True]
-    assert upn_check_letter("801200005001") == "B"
+    assert _check(upn_is_valid, ["A801200005001"]) == [False]  # B is its check letter
     assert format_postcode(normalise(_series(["l1 8jq", "SW1A1AA", "  ec1a 1bb "]))).tolist() == [
         "L1 8JQ",
         "SW1A 1AA",
@@ -118,10 +117,10 @@ def _generated_upns() -> list[str]:
     return values
 
 
-def test_upn_check_letter_matches_stdnum() -> None:
+def test_upn_with_stdnums_check_letter_is_valid() -> None:
     rng = random.Random(7)
     bodies = [_random_upn_body(rng) for _ in range(N_GENERATED)]
-    assert [upn_check_letter(b) for b in bodies] == [stdnum_upn.calc_check_digit(b) for b in bodies]
+    assert all(_check(upn_is_valid, [stdnum_upn.calc_check_digit(b) + b for b in bodies]))
 
 
 def test_upn_is_valid_matches_stdnum_check_letter_logic() -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from extracts.reader import read_extracts
-from nis_pipeline.settings import load_settings
+from flows.settings import load_settings
 from schemas.validation import validate
 from synth.generate import write_synthetic
 
@@ -22,7 +22,9 @@ def _round_trip(folder: Path, fmt: str, families: int, rate: float, seed: int) -
     assert summary.ledger is not None
     ledger = pd.read_csv(summary.ledger, dtype="str")
     ledger["row"] = ledger["row"].astype("int64")
-    result = validate(read_extracts(load_settings(None, source_path=folder)), EXTRACT_DATE)
+    result = validate(
+        read_extracts(load_settings(None, source_path=folder).extract_source()), EXTRACT_DATE
+    )
 
     found = result.findings.dropna(subset=["row"]).copy()
     found["row"] = found["row"].astype("int64")
@@ -51,6 +53,8 @@ def test_round_trip_through_xlsx_with_excel_date_cells(tmp_path: Path) -> None:
 
 def test_clean_synthetic_data_has_no_findings(tmp_path: Path) -> None:
     write_synthetic(tmp_path, families=300, seed=3)
-    result = validate(read_extracts(load_settings(None, source_path=tmp_path)), EXTRACT_DATE)
+    result = validate(
+        read_extracts(load_settings(None, source_path=tmp_path).extract_source()), EXTRACT_DATE
+    )
     assert result.findings.empty
     assert result.counts["quarantined"].sum() == 0

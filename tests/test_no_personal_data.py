@@ -22,9 +22,9 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from extracts.reader import read_extract, read_extracts
+from flows.settings import load_settings
+from flows.summary import validation_summary
 from nis_pipeline.cli import app
-from nis_pipeline.settings import load_settings
-from nis_pipeline.summary import validation_summary
 from schemas.rules import FatalInputError
 from schemas.validation import validate
 
@@ -120,7 +120,9 @@ def _report_text(path: Path) -> str:
 def test_the_bad_data_is_really_bad(tmp_path: Path) -> None:
     # Guard against a silent fixture: each bad person draws at least one finding.
     source = _bad_extracts(tmp_path)
-    result = validate(read_extracts(load_settings(None, source_path=source)), EXTRACT_DATE)
+    result = validate(
+        read_extracts(load_settings(None, source_path=source).extract_source()), EXTRACT_DATE
+    )
     flagged = set(result.findings.loc[result.findings["extract"] == "people", "person_id"])
     assert {f"PX{i}" for i in range(len(BAD_PEOPLE))} <= flagged
     assert {"W201", "W202", "W203", "W204", "W205", "E103", "E104", "E122", "E123"} <= set(
@@ -137,7 +139,7 @@ def test_nothing_personal_printed_logged_or_warned_in_process(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         settings = load_settings(None, source_path=source, extract_date=EXTRACT_DATE)
-        result = validate(read_extracts(settings), EXTRACT_DATE)
+        result = validate(read_extracts(settings.extract_source()), EXTRACT_DATE)
         for line in validation_summary(result, settings.quarantine_threshold):
             print(line)
         code = app(
@@ -198,7 +200,7 @@ def test_fatal_errors_name_the_file_not_the_values(tmp_path: Path, content: str)
     source = write_extracts(tmp_path / "in")
     (source / "people.csv").write_text(content, encoding="utf-8")
     with pytest.raises(FatalInputError) as caught:
-        read_extract(load_settings(None, source_path=source), "people")
+        read_extract(load_settings(None, source_path=source).extract_source(), "people")
     assert "people.csv" in str(caught.value)
     assert_no_personal_values(str(caught.value), "the fatal error")
 
@@ -219,7 +221,7 @@ def test_sql_errors_do_not_echo_the_query(tmp_path: Path) -> None:
     query = "SELECT * FROM people WHERE nino = 'QQ998877X' AND surname = 'Cholmondeley'"
     settings = load_settings(None, source={"url": url, "queries": {"people": query}})
     with pytest.raises(FatalInputError) as caught:
-        read_extract(settings, "people")
+        read_extract(settings.extract_source(), "people")
     assert "query for people" in str(caught.value)
     assert_no_personal_values(str(caught.value), "the SQL error")
     assert "QQ998877X" not in str(caught.value)

@@ -27,8 +27,8 @@ from foundation_support import (
 from openpyxl import Workbook
 
 from extracts.reader import read_extract, read_extracts
-from nis_pipeline.settings import EXTRACT_NAMES, ConfigError, load_settings
-from schemas.models import MODELS
+from flows.settings import ConfigError, load_settings
+from schemas.models import EXTRACT_NAMES, MODELS
 from schemas.rules import FatalInputError
 from schemas.validation import ValidationResult, validate
 
@@ -48,7 +48,7 @@ def _typed(name: str, column: str, text: str) -> object:
     if kind == "date":
         fmt = "%d/%m/%Y" if "/" in text else "%Y-%m-%d"
         return dt.datetime.strptime(text, fmt).date()
-    if kind == "int":
+    if kind in ("int", "flag"):
         return int(text)
     return text
 
@@ -100,7 +100,7 @@ def test_cp1252_punctuation_and_bom_header(tmp_path: Path) -> None:
 
 def test_bom_does_not_hide_the_first_column(tmp_path: Path) -> None:
     write_extracts(tmp_path, encoding="utf-8-sig")
-    raw = read_extract(load_settings(None, source_path=tmp_path), "families")
+    raw = read_extract(load_settings(None, source_path=tmp_path).extract_source(), "families")
     assert list(raw.frame.columns)[0] == "family_id"
     assert raw.extra_columns == ()
 
@@ -175,7 +175,7 @@ def test_xlsx_with_excel_date_and_number_cells(tmp_path: Path, baseline: Validat
     rows = fresh_rows()
     for name in EXTRACT_NAMES:
         _write_xlsx(tmp_path / f"{name}.xlsx", name, rows[name])
-    raw = read_extract(load_settings(None, source_path=tmp_path), "families")
+    raw = read_extract(load_settings(None, source_path=tmp_path).extract_source(), "families")
     assert raw.source == "families.xlsx"
     assert raw.frame.loc[3, "date_identified"] == "2024-03-15"  # a date cell, not 15/03/2024
     _assert_same_clean(validate_folder(tmp_path), baseline)
@@ -248,7 +248,7 @@ def test_xlsx_datetime_cell_keeps_its_day(tmp_path: Path) -> None:
 
 def _arrow_type(name: str, column: str) -> pa.DataType:
     kind = _kind(name, column)
-    return {"date": pa.date32(), "int": pa.int64()}.get(kind, pa.string())
+    return {"date": pa.date32(), "int": pa.int64(), "flag": pa.int64()}.get(kind, pa.string())
 
 
 def _write_parquet(path: Path, name: str, rows: list[dict[str, str]]) -> None:
@@ -266,7 +266,7 @@ def test_parquet_with_date32_and_nullable_int_columns(
     schema = pq.read_schema(tmp_path / "people.parquet")
     assert schema.field("dob").type == pa.date32()
     assert schema.field("nis_opt_out").type == pa.int64()  # with a null in it
-    raw = read_extracts(load_settings(None, source_path=tmp_path))
+    raw = read_extracts(load_settings(None, source_path=tmp_path).extract_source())
     assert raw["people"].frame.index.tolist() == [2, 3, 4, 5, 6]
     opt_out = raw["people"].frame["nis_opt_out"]
     assert opt_out.isna().tolist() == [False, True, False, False, False]
@@ -314,7 +314,7 @@ def test_sqlite_table_per_extract(tmp_path: Path, baseline: ValidationResult) ->
         source={"url": url, "tables": {"people": "eh_people_extract"}},
         extract_date=EXTRACT_DATE,
     )
-    raw = read_extracts(settings)
+    raw = read_extracts(settings.extract_source())
     assert raw["people"].source == "table eh_people_extract"
     assert raw["families"].frame.index.tolist() == [2, 3, 4]
     assert len(raw["people"].sha256) == 64
@@ -338,7 +338,7 @@ def test_sqlite_query_with_local_column_names(tmp_path: Path, baseline: Validati
         encoding="utf-8",
     )
     settings = load_settings(config)
-    raw = read_extracts(settings)
+    raw = read_extracts(settings.extract_source())
     assert raw["offences"].source == "query for offences"
     _assert_same_clean(validate(raw, settings.resolved_extract_date()), baseline)
 
@@ -356,7 +356,7 @@ def test_sqlite_query_renamed_by_the_column_map(tmp_path: Path) -> None:
         },
         column_map={"offences": {"client ref": "person_id", "DATE OF OFFENCE": "offence_date"}},
     )
-    frame = read_extract(settings, "offences").frame
+    frame = read_extract(settings.extract_source(), "offences").frame
     assert list(frame.columns) == ["person_id", "offence_date"]
     assert frame.index.tolist() == [2]
     assert frame.loc[2, "person_id"] == "P1"
@@ -368,7 +368,7 @@ def test_sqlite_missing_table_is_fatal_and_named(tmp_path: Path) -> None:
     url = _sqlite(tmp_path / "cases.db")
     settings = load_settings(None, source={"url": url, "tables": {"offences": "yot_offences"}})
     with pytest.raises(FatalInputError) as caught:
-        read_extracts(settings)
+        read_extracts(settings.extract_source())
     assert caught.value.rule.code == "F001"
     assert "yot_offences" in str(caught.value)
 
@@ -379,7 +379,7 @@ def test_sqlite_broken_query_is_fatal_and_named(tmp_path: Path) -> None:
         None, source={"url": url, "queries": {"offences": "SELECT nothing FROM nowhere"}}
     )
     with pytest.raises(FatalInputError) as caught:
-        read_extract(settings, "offences")
+        read_extract(settings.extract_source(), "offences")
     assert caught.value.rule.code == "F002"
     assert str(caught.value).startswith("[F002] query for offences: ")
     assert "nowhere" not in str(caught.value)  # driver text can quote SQL literals
@@ -391,7 +391,7 @@ def test_sqlite_query_missing_a_required_column(tmp_path: Path) -> None:
         None, source={"url": url, "queries": {"offences": "SELECT person_id FROM offences"}}
     )
     with pytest.raises(FatalInputError) as caught:
-        read_extract(settings, "offences")
+        read_extract(settings.extract_source(), "offences")
     assert caught.value.rule.code == "F003"
     assert caught.value.detail == "offence_date"
 
@@ -442,7 +442,7 @@ def test_toml_config_with_column_map(tmp_path: Path, baseline: ValidationResult)
     assert settings.quarantine_threshold == 0.1
     assert settings.output_dir == (tmp_path / "out").resolve()
     assert Path(settings.source.path or "") == (tmp_path / "case_extracts").resolve()
-    raw = read_extracts(settings)
+    raw = read_extracts(settings.extract_source())
     assert raw["people"].extra_columns == ()
     _assert_same_clean(validate(raw, settings.resolved_extract_date()), baseline)
 
@@ -491,7 +491,7 @@ def test_extra_columns_are_dropped_and_reported_once_each(tmp_path: Path) -> Non
         person["Mother's maiden name"] = "Jones"
     rows["offences"][0]["Officer"] = "PC 123"
     write_extracts(tmp_path, rows, headers=headers)
-    raw = read_extracts(load_settings(None, source_path=tmp_path))
+    raw = read_extracts(load_settings(None, source_path=tmp_path).extract_source())
     assert raw["people"].extra_columns == ("mother's maiden name", "notes")
     assert list(raw["people"].frame.columns) == HEADERS["people"]
     result = validate(raw, EXTRACT_DATE)
@@ -514,7 +514,7 @@ def test_header_spelling_is_trimmed_and_case_folded(tmp_path: Path) -> None:
         {" Person_ID": "P1", "OFFENCE_DATE  ": "2024-11-11", "Offence_Category": "THEFT"}
     ]
     write_extracts(tmp_path, rows, headers=headers)
-    raw = read_extract(load_settings(None, source_path=tmp_path), "offences")
+    raw = read_extract(load_settings(None, source_path=tmp_path).extract_source(), "offences")
     assert raw.frame.to_dict("index") == {
         2: {"person_id": "P1", "offence_date": "2024-11-11", "offence_category": "THEFT"}
     }
@@ -523,6 +523,6 @@ def test_header_spelling_is_trimmed_and_case_folded(tmp_path: Path) -> None:
 def test_file_names_match_ignoring_case(tmp_path: Path) -> None:
     write_extracts(tmp_path)
     (tmp_path / "offences.csv").rename(tmp_path / "Offences.CSV")
-    raw = read_extract(load_settings(None, source_path=tmp_path), "offences")
+    raw = read_extract(load_settings(None, source_path=tmp_path).extract_source(), "offences")
     assert raw.source == "Offences.CSV"
     assert raw.rows == len(VALID_ROWS["offences"])

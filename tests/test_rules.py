@@ -31,8 +31,10 @@ from foundation_support import (
 )
 
 from extracts.reader import read_extract, read_extracts
-from nis_pipeline.settings import EXTRACT_NAMES, Settings, load_settings
+from flows.settings import Settings, load_settings
+from schemas.models import EXTRACT_NAMES
 from schemas.rules import FINDING_COLUMNS, RULES, FatalInputError, Severity
+from schemas.validation import validate
 
 
 def test_valid_extracts_give_no_findings(tmp_path: Path) -> None:
@@ -57,7 +59,7 @@ def test_f001_missing_file_names_the_extract(tmp_path: Path) -> None:
     write_extracts(tmp_path)
     (tmp_path / "offences.csv").unlink()
     with pytest.raises(FatalInputError) as caught:
-        read_extracts(_settings(tmp_path))
+        read_extracts(_settings(tmp_path).extract_source())
     assert caught.value.rule.code == "F001"
     assert "offences.csv" in str(caught.value)
     assert str(caught.value).startswith("[F001] ")
@@ -65,7 +67,7 @@ def test_f001_missing_file_names_the_extract(tmp_path: Path) -> None:
 
 def test_f001_missing_source_folder(tmp_path: Path) -> None:
     with pytest.raises(FatalInputError) as caught:
-        read_extracts(_settings(tmp_path / "nowhere"))
+        read_extracts(_settings(tmp_path / "nowhere").extract_source())
     assert caught.value.rule.code == "F001"
     assert "nowhere" in str(caught.value)
 
@@ -98,7 +100,7 @@ def test_f002_unreadable_file(tmp_path: Path, file_name: str, content: bytes) ->
     (tmp_path / "people.csv").unlink()
     (tmp_path / file_name).write_bytes(content)
     with pytest.raises(FatalInputError) as caught:
-        read_extract(_settings(tmp_path), "people")
+        read_extract(_settings(tmp_path).extract_source(), "people")
     assert caught.value.rule.code == "F002"
     assert caught.value.source == file_name
     assert str(caught.value).startswith(f"[F002] {file_name}: ")
@@ -113,7 +115,7 @@ def test_f002_column_given_twice(tmp_path: Path, second: str) -> None:
         f"person_id,offence_date,{second}\nP1,2024-11-11,2024-11-12\n", encoding="utf-8"
     )
     with pytest.raises(FatalInputError) as caught:
-        read_extract(_settings(tmp_path), "offences")
+        read_extract(_settings(tmp_path).extract_source(), "offences")
     assert caught.value.rule.code == "F002"
     assert caught.value.source == "offences.csv"
     assert "offence_date" in caught.value.detail
@@ -124,7 +126,7 @@ def test_f003_missing_required_column_names_file_and_column(tmp_path: Path) -> N
     headers["families"] = [h for h in HEADERS["families"] if h != "status"]
     write_extracts(tmp_path, headers=headers)
     with pytest.raises(FatalInputError) as caught:
-        read_extracts(_settings(tmp_path))
+        read_extracts(_settings(tmp_path).extract_source())
     assert caught.value.rule.code == "F003"
     assert caught.value.source == "families.csv"
     assert caught.value.detail == "status"
@@ -139,11 +141,45 @@ def test_absent_optional_column_is_not_fatal(tmp_path: Path) -> None:
     assert result.clean["families"]["intensity"].isna().all()
 
 
+def test_f005_families_of_two_councils_are_fatal(tmp_path: Path) -> None:
+    rows = fresh_rows()
+    rows["families"][1]["la_code"] = "E08000013"
+    write_extracts(tmp_path, rows)
+    with pytest.raises(FatalInputError) as caught:
+        validate_folder(tmp_path)
+    assert caught.value.rule.code == "F005"
+    assert caught.value.source == "families.csv"
+    assert caught.value.detail == "families of E08000012, E08000013"
+    # With la_code in the config, the other council is named against it.
+    raw = read_extracts(_settings(tmp_path).extract_source())
+    with pytest.raises(FatalInputError) as caught:
+        validate(raw, EXTRACT_DATE, "E08000012")
+    assert caught.value.detail == "families of E08000013 besides la_code E08000012 of the config"
+    # A config naming a council none of the families are of is as fatal.
+    with pytest.raises(FatalInputError) as caught:
+        validate(raw, EXTRACT_DATE, "E06000001")
+    assert caught.value.rule.code == "F005"
+
+
+def test_f006_no_council_named_is_fatal(tmp_path: Path) -> None:
+    rows = fresh_rows()
+    for family in rows["families"]:
+        family["la_code"] = ""  # each one E101, so no family names a council
+    write_extracts(tmp_path, rows)
+    raw = read_extracts(_settings(tmp_path).extract_source())
+    with pytest.raises(FatalInputError) as caught:
+        validate(raw, EXTRACT_DATE)
+    assert caught.value.rule.code == "F006"
+    # With the council named in the config, the run goes on (to quarantine every family).
+    result = validate(raw, EXTRACT_DATE, "E08000012")
+    assert result.la_code == "E08000012" and result.clean["families"].empty
+
+
 def test_f004_two_files_for_one_extract(tmp_path: Path) -> None:
     write_extracts(tmp_path)
     (tmp_path / "Families.parquet").write_bytes(b"")
     with pytest.raises(FatalInputError) as caught:
-        read_extracts(_settings(tmp_path))
+        read_extracts(_settings(tmp_path).extract_source())
     assert caught.value.rule.code == "F004"
     assert "families.csv" in str(caught.value) and "Families.parquet" in str(caught.value)
 
@@ -247,11 +283,35 @@ CASES = [
 ]
 
 
-def test_every_row_rule_has_a_case() -> None:
-    row_rules = {c for c, r in RULES.items() if r.severity != Severity.FATAL}
-    # E102 and E190 have their own scenarios below; W205 is a column, not a cell.
-    assert row_rules - {c.rule for c in CASES} == {"E102", "E190", "W205"}
+# Rules whose test is not a one-cell case: the test that covers each (a rule added to the
+# registry fails test_every_rule_is_tested until it has a case above or a test named here).
+TESTED_ELSEWHERE = {
+    "F001": "test_f001_missing_file_names_the_extract",
+    "F002": "test_f002_unreadable_file",
+    "F003": "test_f003_missing_required_column_names_file_and_column",
+    "F004": "test_f004_two_files_for_one_extract",
+    "F005": "test_f005_families_of_two_councils_are_fatal",
+    "F006": "test_f006_no_council_named_is_fatal",
+    "E102": "test_e102_duplicated_person_quarantines_both_rows_and_their_events",
+    "E190": "test_e190_quarantined_family_takes_its_people_and_their_events",
+    "W205": "test_w205_extra_column_reported_once_and_dropped",
+}
+
+
+def test_every_rule_is_tested() -> None:
+    covered = {c.rule for c in CASES} | set(TESTED_ELSEWHERE)
+    assert covered == set(RULES)
+    assert not {c.rule for c in CASES} & set(TESTED_ELSEWHERE)
+    for name in TESTED_ELSEWHERE.values():
+        assert callable(globals().get(name)), name
     assert len({c.id for c in CASES}) == len(CASES)
+
+
+def test_every_case_names_a_target_of_its_rule() -> None:
+    # A case that reports on a column its rule does not declare would test nothing declared.
+    for case in CASES:
+        targets = {(t.extract, t.column) for t in RULES[case.rule].targets}
+        assert (case.extract, case.column) in targets, case.id
 
 
 # --- scenarios: each a few changed cells, all validated in one run --------------------------

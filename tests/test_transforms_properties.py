@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from transforms_builders import extracts, family, person
 
-from nis_pipeline.settings import EXTRACT_NAMES
+from schemas.models import EXTRACT_NAMES
 from transforms.fpd import compute_fpd
 from transforms.individuals import build_individuals
 from transforms.periods import period_start

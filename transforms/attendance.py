@@ -17,8 +17,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from schemas.keys import count_per, positions
 from transforms.events import in_period
-from transforms.keys import count_per, positions
 
 _SESSIONS = ["possible_sessions", "authorised_absence_sessions", "unauthorised_absence_sessions"]
 

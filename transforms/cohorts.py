@@ -25,8 +25,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from schemas.keys import isin, positions
 from transforms.inputs import timestamp
-from transforms.keys import isin, positions
 from transforms.periods import period_start, previous_period_start
 
 

@@ -18,9 +18,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from schemas.keys import flag_per, positions
 from transforms.age import age_mask
 from transforms.inputs import day_number, day_numbers, int_flags
-from transforms.keys import flag_per, positions
 from transforms.social_care import open_on
 
 # Day number standing for "still open": far beyond any real date, with room to add a day.

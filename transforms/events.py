@@ -19,8 +19,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from schemas.keys import count_per, isin, positions
 from transforms.inputs import int_flags, timestamp
-from transforms.keys import count_per, isin, positions
 from transforms.periods import period_start
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from schemas.models import MODELS
 
-_KIND_DTYPES = {"date": "datetime64[ns]", "int": "Int64"}
+_KIND_DTYPES = {"date": "datetime64[ns]", "int": "Int64", "flag": "Int64"}
 REQUIRED = ("families", "people")
 
 

@@ -16,12 +16,14 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
+from schemas.errors import UserInputError
+
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # (month, day) of the two census dates in a calendar year, in calendar order.
 _CENSUS_DAYS = ((3, 31), (9, 30))
 
 
-class CensusDateError(ValueError):
+class CensusDateError(UserInputError, ValueError):
     """A date given as a period is not a census date, or is not a date at all."""
 
 

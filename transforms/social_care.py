@@ -9,8 +9,8 @@ from datetime import date
 
 import pandas as pd
 
+from schemas.keys import isin
 from transforms.inputs import int_flags, timestamp
-from transforms.keys import isin
 from transforms.periods import period_start
 
 

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from schemas import codes
+from schemas.keys import flag_per, positions
 from schemas.outputs import PROBLEM_COLUMNS
 from transforms.inputs import int_flags, timestamp
-from transforms.keys import flag_per, positions
 
 
 def intervention_status(families: pd.DataFrame, census: date) -> pd.Series:

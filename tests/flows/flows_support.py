@@ -53,21 +53,6 @@ def flow_run(flow_run_id: UUID) -> Any:
         return client.read_flow_run(flow_run_id)
 
 
-def child_flow_runs(parent_id: UUID) -> list[Any]:
-    """The subflow runs of a flow run, oldest first."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
-    from prefect.client.schemas.sorting import FlowRunSort
-
-    with get_client(sync_client=True) as client:
-        return client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(
-                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent_id])
-            ),
-            sort=FlowRunSort.START_TIME_ASC,
-        )
-
-
 def task_runs(flow_run_id: UUID) -> list[Any]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -124,4 +109,18 @@ def api_logs(flow_run_ids: list[UUID]) -> list[str]:
 
 
 def state_of(state: Any) -> tuple[str, Any]:
+    """The state's type and what the run handed back: a RunResult, or for a failed run the
+    pipeline's exception (a RunFailed carries the RunResult as ``.result``)."""
     return state.type.value, state.result(raise_on_failure=False)
+
+
+def run_result(state: Any) -> Any:
+    """The RunResult of a run that got as far as its periods, whether it failed or not."""
+    data = state.result(raise_on_failure=False)
+    return getattr(data, "result", data)
+
+
+def period_task_runs(flow_run_id: UUID) -> list[Any]:
+    """The ``write-period`` task runs of a backfill (one per census date), oldest first."""
+    runs = [r for r in task_runs(flow_run_id) if r.task_key.startswith("write_period")]
+    return sorted(runs, key=lambda r: r.expected_start_time)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from flows_support import LA, submission_files, synthetic_extracts, write_config
 
-from flows.cli_runs import backfill_command, run_command
+from flows.commands import backfill_command, run_command
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 
@@ -76,6 +76,25 @@ def test_threshold_exceeded_exits_1(tmp_path: Path, capsys: pytest.CaptureFixtur
     line = _one_error_line(capsys.readouterr().err)
     assert "threshold exceeded" in line and "above the threshold 1.0%" in line
     assert (tmp_path / "out" / LA / "2025-09-30" / "validation_report.xlsx").is_file()
+
+
+def test_threshold_from_the_environment_beats_the_config_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The case: NIS_QUARANTINE_THRESHOLD=0.0001 nis run --census 2025-03-31 --config
+    # FILE --out DIR, with FILE setting 0.5, on data with quarantined people.
+    source = synthetic_extracts(tmp_path / "extracts", families=30, seed=11, defects=0.05)
+    config = write_config(tmp_path / "nis.toml", threshold=0.5)
+    with config.open("a", encoding="utf-8") as handle:
+        handle.write(f'[source]\npath = "{source}"\n')
+    monkeypatch.setenv("NIS_QUARANTINE_THRESHOLD", "0.0001")
+    assert run_command("2025-03-31", None, config, tmp_path / "out", False) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert "above the threshold 0.0%" in line
+    assert not (tmp_path / "out" / LA / "2025-03-31" / "manifest.json").exists()
+
+    monkeypatch.delenv("NIS_QUARANTINE_THRESHOLD")
+    assert run_command("2025-03-31", None, config, tmp_path / "out", False) == 0
 
 
 @pytest.mark.parametrize(
@@ -155,5 +174,6 @@ def test_families_of_another_council_stop_the_run_with_exit_2(
     config = write_config(tmp_path / "nis.toml", la_code=LA)
     assert run_command("2025-09-30", source, config, tmp_path / "out", False) == 2
     line = _one_error_line(capsys.readouterr().err)
-    assert line.startswith("error: the families extract holds families of E08000013 as well as")
+    assert line.startswith("error: [F005] families.csv: the families extract holds another")
+    assert "families of E08000013 besides la_code E08000012" in line
     assert not (tmp_path / "out" / LA / "2025-09-30").exists()

@@ -99,8 +99,8 @@ def test_scheduled_run_picks_the_census_date_the_schedule_is_for() -> None:
     30 September."""
     from datetime import date
 
+    from flows.settings import Settings
     from flows.submission import resolve_census
-    from nis_pipeline.settings import Settings
 
     settings = Settings()
     assert resolve_census(None, settings, today=date(2026, 5, 15)) == date(2026, 3, 31)

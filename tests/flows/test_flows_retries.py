@@ -3,6 +3,7 @@ a fatal input problem fails at once, and files are never retried."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,9 @@ from flows_support import flow_run, state_of, synthetic_extracts, task_runs, wri
 
 import extracts.reader
 import flows.tasks
+from extracts.source import ExtractSource
 from flows.results import Outcome
 from flows.submission import nis_submission
-from nis_pipeline.settings import Settings
 from schemas.rules import RULES, FatalInputError
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
@@ -44,15 +45,12 @@ def test_database_pulls_retry_a_lost_connection(
     read_file = extracts.reader.read_extract
     calls: Counter[str] = Counter()
 
-    def flaky(settings: Settings, name: str) -> Any:
-        assert settings.source.url is not None
+    def flaky(database: ExtractSource, name: str) -> Any:
+        assert database.url is not None
         calls[name] += 1
         if calls[name] == 1:
             raise ConnectionError(f"table {name}: database unavailable (OperationalError)")
-        files = settings.model_copy(
-            update={"source": settings.source.model_copy(update={"url": None, "path": source})}
-        )
-        return read_file(files, name)
+        return read_file(dataclasses.replace(database, url=None, folder=source), name)
 
     monkeypatch.setattr(extracts.reader, "read_extract", flaky)
     monkeypatch.setattr(flows.tasks, "DB_RETRY_DELAYS", [0.0, 0.0, 0.0])
@@ -74,7 +72,7 @@ def test_a_fatal_database_problem_is_not_retried(
 ) -> None:
     calls: Counter[str] = Counter()
 
-    def missing_table(settings: Settings, name: str) -> Any:
+    def missing_table(database: ExtractSource, name: str) -> Any:
         calls[name] += 1
         raise FatalInputError(RULES["F001"], f"table {name}", "table not found")
 
@@ -86,9 +84,10 @@ def test_a_fatal_database_problem_is_not_retried(
         output_dir=str(tmp_path / "out"),
         return_state=True,
     )
-    kind, result = state_of(state)
-    assert kind == "FAILED" and result.exit_code == 2
-    assert result.fatal == "[F001] table families: extract file not found (table not found)"
+    kind, error = state_of(state)
+    assert kind == "FAILED" and isinstance(error, FatalInputError) and error.exit_code == 2
+    assert str(error) == "[F001] table families: extract file not found (table not found)"
+    assert state.message == str(error)
     assert calls == {"families": 1}
     assert not (tmp_path / "out").exists()
 

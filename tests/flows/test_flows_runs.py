@@ -12,9 +12,10 @@ import pytest
 from flows_support import (
     LA,
     artifacts,
-    child_flow_runs,
     csv_rows,
     flow_run,
+    period_task_runs,
+    run_result,
     state_of,
     submission_files,
     synthetic_extracts,
@@ -26,8 +27,9 @@ from flows_support import (
 from extracts.reader import read_extracts
 from flows.backfill import nis_backfill
 from flows.results import Outcome, RunResult
+from flows.settings import load_settings
 from flows.submission import nis_submission
-from nis_pipeline.settings import EXTRACT_NAMES, load_settings
+from schemas.models import EXTRACT_NAMES
 from schemas.validation import validate
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
@@ -124,9 +126,9 @@ def test_single_period_writes_the_submission_names_the_run_and_publishes_artifac
         assert entry["sha256"].startswith(row["sha256"]) and len(row["sha256"]) == 12
 
     settings = load_settings(config, source_path=source)
-    expected_rules = validate(read_extracts(settings), settings.resolved_extract_date()).top_rules(
-        10
-    )
+    expected_rules = validate(
+        read_extracts(settings.extract_source()), settings.resolved_extract_date()
+    ).top_rules(10)
     rules = table_rows(found[f"nis-rules-e08000012-{census}"])
     if expected_rules.empty:
         assert rules == [{"rule": "-", "severity": "-", "message": "no findings", "count": 0}]
@@ -160,18 +162,17 @@ def test_three_period_backfill_reads_once_and_writes_every_period(
     )
     assert sum(t.startswith("validate-extracts") for t in tasks) == 1
 
-    children = child_flow_runs(run.id)
-    assert [c.name for c in children] == [f"nis-{LA}-{c}" for c in BACKFILL]
-    assert [c.state.type.value for c in children] == ["COMPLETED"] * 3
-    for child, census in zip(children, BACKFILL, strict=True):
-        child_tasks = task_run_names(child.id)
-        assert sorted(child_tasks) == sorted([f"compute-{census}", f"export-{census}"])
-        summary = artifacts(child.id)[f"nis-summary-e08000012-{census}"].data
+    periods = period_task_runs(run.id)
+    assert [p.name for p in periods] == [f"nis-{LA}-{c}" for c in BACKFILL]
+    assert [p.state.type.value for p in periods] == ["COMPLETED"] * 3
+    found = artifacts(run.id)
+    for census in BACKFILL:
+        assert {f"compute-{census}", f"export-{census}"} <= set(tasks)
+        summary = found[f"nis-summary-e08000012-{census}"].data
         assert "- outcome: **written**" in summary
         individuals = out / LA / census / f"nis_{LA}_{census}_individuals.csv"
         assert f"| {csv_rows(individuals)} |" in summary
 
-    found = artifacts(run.id)
     backfill_md = found["nis-backfill-e08000012"].data
     assert "- periods: 3, failed: 0" in backfill_md
     for census in BACKFILL:
@@ -203,9 +204,10 @@ def test_backfill_rerun_skips_every_period_as_up_to_date(
         BACKFILL
     )
     run = flow_run(state.state_details.flow_run_id)
-    children = child_flow_runs(run.id)
-    assert [c.state.type.value for c in children] == ["COMPLETED"] * 3
-    assert all(not task_run_names(c.id) for c in children)  # nothing computed or written
+    periods = period_task_runs(run.id)
+    assert [p.state.type.value for p in periods] == ["COMPLETED"] * 3
+    # nothing computed or written
+    assert not [t for t in task_run_names(run.id) if t.startswith(("compute-", "export-"))]
     backfill_md = artifacts(run.id)["nis-backfill-e08000012"].data
     for census in BACKFILL:
         assert f"| {census} | up to date | 6 |" in backfill_md
@@ -236,9 +238,10 @@ def test_backfill_with_one_bad_period_writes_the_others_and_fails_naming_it(
         output_dir=str(out),
         return_state=True,
     )
-    kind, result = state_of(state)
+    kind, error = state_of(state)
     assert kind == "FAILED"
-    assert result.exit_code == 1
+    assert error.exit_code == 1
+    result = run_result(state)
     assert [(p.census, p.outcome) for p in result.periods] == [
         ("2024-09-30", Outcome.WRITTEN),
         (bad, Outcome.FAILED),
@@ -252,8 +255,8 @@ def test_backfill_with_one_bad_period_writes_the_others_and_fails_naming_it(
 
     run = flow_run(state.state_details.flow_run_id)
     assert run.state.type.value == "FAILED"
-    children = child_flow_runs(run.id)
-    assert [(c.name, c.state.type.value) for c in children] == [
+    periods = period_task_runs(run.id)
+    assert [(p.name, p.state.type.value) for p in periods] == [
         (f"nis-{LA}-2024-09-30", "COMPLETED"),
         (f"nis-{LA}-{bad}", "FAILED"),
         (f"nis-{LA}-2025-09-30", "COMPLETED"),
@@ -274,9 +277,9 @@ def test_threshold_exceeded_writes_only_the_validation_report(tmp_path: Path) ->
         output_dir=str(tmp_path / "out"),
         return_state=True,
     )
-    kind, result = state_of(state)
-    assert kind == "FAILED" and result.exit_code == 1
-    (period,) = result.periods
+    kind, error = state_of(state)
+    assert kind == "FAILED" and error.exit_code == 1
+    (period,) = run_result(state).periods
     assert period.outcome is Outcome.THRESHOLD_EXCEEDED
     assert "above the threshold 1.0%" in period.message
     folder = tmp_path / "out" / LA / census

@@ -195,12 +195,13 @@ def test_backfill_deployment_runs_through_a_real_server_and_worker(tmp_path: Pat
         for census in ("2025-09-30", "2026-03-31"):
             folder = out / LA / census
             assert {p.name for p in folder.iterdir()} == submission_files(census)
-        children = httpx.post(
-            f"{api}/flow_runs/filter",
-            json={"flow_runs": {"parent_flow_run_id": {"any_": [run["id"]]}}},
+        tasks = httpx.post(
+            f"{api}/task_runs/filter",
+            json={"flow_runs": {"id": {"any_": [run["id"]]}}},
             timeout=10,
         ).json()
-        assert sorted((c["name"], c["state"]["type"]) for c in children) == [
+        periods = [t for t in tasks if t["task_key"].startswith("write_period")]
+        assert sorted((t["name"], t["state"]["type"]) for t in periods) == [
             (f"nis-{LA}-2025-09-30", "COMPLETED"),
             (f"nis-{LA}-2026-03-31", "COMPLETED"),
         ]

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from exports.freshness import finished_files_if_up_to_date
 from exports.manifest import CONTRACT_VERSION
-from flows.freshness import finished_files_if_up_to_date
 
 HASHES = {"families": "a" * 64, "people": "b" * 64}
 

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from schemas.keys import count_per, flag_per, isin, positions
 from transforms.inputs import extract
-from transforms.keys import count_per, flag_per, isin, positions
 
 
 def test_positions_and_isin() -> None:

@@ -1,9 +1,8 @@
-"""The shape every reader returns, whatever the source."""
+"""The shape every reader hands to validation, whatever the source: text with the contract's column
+names, indexed by source row number."""
 
 from __future__ import annotations
 
-import hashlib
-import io
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -16,13 +15,6 @@ def number_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Index the rows by source row number (the first data row is FIRST_DATA_ROW)."""
     frame.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame))
     return frame
-
-
-def sha256_of_frame(frame: pd.DataFrame) -> str:
-    """A stable digest of a frame read from a database (there are no file bytes to hash)."""
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, lineterminator="\n")
-    return hashlib.sha256(buffer.getvalue().encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,11 @@ compared: after changing them, run with --replace.)
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from exports.manifest import CONTRACT_VERSION, MANIFEST_NAME
+from exports.manifest import CONTRACT_VERSION, MANIFEST_NAME, read_manifest
 
 
 def manifest_input_hashes(manifest: Mapping[str, Any]) -> dict[str, str]:
@@ -37,11 +36,8 @@ def finished_files_if_up_to_date(
 ) -> tuple[str, ...] | None:
     """The file names of ``folder``'s finished submission when it was made from exactly
     ``input_hashes``; None when there is none, it cannot be read, or any input differs."""
-    try:
-        manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, Mapping):
+    manifest = read_manifest(folder)
+    if manifest is None:
         return None
     # A submission made under another version of the contract is not up to date, whatever its
     # inputs: the same extracts would now give other files.

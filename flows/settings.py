@@ -1,0 +1,217 @@
+"""The one typed place for configuration, and the only module that reads it.
+
+Each setting comes from, in this order of precedence: a command-line flag, a ``NIS_*``
+environment variable (``NIS_QUARANTINE_THRESHOLD=0.02``, ``NIS_SOURCE__PATH=...``), the TOML
+config file, the default. Lower layers (readers, validation, writers) never import this module:
+the flows and the command line pass them the values they need.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from contextvars import ContextVar
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import model_validator as _model_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from extracts.source import ExtractSource
+from schemas.codes import LA_CODE_PATTERN
+from schemas.errors import UserInputError
+from schemas.models import EXTRACT_NAMES
+
+
+class ConfigError(UserInputError):
+    """A config file or setting that cannot be used; the message names the file and the key."""
+
+
+class SourceSettings(BaseModel):
+    """Where the ten case extracts come from: a folder of files or a SQL database."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path | None = Field(default=None, description="folder holding the ten extract files")
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. sqlite:///cases.db or postgresql+psycopg://...",
+    )
+    tables: dict[str, str] = Field(
+        default_factory=dict, description="extract name -> table name (default: the extract name)"
+    )
+    queries: dict[str, str] = Field(
+        default_factory=dict, description="extract name -> SQL query (wins over tables)"
+    )
+
+    @_model_validator(mode="after")
+    def _one_kind(self) -> SourceSettings:
+        if self.path is not None and self.url is not None:
+            raise ValueError("give either source.path or source.url, not both")
+        unknown = (set(self.tables) | set(self.queries)) - set(EXTRACT_NAMES)
+        if unknown:
+            raise ValueError(
+                f"unknown extract names in source tables/queries: {sorted(unknown)}; "
+                f"the extracts are {', '.join(EXTRACT_NAMES)}"
+            )
+        return self
+
+
+# The config file's values for the Settings being built (a source below the environment).
+_FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("nis_config_file_values", default=None)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NIS_", env_nested_delimiter="__", extra="forbid")
+
+    la_code: str | None = Field(
+        default=None,
+        description="ONS code of the council; default: taken from the families extract",
+        pattern=LA_CODE_PATTERN,
+    )
+    source: SourceSettings = Field(default_factory=SourceSettings)
+    column_map: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="per extract: the council's own header -> the contract's column name",
+    )
+    quarantine_threshold: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="largest share of people rows that may be quarantined",
+    )
+    output_dir: Path = Field(default=Path("submissions"), description="root folder for submissions")
+    extract_date: date | None = Field(
+        default=None,
+        description="date the extracts were taken (later dates of birth are errors); default today",
+    )
+    census_lag_weeks: int = Field(
+        default=6,
+        ge=0,
+        description="scheduled runs take the latest census date at least this long ago",
+    )
+
+    @field_validator("column_map")
+    @classmethod
+    def _known_extracts(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        unknown = set(value) - set(EXTRACT_NAMES)
+        if unknown:
+            raise ValueError(
+                f"unknown extract names in column_map: {sorted(unknown)}; "
+                f"the extracts are {', '.join(EXTRACT_NAMES)}"
+            )
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Flags (passed as init values) win over the environment, which wins over the file.
+        file_source = InitSettingsSource(settings_cls, init_kwargs=_FILE_VALUES.get() or {})
+        return (init_settings, env_settings, file_source)
+
+    def resolved_extract_date(self) -> date:
+        return self.extract_date or date.today()
+
+    def extract_source(self) -> ExtractSource:
+        """Where the readers find the extracts, as plain values."""
+        return ExtractSource(
+            folder=self.source.path,
+            url=self.source.url,
+            tables=dict(self.source.tables),
+            queries=dict(self.source.queries),
+            column_map={k: dict(v) for k, v in self.column_map.items()},
+        )
+
+
+def _read_file(config_path: Path) -> dict[str, Any]:
+    where = f"config file {config_path}"
+    if config_path.is_dir():
+        raise ConfigError(f"{where} is a folder, not a TOML file")
+    try:
+        raw = config_path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{where} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"{where} cannot be read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where} is not UTF-8 text; save it as UTF-8") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where} is not valid TOML: {exc}") from None
+    # Relative paths in the file are relative to the file (joining keeps absolute ones).
+    base = config_path.parent
+    source = data.get("source")
+    if isinstance(source, dict) and isinstance(source.get("path"), str) and source["path"]:
+        source["path"] = str((base / source["path"]).resolve())
+    if isinstance(data.get("output_dir"), str) and data["output_dir"]:
+        data["output_dir"] = str((base / data["output_dir"]).resolve())
+    return data
+
+
+def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from flags (``overrides``; None = not given), ``NIS_*`` environment variables,
+    the TOML file at ``config_path`` and the defaults, in that order of precedence."""
+    file_values = _read_file(Path(config_path)) if config_path is not None else {}
+    flags: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key == "source_path":
+            # A source folder on the command line replaces a database named anywhere else.
+            flags["source"] = {"path": str(value), "url": None}
+        else:
+            flags[key] = value
+    token = _FILE_VALUES.set(file_values)
+    try:
+        return Settings(**flags)
+    except ValidationError as exc:
+        where = f"config file {config_path}" if config_path else "settings"
+        raise ConfigError(f"{where}: {_explain(exc)}") from None
+    finally:
+        _FILE_VALUES.reset(token)
+
+
+def _explain(exc: ValidationError) -> str:
+    """Pydantic's errors in the config's own words: the key, what is wrong, what is allowed."""
+    problems = []
+    for error in exc.errors():
+        location = [str(p) for p in error["loc"]]
+        key = ".".join(location) or "the file"
+        if error["type"] == "extra_forbidden":
+            section = location[:-1]
+            allowed = _keys_of(section)
+            problems.append(
+                f"unknown setting {key!r}; the settings"
+                + (f" under [{'.'.join(section)}]" if section else "")
+                + f" are: {', '.join(allowed)}"
+            )
+        elif error["type"] == "string_pattern_mismatch" and location == ["la_code"]:
+            problems.append(
+                "la_code is not an ONS upper-tier authority code (E06, E08, E09 or E10 and six "
+                "digits, e.g. E08000012)"
+            )
+        else:
+            problems.append(f"{key}: {error['msg']}")
+    return "; ".join(problems)
+
+
+def _keys_of(section: list[str]) -> list[str]:
+    model: type[BaseModel] = Settings
+    if section == ["source"]:
+        model = SourceSettings
+    return list(model.model_fields)

@@ -1,0 +1,129 @@
+"""Settings in the order people expect: a command-line flag, then a ``NIS_*`` environment
+variable, then the config file, then the default; and config mistakes in the config's words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flows.settings import ConfigError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _no_nis_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in [n for n in os.environ if n.startswith("NIS_")]:
+        monkeypatch.delenv(name)
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "nis.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_default_then_file_then_environment_then_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings(None).quarantine_threshold == 0.05
+    config = _config(tmp_path, "quarantine_threshold = 0.5\n")
+    assert load_settings(config).quarantine_threshold == 0.5
+    monkeypatch.setenv("NIS_QUARANTINE_THRESHOLD", "0.02")
+    assert load_settings(config).quarantine_threshold == 0.02
+    assert load_settings(None).quarantine_threshold == 0.02
+    assert load_settings(config, quarantine_threshold=0.3).quarantine_threshold == 0.3
+
+
+def test_output_folder_flag_beats_environment_beats_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(tmp_path, 'output_dir = "from-file"\n')
+    assert load_settings(config).output_dir == tmp_path / "from-file"
+    monkeypatch.setenv("NIS_OUTPUT_DIR", str(tmp_path / "from-env"))
+    assert load_settings(config).output_dir == tmp_path / "from-env"
+    flagged = load_settings(config, output_dir=tmp_path / "from-flag")
+    assert flagged.output_dir == tmp_path / "from-flag"
+    # A flag that was not given (None) does not count.
+    assert load_settings(config, output_dir=None).output_dir == tmp_path / "from-env"
+
+
+def test_nested_settings_merge_across_layers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(
+        tmp_path,
+        '[source]\npath = "extracts"\n[source.tables]\npeople = "eh_people"\n',
+    )
+    monkeypatch.setenv("NIS_SOURCE__PATH", str(tmp_path / "env-extracts"))
+    settings = load_settings(config)
+    assert settings.source.path == tmp_path / "env-extracts"
+    assert dict(settings.source.tables) == {"people": "eh_people"}  # kept from the file
+    flagged = load_settings(config, source_path=tmp_path / "flag-extracts")
+    assert flagged.source.path == tmp_path / "flag-extracts"
+
+
+def test_a_source_folder_flag_replaces_a_database_from_the_file(tmp_path: Path) -> None:
+    config = _config(tmp_path, '[source]\nurl = "sqlite:///cases.db"\n')
+    assert load_settings(config).source.url == "sqlite:///cases.db"
+    settings = load_settings(config, source_path=tmp_path)
+    assert settings.source.url is None and settings.source.path == tmp_path
+
+
+def test_relative_paths_in_the_file_are_from_its_folder(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    config = _config(tmp_path / "conf", '[source]\npath = "../extracts"\n')
+    assert load_settings(config).source.path == tmp_path / "extracts"
+
+
+def test_extract_date_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import date
+
+    monkeypatch.setenv("NIS_EXTRACT_DATE", "2026-04-20")
+    assert load_settings(None).resolved_extract_date() == date(2026, 4, 20)
+
+
+def test_unknown_key_is_named_with_the_keys_allowed(tmp_path: Path) -> None:
+    config = _config(tmp_path, "quarantine_treshold = 0.1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config)
+    message = str(caught.value)
+    assert message.startswith(f"config file {config}: unknown setting 'quarantine_treshold'")
+    assert "quarantine_threshold" in message and "la_code" in message
+    assert "extra_forbidden" not in message and "pydantic" not in message.lower()
+
+
+def test_unknown_key_under_source_names_the_section(tmp_path: Path) -> None:
+    config = _config(tmp_path, '[source]\nfolder = "x"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config)
+    assert "unknown setting 'source.folder'; the settings under [source] are: path, url" in str(
+        caught.value
+    )
+
+
+def test_bad_la_code_in_the_config_is_explained(tmp_path: Path) -> None:
+    config = _config(tmp_path, 'la_code = "Liverpool"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config)
+    assert "la_code is not an ONS upper-tier authority code" in str(caught.value)
+    assert "E08000012" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (lambda p: p.mkdir(), "is a folder, not a TOML file"),
+        (lambda p: p.write_bytes(b'la_code = "\xe9"\n'), "is not UTF-8 text"),
+        (lambda p: p.write_text("la_code = \n", encoding="utf-8"), "is not valid TOML"),
+        (lambda p: None, "does not exist"),
+    ],
+    ids=["folder", "not-utf8", "not-toml", "missing"],
+)
+def test_unusable_config_files_are_one_clear_error(tmp_path: Path, make, needle: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "nis.toml"
+    make(path)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert needle in str(caught.value) and str(path) in str(caught.value)
