@@ -32,6 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy nis_pipeline extracts schemas transforms exports flows synth
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .
