@@ -352,6 +352,9 @@ def append_frame(ws: WriteOnlySheet, df: pd.DataFrame) -> None:
         ws.append(row)
 
 
-def write_frame_sheet(book: StreamingWorkbook, title: str, df: pd.DataFrame) -> None:
-    """A sheet holding ``df`` under a bold, frozen header."""
-    book.table_sheet(title, df)
+def write_frame_sheet(
+    book: StreamingWorkbook, title: str, df: pd.DataFrame, *, autofilter: bool = False
+) -> None:
+    """A sheet holding ``df`` under a bold, frozen header; with ``autofilter``, Excel's filter
+    buttons on the header (off by default: the submission workbook has none)."""
+    book.table_sheet(title, df, autofilter=autofilter)
