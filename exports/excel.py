@@ -3,8 +3,8 @@
 - Workbooks are openpyxl write-only (streaming) workbooks: no sheet is ever held in memory, and
   peak memory does not grow with the number of rows (tables are written in chunks).
 - Only openpyxl's public API is used (``Workbook(write_only=True)``, ``create_sheet``,
-  ``append``, ``WriteOnlyCell``, ``save``), so an openpyxl upgrade cannot silently break the
-  writer; tests/test_exports_excel.py fails on any private openpyxl name and pins the bytes.
+  ``append``, ``WriteOnlyCell``, ``save``), never its writer's internals, which may change in
+  any release; tests/test_exports_excel.py fails on a private openpyxl name and pins the bytes.
 - Saved bytes are deterministic: the document properties carry a fixed time and every zip entry a
   fixed date, so the same tables give the same file and the same SHA-256 (openpyxl would stamp the
   save time in both places).
@@ -24,8 +24,9 @@
   yyyy-mm-dd style.
 - The bodies and openpyxl's saved package are kept in a private folder beside the output instead
   of the system temp folder, so a killed run leaves no personal data there. openpyxl's own
-  per-sheet scratch files (system temp folder, removed when it saves) hold only headers, the
-  Summary sheets' counts and the data dictionary.
+  per-sheet scratch files (in the system temp folder; openpyxl removes them when it saves, which
+  it is made to do however the workbook ends) hold only headers, the Summary sheets' counts and
+  the data dictionary.
 """
 
 from __future__ import annotations
