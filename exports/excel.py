@@ -1,6 +1,10 @@
 """openpyxl plumbing shared by the submission workbook and the validation report.
 
-- Workbooks are openpyxl write-only (streaming) workbooks: no sheet is ever held in memory.
+- Workbooks are openpyxl write-only (streaming) workbooks: no sheet is ever held in memory, and
+  peak memory does not grow with the number of rows (tables are written in chunks).
+- Only openpyxl's public API is used (``Workbook(write_only=True)``, ``create_sheet``,
+  ``append``, ``WriteOnlyCell``, ``save``), never its writer's internals, which may change in
+  any release; tests/test_exports_excel.py fails on a private openpyxl name and pins the bytes.
 - Saved bytes are deterministic: the document properties carry a fixed time and every zip entry a
   fixed date, so the same tables give the same file and the same SHA-256 (openpyxl would stamp the
   save time in both places).
@@ -11,25 +15,34 @@
   openpyxl's error for them would quote the value.
 - Table sheets (the submission tables, the findings, the data dictionary) are too big for
   openpyxl's per-cell writer (about 40 microseconds a cell without lxml: half an hour for a large
-  LA). openpyxl still makes the package (workbook, styles, sheet header, panes, widths); the rows
-  of a table are serialised column by column with vectorised string operations into a body file,
-  which is spliced into the sheet's XML as it is zipped. Cells are inline strings (never formulas,
-  whatever the text), numbers, and dates as day serials with openpyxl's own yyyy-mm-dd style.
-- openpyxl streams each sheet through a scratch file; those are kept in a private folder beside the
-  output instead of the system temp folder, so a killed run leaves no personal data there.
+  LA). openpyxl makes the package (workbook, styles, sheet header, panes, widths, filter) with
+  only the header row of each table sheet; the rows of a table are serialised column by column
+  with vectorised string operations into a body file. The saved package is then copied entry by
+  entry into the output with :mod:`zipfile` (fixed order, dates and permissions, fixed document
+  times), each body spliced into its sheet's XML on the way. Cells are inline strings (never
+  formulas, whatever the text), numbers, and dates as day serials with openpyxl's own
+  yyyy-mm-dd style.
+- The bodies and openpyxl's saved package are kept in a private folder beside the output instead
+  of the system temp folder, so a killed run leaves no personal data there. openpyxl's own
+  per-sheet scratch files (in the system temp folder; openpyxl removes them when it saves, which
+  it is made to do however the workbook ends) hold only headers, the Summary sheets' counts and
+  the data dictionary.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import posixpath
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -40,9 +53,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.worksheet._writer import ALL_TEMP_FILES, WorksheetWriter
-from openpyxl.writer.excel import ExcelWriter
+from openpyxl.xml.functions import tostring
 
 from exports.files import atomic_path
 
@@ -53,69 +64,34 @@ EXCEL_MAX_ROWS = 1_048_576
 # when the file was written.
 FIXED_DOC_TIME = dt.datetime(2000, 1, 1)
 _ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+_CORE_PART = "docProps/core.xml"
+_RELS_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_PACKAGE_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 _BOLD = Font(bold=True)
 _MIN_WIDTH, _MAX_WIDTH = 8, 60
+_COPY_BUFFER = 1 << 20
 
 
-class _FixedTimeZipFile(zipfile.ZipFile):
-    """A ZipFile whose entries all carry the same date, permissions and creator system, and that
-    splices the rows of table sheets into the sheets openpyxl wrote."""
+class WriteOnlySheet(Protocol):
+    """What this module and its callers use of an openpyxl write-only worksheet (openpyxl has no
+    type hints, and its class lives in a private module)."""
 
-    def __init__(self, file: Path, bodies: dict[str, Path]) -> None:
-        super().__init__(file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
-        self.bodies = bodies  # openpyxl's sheet file -> the rows to splice into it
+    title: str
+    auto_filter: Any
 
-    def _entry(self, name: str) -> zipfile.ZipInfo:
-        info = zipfile.ZipInfo(name, date_time=_ZIP_DATE_TIME)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        info.create_system = 3
-        info.external_attr = 0o600 << 16
-        return info
-
-    def writestr(  # type: ignore[override]
-        self,
-        zinfo_or_arcname: str | zipfile.ZipInfo,
-        data: str | bytes,
-        compress_type: int | None = None,
-        compresslevel: int | None = None,
-    ) -> None:
-        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
-            zinfo_or_arcname = self._entry(zinfo_or_arcname)
-        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
-
-    def write(  # type: ignore[override]
-        self,
-        filename: str | os.PathLike[str],
-        arcname: str | None = None,
-        compress_type: int | None = None,
-        compresslevel: int | None = None,
-    ) -> None:
-        info = self._entry(arcname if arcname is not None else os.fspath(filename))
-        body = self.bodies.get(os.fspath(filename))
-        if body is None:
-            info.file_size = os.path.getsize(filename)  # lets zipfile choose zip64 for big sheets
-            with open(filename, "rb") as src, self.open(info, "w") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-            return
-        # A table sheet: openpyxl wrote the header row only; the rows go in before </sheetData>.
-        head, mark, tail = Path(filename).read_bytes().partition(b"</sheetData>")
-        if not mark:
-            raise RuntimeError("sheet XML has no sheetData to fill")
-        info.file_size = len(head) + os.path.getsize(body) + len(mark) + len(tail)
-        with open(body, "rb") as src, self.open(info, "w") as dst:
-            dst.write(head)
-            shutil.copyfileobj(src, dst, 1 << 20)
-            dst.write(mark + tail)
+    def append(self, row: Iterable[Any]) -> None: ...
 
 
 class StreamingWorkbook:
-    """A write-only workbook whose sheets stream through a private scratch folder."""
+    """A write-only workbook whose table rows stream through a private scratch folder."""
 
     def __init__(self, scratch: Path) -> None:
         self.wb = Workbook(write_only=True)
         self.scratch = scratch
-        self.bodies: dict[str, Path] = {}
+        self.bodies: dict[str, Path] = {}  # sheet title -> the rows to splice into its XML
+        self.saved = False
 
     def sheet(
         self,
@@ -124,58 +100,130 @@ class StreamingWorkbook:
         widths: Sequence[float],
         *,
         freeze: bool = True,
-    ) -> WriteOnlyWorksheet:
+    ) -> WriteOnlySheet:
         """A new sheet with its column widths and a bold (by default frozen) header row."""
         ws = self.wb.create_sheet(title)
+        # openpyxl writes widths and panes when the first row is appended: set them before.
         for i, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = width
         if freeze:
             ws.freeze_panes = "A2"
-        fd, name = tempfile.mkstemp(prefix="sheet-", suffix=".xml", dir=self.scratch)
-        os.close(fd)
-        # What openpyxl's _get_writer does, but streaming into our private scratch folder instead
-        # of the system temp folder (its cleanup expects the file in ALL_TEMP_FILES). Widths and
-        # panes must be set before write_top.
-        ALL_TEMP_FILES.append(name)
-        ws._writer = WorksheetWriter(ws, out=name)
-        ws._writer.write_top()
         ws.append(bold_row(ws, header))
         return ws
 
-    def table_sheet(self, title: str, df: pd.DataFrame) -> None:
+    def table_sheet(self, title: str, df: pd.DataFrame, *, autofilter: bool = False) -> None:
         """A sheet holding ``df`` in its row order under a bold, frozen header (see the module
-        notes for how the rows are written)."""
+        notes for how the rows are written); with ``autofilter``, Excel's filter buttons on the
+        header, covering every row."""
         ws = self.sheet(title, [str(c) for c in df.columns], column_widths(df))
+        if autofilter:
+            last_column = get_column_letter(max(len(df.columns), 1))
+            ws.auto_filter.ref = f"A1:{last_column}{len(df) + 1}"
         date_style = WriteOnlyCell(ws, value=dt.date(2000, 1, 1)).style_id  # registers the style
         fd, name = tempfile.mkstemp(prefix="rows-", suffix=".xml", dir=self.scratch)
-        os.close(fd)
-        body = Path(name)
-        with open(body, "w", encoding="utf-8", newline="") as out:
+        with open(fd, "w", encoding="utf-8", newline="") as out:
             for start in range(0, len(df), _CHUNK_ROWS):
                 chunk = df.iloc[start : start + _CHUNK_ROWS]
                 out.write(rows_xml(chunk, first_row=start + 2, date_style=date_style))
-        self.bodies[ws._writer.out] = body
+        self.bodies[ws.title] = Path(name)
 
     def save(self, path: Path) -> None:
-        self.wb.properties.created = FIXED_DOC_TIME
-        self.wb.properties.modified = FIXED_DOC_TIME
-        self.wb.properties.creator = "nis-pipeline"
-        with atomic_path(path) as tmp:
-            archive = _FixedTimeZipFile(tmp, self.bodies)
-            ExcelWriter(self.wb, archive).save()
+        """Write the workbook to ``path`` atomically, mode 0600 (once: a write-only workbook cannot
+        be saved twice)."""
+        props = self.wb.properties
+        props.created = FIXED_DOC_TIME
+        props.modified = FIXED_DOC_TIME
+        props.creator = "nis-pipeline"
+        package = self.scratch / "package.xlsx"
+        self.saved = True
+        self.wb.save(package)
+        # save stamped the time into the properties (and so into core.xml): write them again.
+        props.modified = FIXED_DOC_TIME
+        core = tostring(props.to_tree())
+        with zipfile.ZipFile(package) as src:
+            bodies = {
+                part: self.bodies[title]
+                for title, part in sheet_parts(src).items()
+                if title in self.bodies
+            }
+            if len(bodies) != len(self.bodies):
+                raise RuntimeError("a table sheet is missing from the saved workbook")
+            with (
+                atomic_path(path) as tmp,
+                zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as dst,
+            ):
+                # openpyxl's own entry order, which is fixed.
+                for entry in src.infolist():
+                    info = _fixed_entry(entry.filename)
+                    if entry.filename == _CORE_PART:
+                        dst.writestr(info, core)
+                    elif entry.filename in bodies:
+                        _write_spliced_sheet(dst, info, src.read(entry), bodies[entry.filename])
+                    else:
+                        # The size, known before writing, lets zipfile choose zip64 for a big part.
+                        info.file_size = entry.file_size
+                        with src.open(entry) as part, dst.open(info, "w") as out:
+                            shutil.copyfileobj(part, out, _COPY_BUFFER)
 
 
 @contextmanager
 def streaming_workbook(path: Path) -> Iterator[StreamingWorkbook]:
     """A workbook to fill and then ``save(path)``; its scratch files are removed however it ends."""
     scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.scratch-", dir=path.parent))
+    book = StreamingWorkbook(scratch)
     try:
-        yield StreamingWorkbook(scratch)
+        yield book
     finally:
+        if not book.saved:
+            # openpyxl removes its per-sheet scratch files when it saves (else only at exit).
+            with contextlib.suppress(Exception):
+                book.saved = True
+                book.wb.save(scratch / "discarded.xlsx")
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def bold_row(ws: WriteOnlyWorksheet, values: Iterable[Any]) -> list[Any]:
+def sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
+    """Each worksheet's title -> the zip entry holding its XML, as ``xl/workbook.xml`` and its
+    relationships declare them."""
+    workbook = ElementTree.fromstring(package.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+    targets = {
+        rel.get("Id"): rel.get("Target", "")
+        for rel in rels.iter(f"{{{_PACKAGE_RELS_NS}}}Relationship")
+    }
+    parts = {}
+    for sheet in workbook.iter(f"{{{_SHEET_NS}}}sheet"):
+        target = targets[sheet.get(f"{{{_RELS_NS}}}id")]
+        # Targets are absolute (/xl/worksheets/sheet1.xml) or relative to xl/.
+        part = target[1:] if target.startswith("/") else posixpath.join("xl", target)
+        parts[str(sheet.get("name"))] = posixpath.normpath(part)
+    return parts
+
+
+def _fixed_entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry with the same date, permissions and creator system whoever writes it when."""
+    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3
+    info.external_attr = 0o600 << 16
+    return info
+
+
+def _write_spliced_sheet(
+    dst: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: bytes, body: Path
+) -> None:
+    """A table sheet: openpyxl wrote the header row only; the rows go in before </sheetData>."""
+    head, mark, tail = sheet.partition(b"</sheetData>")
+    if not mark:
+        raise RuntimeError("sheet XML has no sheetData to fill")
+    info.file_size = len(head) + os.path.getsize(body) + len(mark) + len(tail)
+    with dst.open(info, "w") as out, open(body, "rb") as rows:
+        out.write(head)
+        shutil.copyfileobj(rows, out, _COPY_BUFFER)
+        out.write(mark + tail)
+
+
+def bold_row(ws: WriteOnlySheet, values: Iterable[Any]) -> list[Any]:
     cells = []
     for value in values:
         cell = WriteOnlyCell(ws, value=_clean(value))
@@ -186,7 +234,7 @@ def bold_row(ws: WriteOnlyWorksheet, values: Iterable[Any]) -> list[Any]:
     return cells
 
 
-def safe_value(ws: WriteOnlyWorksheet, value: Any) -> Any:
+def safe_value(ws: WriteOnlySheet, value: Any) -> Any:
     """A single value made safe for a cell (see the module notes); for small, hand-made rows."""
     value = _clean(value)
     if isinstance(value, str) and (value.startswith("=") or value in ERROR_CODES):
@@ -203,7 +251,7 @@ def _keep_text(cell: WriteOnlyCell) -> None:
         cell.data_type = "s"  # openpyxl infers "f" (formula) or "e" (error) from the text
 
 
-def _text_cell(ws: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
+def _text_cell(ws: WriteOnlySheet, text: str) -> WriteOnlyCell:
     cell = WriteOnlyCell(ws, value=text)
     _keep_text(cell)
     return cell
@@ -214,17 +262,20 @@ def column_widths(df: pd.DataFrame) -> list[float]:
     widths = []
     for name in df.columns:
         s = df[name]
+        longest = 0
         if pd.api.types.is_datetime64_any_dtype(s):
             longest = 10
-        elif s.isna().all():
-            longest = 0
         else:
-            longest = int(s.dropna().astype("str").str.len().max())
+            # In chunks, like the rows: the text of a whole column of a big table is large.
+            for start in range(0, len(s), _CHUNK_ROWS):
+                values = s.iloc[start : start + _CHUNK_ROWS].dropna()
+                if len(values):
+                    longest = max(longest, int(values.astype("str").str.len().max()))
         widths.append(float(min(max(len(str(name)), longest, _MIN_WIDTH) + 2, _MAX_WIDTH)))
     return widths
 
 
-def column_values(ws: WriteOnlyWorksheet, s: pd.Series) -> list[Any]:
+def column_values(ws: WriteOnlySheet, s: pd.Series) -> list[Any]:
     """A column of a small table as values for openpyxl: dates as ``datetime.date`` (real Excel
     dates shown as yyyy-mm-dd), missing as None, text made safe."""
     missing = s.isna().to_numpy()
@@ -294,7 +345,7 @@ def rows_xml(df: pd.DataFrame, first_row: int, date_style: int) -> str:
     return "".join(rows.to_pylist())
 
 
-def append_frame(ws: WriteOnlyWorksheet, df: pd.DataFrame) -> None:
+def append_frame(ws: WriteOnlySheet, df: pd.DataFrame) -> None:
     """Append every row of a small table ``df`` (header not included), in its order, cell by cell
     through openpyxl; big tables go through :meth:`StreamingWorkbook.table_sheet`."""
     columns = [column_values(ws, df[c]) for c in df.columns]
@@ -302,6 +353,9 @@ def append_frame(ws: WriteOnlyWorksheet, df: pd.DataFrame) -> None:
         ws.append(row)
 
 
-def write_frame_sheet(book: StreamingWorkbook, title: str, df: pd.DataFrame) -> None:
-    """A sheet holding ``df`` under a bold, frozen header."""
-    book.table_sheet(title, df)
+def write_frame_sheet(
+    book: StreamingWorkbook, title: str, df: pd.DataFrame, *, autofilter: bool = False
+) -> None:
+    """A sheet holding ``df`` under a bold, frozen header; with ``autofilter``, Excel's filter
+    buttons on the header (off by default: the submission workbook has none)."""
+    book.table_sheet(title, df, autofilter=autofilter)
