@@ -17,6 +17,7 @@ import pandas as pd
 
 from extracts.source import ExtractSource
 from extracts.text import column_to_text, decode_csv_bytes
+from schemas.columns import match_headers
 from schemas.models import EXTRACT_NAMES, MODELS
 from schemas.raw import RawExtract, number_rows
 from schemas.rules import RULES, FatalInputError
@@ -159,34 +160,28 @@ def _read_parquet(data: bytes) -> pd.DataFrame:
     return number_rows(frame)
 
 
-def normalise_header(name: object) -> str:
-    return str(name).strip().casefold()
-
-
 def _conform(
     name: str, source: str, frame: pd.DataFrame, digest: str, column_map: dict[str, str]
 ) -> RawExtract:
     """Rename, check required columns, drop unknown ones, and render every cell as text."""
-    schema = MODELS[name].to_schema()
-    known = list(schema.columns)
-    # Both sides are matched like headers, so "Person Ref" = "Person_ID" works too.
-    rename = {normalise_header(k): normalise_header(v) for k, v in column_map.items()}
-    headers = [rename.get(normalise_header(c), normalise_header(c)) for c in frame.columns]
-    seen: set[str] = set()
-    for header in headers:
-        if header in seen and header in known:
-            raise FatalInputError(RULES["F002"], source, f"column {header} appears twice")
-        seen.add(header)
-    frame = frame.set_axis(headers, axis=1)
-    missing = [c for c, col in schema.columns.items() if col.required and c not in headers]
-    if missing:
-        raise FatalInputError(RULES["F003"], source, ", ".join(missing))
-    extra = tuple(sorted({h for h in headers if h not in known and h != ""}))
-    keep = [c for c in known if c in headers]
-    text = pd.DataFrame({c: _clean_text(column_to_text(frame[c])) for c in keep}, index=frame.index)
+    match = match_headers(name, list(frame.columns), column_map)
+    if match.repeated:
+        raise FatalInputError(
+            RULES["F002"], source, f"column {', '.join(match.repeated)} appears twice"
+        )
+    if match.missing_required:
+        raise FatalInputError(RULES["F003"], source, ", ".join(match.missing_required))
+    by_header = {header: column for column, header in match.found.items()}
+    positions = [i for i, header in enumerate(frame.columns) if str(header).strip() in by_header]
+    picked = frame.iloc[:, positions]
+    picked = picked.set_axis([by_header[str(h).strip()] for h in picked.columns], axis=1)
+    keep = [c for c in MODELS[name].to_schema().columns if c in match.found]
+    text = pd.DataFrame(
+        {c: _clean_text(column_to_text(picked[c])) for c in keep}, index=frame.index
+    )
     # Rows with nothing in them (trailing blank lines, blank sheet rows) are not records.
     text = text.loc[text.notna().any(axis=1)] if len(text.columns) else text
-    return RawExtract(name=name, source=source, frame=text, sha256=digest, extra_columns=extra)
+    return RawExtract(name=name, source=source, frame=text, sha256=digest, headers=match)
 
 
 def _clean_text(values: pd.Series) -> pd.Series:

@@ -9,23 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from flows.results import PeriodResult, RunResult
+from flows.results import CohortSizes, PeriodResult, RunResult
 
 _KEY_UNSAFE = re.compile(r"[^a-z0-9-]+")
-
-
-@dataclass(frozen=True)
-class CohortSizes:
-    nis_families: int
-    nis_people: int
-    fpd_families: int
-    fpd_people: int
-    opted_out: int
 
 
 def artifact_key(*parts: str) -> str:

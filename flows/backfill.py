@@ -114,7 +114,7 @@ def nis_backfill(
             )
         periods.append(outcome)
 
-    result = RunResult(periods=tuple(periods), la_code=la)
+    result = RunResult(periods=tuple(periods), la_code=la, inputs=prepared.summary())
     publish_markdown(
         backfill_markdown(result, first, last, counts, prepared.share, prepared.threshold),
         ("nis-backfill", la),

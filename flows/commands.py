@@ -1,6 +1,7 @@
-"""What the ``nis`` commands do, below the command line: check the arguments, run the work (the
-flows in Prefect's local mode for ``run`` and ``backfill``: a temporary API server Prefect
-starts and stops itself, no server to set up) and turn the outcome into an exit code.
+"""What the ``nis`` commands do, below the command line: check the arguments, run the work (for
+``run`` and ``backfill``, the flows, recorded in the configured Prefect server or else in a
+temporary API inside this process: see ``flows.local_server``) and turn the outcome into an exit
+code and a short summary. Prefect's own log lines reach the terminal only with ``--verbose``.
 
 Exit codes (``schemas.errors.ExitCode``): 0 every period written or up to date; 1 the quarantine
 threshold was exceeded, a period failed, a finished submission was in the way, or the run broke
@@ -11,22 +12,16 @@ a traceback.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-# Prefect reads these when it is first imported; the commands import it only below. Its
-# temporary server needs a while for its first database migration on a fresh machine; its
-# telemetry is off; and task runs log to the terminal only when something goes wrong.
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "WARNING")
-
-from flows.results import RunFailed, RunResult  # noqa: E402
-from flows.settings import Settings, load_settings  # noqa: E402
-from schemas.errors import ExitCode, PipelineError  # noqa: E402
-from transforms.periods import parse_census  # noqa: E402
+from flows.local_server import prefect_api, quiet_defaults
+from flows.results import RunFailed, RunResult
+from flows.settings import Settings, load_settings
+from flows.summary import run_summary
+from schemas.errors import ExitCode, PipelineError
+from transforms.periods import parse_census
 
 
 def _error(message: str, code: int) -> int:
@@ -53,12 +48,12 @@ def _check_source(settings: Settings) -> None:
 
 
 def _report(state: Any) -> int:
-    """Print one line per period and, when the run failed, one error line; return the exit code."""
+    """Print the summary and, when the run failed, one error line; return the exit code."""
     outcome = state.result(raise_on_failure=False)
     result = outcome.result if isinstance(outcome, RunFailed) else outcome
     if isinstance(result, RunResult):
-        for period in result.periods:
-            print(period.line())
+        for line in run_summary(result):
+            print(line)
     if isinstance(outcome, PipelineError):
         return _error(str(outcome), outcome.exit_code)
     if not isinstance(outcome, RunResult):
@@ -69,9 +64,12 @@ def _report(state: Any) -> int:
 
 def _run_flow(flow_fn: Any, **parameters: Any) -> int:
     try:
-        state = flow_fn(**parameters, return_state=True)
-    except Exception as exc:  # Prefect could not start (its temporary server, its database)
-        return _error(f"the run could not start: {type(exc).__name__}: {exc}", ExitCode.FAILED)
+        with prefect_api():
+            state = flow_fn(**parameters, return_state=True)
+    except PipelineError as exc:  # the configured server does not answer
+        return _error(str(exc), exc.exit_code)
+    except Exception as exc:  # Prefect could not start (its temporary API, its database)
+        return _error(f"the run could not start: {type(exc).__name__}", ExitCode.FAILED)
     return _report(state)
 
 
@@ -81,9 +79,11 @@ def run_command(
     config: Path | None,
     out: Path | None,
     replace: bool = False,
+    verbose: bool = False,
 ) -> int:
     """``nis run``: the submission of one census date (the latest due one when ``census`` is
     None)."""
+    quiet_defaults(verbose)
     try:
         settings = load_settings(config, source_path=source, output_dir=out)
         if census is not None:
@@ -110,10 +110,12 @@ def backfill_command(
     config: Path | None,
     out: Path | None,
     replace: bool = False,
+    verbose: bool = False,
 ) -> int:
     """``nis backfill``: one submission per census date from ``from_census`` to ``to_census``."""
     from flows.backfill import census_range
 
+    quiet_defaults(verbose)
     try:
         settings = load_settings(config, source_path=source, output_dir=out)
         censuses = census_range(from_census, to_census)
@@ -122,7 +124,7 @@ def backfill_command(
         return _error(str(exc), exc.exit_code)
     from flows.backfill import nis_backfill
 
-    print(f"backfill of {len(censuses)} periods: {censuses[0]} to {censuses[-1]}")
+    print(f"backfill of {len(censuses)} periods: {censuses[0]} to {censuses[-1]}", flush=True)
     return _run_flow(
         nis_backfill,
         from_census=censuses[0].isoformat(),

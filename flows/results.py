@@ -30,6 +30,33 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
+class CohortSizes:
+    nis_families: int
+    nis_people: int
+    fpd_families: int
+    fpd_people: int
+    opted_out: int
+
+
+@dataclass(frozen=True)
+class InputSummary:
+    """What validation made of a run's extracts, in counts (the same as the manifest's)."""
+
+    rows_read: int
+    rows_quarantined: int
+    rows_warned: int
+    people_read: int
+    people_quarantined: int
+    threshold: float
+    # Headers the run could not place, the worrying ones first (see schemas.columns).
+    column_notes: tuple[str, ...] = ()
+
+    @property
+    def share(self) -> float:
+        return self.people_quarantined / self.people_read if self.people_read else 0.0
+
+
+@dataclass(frozen=True)
 class PeriodResult:
     census: str  # ISO census date
     la_code: str
@@ -37,6 +64,8 @@ class PeriodResult:
     folder: str | None = None  # the finished submission folder (written or up to date)
     files: tuple[str, ...] = ()  # names of the files in it
     message: str = ""  # one line for the terminal and the run's final state
+    cohort: CohortSizes | None = None  # when the period's tables were computed
+    report: str | None = None  # the validation report to open
 
     def line(self) -> str:
         text = f"{self.census}: {self.outcome.value}"
@@ -53,6 +82,7 @@ class RunResult:
 
     periods: tuple[PeriodResult, ...] = ()
     la_code: str | None = None
+    inputs: InputSummary | None = None
 
     @property
     def failed(self) -> tuple[PeriodResult, ...]:

@@ -17,11 +17,12 @@ from prefect import flow, get_run_logger
 from prefect.states import Failed
 
 from exports.freshness import finished_files_if_up_to_date
-from exports.submission import SubmissionExistsError
+from exports.submission import REPORT_NAME, SubmissionExistsError
 from flows.artifacts import period_markdown, publish_markdown, publish_validation
 from flows.naming import period_run_name, rename_current_run
 from flows.results import Outcome, PeriodResult, RunFailed, RunResult, StageError
 from flows.settings import Settings, load_settings
+from flows.summary import share
 from flows.tasks import (
     PreparedInputs,
     compute_submission,
@@ -102,29 +103,33 @@ def submit_period(
     folder = out_root / la / label
     result: PeriodResult
     cohort = None
-    up_to_date = None if replace else finished_files_if_up_to_date(folder, prepared.input_hashes)
+    up_to_date = finished_files_if_up_to_date(folder, prepared.input_hashes)
     if up_to_date is not None:
+        # Writing again would give the same bytes, so even --replace keeps the folder as it is
+        # (a .replaced-N copy of identical files would only be clutter).
+        message = "made from the same inputs" + ("; nothing to replace" if replace else "")
         result = PeriodResult(
             label,
             la,
             Outcome.UP_TO_DATE,
             folder=str(folder),
             files=up_to_date,
-            message="a finished submission made from the same inputs is already there",
+            message=message,
+            report=str(folder / REPORT_NAME),
         )
         logger.info("%s: up to date, skipped (%s)", label, folder)
     elif prepared.threshold_exceeded:
         message = (
-            f"{prepared.share:.1%} of people rows quarantined, above the threshold "
-            f"{prepared.threshold:.1%}: no submission written"
+            f"{share(prepared.share)} of people rows quarantined, above the threshold "
+            f"{share(prepared.threshold)}: no submission written"
         )
+        report = None
         try:
-            report = write_failed_report(out_root, la, census, prepared.validation)
-            message += f"; validation report at {report}"
+            report = str(write_failed_report(out_root, la, census, prepared.validation))
         except PipelineError as exc:
             message += f"; the validation report could not be written ({exc})"
         logger.error("%s: %s", label, message)
-        result = PeriodResult(label, la, Outcome.THRESHOLD_EXCEEDED, message=message)
+        result = PeriodResult(label, la, Outcome.THRESHOLD_EXCEEDED, message=message, report=report)
     else:
         result, cohort = _compute_and_export(prepared, census, out_root, replace, logger)
     publish_markdown(
@@ -182,7 +187,14 @@ def _compute_and_export(
     logger.info("%s: wrote %d files to %s", label, len(files), written.folder)
     return (
         PeriodResult(
-            label, la, Outcome.WRITTEN, folder=str(written.folder), files=files, message=note
+            label,
+            la,
+            Outcome.WRITTEN,
+            folder=str(written.folder),
+            files=files,
+            message=note,
+            cohort=computed.cohort,
+            report=str(Path(written.folder) / REPORT_NAME),
         ),
         computed.cohort,
     )
@@ -224,7 +236,7 @@ def nis_submission(
         prepared.validation.top_rules(10),
     )
     period = submit_period(prepared, census, replace, logger)
-    result = RunResult(periods=(period,), la_code=prepared.la_code)
+    result = RunResult(periods=(period,), la_code=prepared.la_code, inputs=prepared.summary())
     if not period.outcome.ok:
         return failed(RunFailed(result))
     return result

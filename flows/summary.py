@@ -1,26 +1,92 @@
-"""Plain-text summaries of a validation, for the terminal and for logs: counts and rule codes
-only, never a value from the data."""
+"""Plain-text summaries for the terminal: counts, codes, dates and paths only, never a value from
+the data. Each thing is said once: the summary of a run repeats no line a failure already said.
+"""
 
 from __future__ import annotations
 
+from flows.results import InputSummary, Outcome, PeriodResult, RunResult
 from schemas.validation import ValidationResult
 
 
+def share(value: float) -> str:
+    """A share as a percentage with the precision it needs (0.01% is not "0.0%")."""
+    if value == 0 or value >= 0.001:
+        return f"{value:.1%}"
+    return f"{value:.2g}%" if value * 100 < 0.01 else f"{value:.2%}"
+
+
+def column_lines(notes: tuple[str, ...] | list[str]) -> list[str]:
+    """The headers no contract column matched, for the top of a summary."""
+    if not notes:
+        return []
+    return ["headers the contract does not know:", *(f"  {note}" for note in notes)]
+
+
 def validation_summary(result: ValidationResult, threshold: float, top: int = 5) -> list[str]:
-    lines = [f"{'extract':<26}{'source':<32}{'read':>9}{'quarantined':>13}{'warned':>9}"]
+    lines = column_lines(result.column_notes)
+    lines.append(f"{'extract':<26}{'source':<32}{'read':>9}{'quarantined':>13}{'warned':>9}")
     for row in result.counts.to_dict("records"):
         lines.append(
             f"{row['extract']:<26}{str(row['source'])[:31]:<32}{row['rows_read']:>9}"
             f"{row['quarantined']:>13}{row['warned']:>9}"
         )
-    share = result.people_quarantined_share
+    people_share = result.people_quarantined_share
     lines.append(
-        f"people quarantined: {share:.1%} (threshold {threshold:.1%})"
-        + (" - EXCEEDED, no submission may be written" if share > threshold else "")
+        f"people quarantined: {share(people_share)} (threshold {share(threshold)})"
+        + (" - EXCEEDED, no submission may be written" if people_share > threshold else "")
     )
     rules = result.top_rules(top)
     if not rules.empty:
         lines.append("top rules:")
         for rule in rules.itertuples(index=False):
             lines.append(f"  {rule.rule} {rule.severity:<8}{rule.count:>8}  {rule.message}")
+    return lines
+
+
+def _inputs_lines(inputs: InputSummary) -> list[str]:
+    over = inputs.share > inputs.threshold
+    return [
+        f"  rows read         {inputs.rows_read}",
+        f"  quarantined       {inputs.rows_quarantined} rows; people {inputs.people_quarantined} "
+        f"of {inputs.people_read} ({share(inputs.share)}, threshold {share(inputs.threshold)}"
+        + (", exceeded)" if over else ")"),
+        f"  warnings          {inputs.rows_warned} rows (values sent empty)",
+    ]
+
+
+def _period_lines(period: PeriodResult) -> list[str]:
+    lines = [
+        f"{period.census}: {period.outcome.value}"
+        + (f" - {period.folder}" if period.folder else "")
+    ]
+    cohort = period.cohort
+    if cohort is not None:
+        lines += [
+            f"  NIS cohort        {cohort.nis_people} people in {cohort.nis_families} families",
+            f"  FPD cohort        {cohort.fpd_people} people in {cohort.fpd_families} families",
+            f"  opted out         {cohort.opted_out} people (in no file)",
+        ]
+    if period.outcome is not Outcome.FAILED and period.message and period.outcome.ok:
+        lines.append(f"  note              {period.message}")
+    if period.report:
+        lines.append(f"  open the report   {period.report}")
+    return lines
+
+
+def run_summary(result: RunResult) -> list[str]:
+    """The end-of-run summary of ``nis run`` and ``nis backfill`` (stdout). A failed period's
+    reason is not repeated here: it is the one error line on stderr."""
+    lines = column_lines(result.inputs.column_notes) if result.inputs else []
+    if result.periods:
+        first = result.periods[0]
+        dates = (
+            first.census
+            if len(result.periods) == 1
+            else (f"{first.census} to {result.periods[-1].census}")
+        )
+        lines.append(f"NIS {result.la_code or ''} {dates}".replace("  ", " "))
+    if result.inputs is not None:
+        lines += _inputs_lines(result.inputs)
+    for period in result.periods:
+        lines += _period_lines(period)
     return lines

@@ -22,9 +22,10 @@ from prefect.client.schemas.objects import State, TaskRun
 
 from exports.submission import SubmissionBusyError, SubmissionExistsError
 from extracts.source import ExtractSource
-from flows.artifacts import CohortSizes, cohort_sizes
-from flows.results import StageError
+from flows.artifacts import cohort_sizes
+from flows.results import CohortSizes, InputSummary, StageError
 from flows.settings import Settings
+from flows.summary import share
 from schemas.errors import PipelineError
 from schemas.models import EXTRACT_NAMES
 from schemas.raw import RawExtract
@@ -210,6 +211,19 @@ class PreparedInputs:
     def threshold_exceeded(self) -> bool:
         return self.share > self.threshold
 
+    def summary(self) -> InputSummary:
+        counts = self.validation.counts
+        people = counts.loc[counts["extract"] == "people"]
+        return InputSummary(
+            rows_read=int(counts["rows_read"].sum()),
+            rows_quarantined=int(counts["quarantined"].sum()),
+            rows_warned=int(counts["warned"].sum()),
+            people_read=int(people["rows_read"].sum()),
+            people_quarantined=int(people["quarantined"].sum()),
+            threshold=self.threshold,
+            column_notes=self.validation.column_notes,
+        )
+
 
 def prepare_inputs(settings: Settings, logger: Any) -> PreparedInputs:
     """Pull the ten extracts (one task each) and validate them together (one task).
@@ -237,12 +251,13 @@ def prepare_inputs(settings: Settings, logger: Any) -> PreparedInputs:
     del raw  # the raw text frames are not needed past validation
     counts = validation.counts
     logger.info(
-        "Validated: %d rows read, %d quarantined, %d warned; people quarantined %.1f%% "
-        "(threshold %.1f%%)",
+        "Validated: %d rows read, %d quarantined, %d warned; people quarantined %s (threshold %s)",
         int(counts["rows_read"].sum()),
         int(counts["quarantined"].sum()),
         int(counts["warned"].sum()),
-        100 * validation.people_quarantined_share,
-        100 * settings.quarantine_threshold,
+        share(validation.people_quarantined_share),
+        share(settings.quarantine_threshold),
     )
+    for note in validation.column_notes:
+        logger.warning("%s", note)
     return PreparedInputs(settings=settings, validation=validation)

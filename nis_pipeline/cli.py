@@ -16,15 +16,26 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: option metavars as written here, no <bool> on flags
     help="Produce National Impact Study submissions from a council's case extracts.",
 )
 
 SourceOpt = Annotated[
-    Path | None, typer.Option("--source", help="Folder holding the ten case extracts")
+    Path | None,
+    typer.Option("--source", metavar="DIR", help="Folder holding the ten case extracts"),
 ]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", metavar="FILE", help="TOML config file (nis.toml)")
+]
 OutOpt = Annotated[
-    Path | None, typer.Option("--out", help="Root folder for submissions (default ./submissions)")
+    Path | None,
+    typer.Option(
+        "--out", metavar="DIR", help="Root folder for submissions (default ./submissions)"
+    ),
+]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", metavar="", help="Show Prefect's own log lines as it runs"),
 ]
 
 
@@ -37,14 +48,26 @@ def _fail(message: str) -> typer.Exit:
 
 @app.command()
 def synth(
-    families: Annotated[int, typer.Option("--families", min=1, help="Number of families")],
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the ten extracts into")],
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same files")] = 1,
+    families: Annotated[
+        int, typer.Option("--families", metavar="N", min=1, help="Number of families")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Folder to write the ten extracts into")
+    ],
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="N", help="Random seed: same seed, same files")
+    ] = 1,
     fmt: Annotated[
-        str, typer.Option("--format", help="csv, xlsx or parquet", case_sensitive=False)
+        str,
+        typer.Option(
+            "--format", metavar="FORMAT", help="csv, xlsx or parquet", case_sensitive=False
+        ),
     ] = "csv",
     defects: Annotated[
-        float, typer.Option("--defects", min=0.0, max=1.0, help="Share of rows to corrupt")
+        float,
+        typer.Option(
+            "--defects", metavar="RATE", min=0.0, max=1.0, help="Share of rows to corrupt"
+        ),
     ] = 0.0,
 ) -> None:
     """Write synthetic extracts (invented people only) for demos, tests and benchmarks."""
@@ -69,7 +92,8 @@ def validate(
     source: SourceOpt = None,
     config: ConfigOpt = None,
     report: Annotated[
-        Path, typer.Option("--report", help="Where to write the validation report")
+        Path,
+        typer.Option("--report", metavar="FILE", help="Where to write the validation report"),
     ] = Path("validation_report.xlsx"),
 ) -> None:
     """Read and validate the extracts; write the validation report.
@@ -84,35 +108,67 @@ def validate(
 
 @app.command()
 def run(
-    census: Annotated[str, typer.Option("--census", help="Census date, YYYY-MM-DD")],
+    census: Annotated[
+        str,
+        typer.Option(
+            "--census", metavar="YYYY-MM-DD", help="Census date: 31 March or 30 September"
+        ),
+    ],
     source: SourceOpt = None,
     config: ConfigOpt = None,
     out: OutOpt = None,
     replace: Annotated[
-        bool, typer.Option("--replace", help="Replace a finished submission (the old one is kept)")
+        bool,
+        typer.Option(
+            "--replace",
+            metavar="",
+            help="Replace a finished submission made from other inputs (the old one is kept "
+            "beside it as CENSUS.replaced-N)",
+        ),
     ] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
-    """Validate, compute and write the submission for one census date."""
+    """Validate, compute and write the submission for one census date.
+
+    Exit 0 when written (or already up to date), 1 when the quarantine threshold is exceeded or
+    a finished submission from other inputs is in the way (use --replace), 2 on a mistake in the
+    extracts, the config or the arguments.
+    """
     from flows.commands import run_command
 
-    raise typer.Exit(run_command(census, source, config, out, replace))
+    raise typer.Exit(run_command(census, source, config, out, replace, verbose))
 
 
 @app.command()
 def backfill(
-    from_census: Annotated[str, typer.Option("--from", help="First census date, YYYY-MM-DD")],
-    to_census: Annotated[str, typer.Option("--to", help="Last census date, YYYY-MM-DD")],
+    from_census: Annotated[
+        str, typer.Option("--from", metavar="YYYY-MM-DD", help="First census date")
+    ],
+    to_census: Annotated[str, typer.Option("--to", metavar="YYYY-MM-DD", help="Last census date")],
     source: SourceOpt = None,
     config: ConfigOpt = None,
     out: OutOpt = None,
     replace: Annotated[
-        bool, typer.Option("--replace", help="Replace finished submissions made from other inputs")
+        bool,
+        typer.Option(
+            "--replace",
+            metavar="",
+            help="Replace finished submissions made from other inputs (the old ones are kept)",
+        ),
     ] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
-    """Write one submission per census date in a range, reading the extracts once."""
+    """Write one submission per census date in a range, oldest first, reading and validating
+    the extracts once. Periods already written from the same inputs are skipped.
+
+    Exit 0 when every period is written or up to date, 1 when a period failed (the others are
+    still written), 2 on a mistake in the extracts, the config or the arguments.
+    """
     from flows.commands import backfill_command
 
-    raise typer.Exit(backfill_command(from_census, to_census, source, config, out, replace))
+    raise typer.Exit(
+        backfill_command(from_census, to_census, source, config, out, replace, verbose)
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -29,31 +29,50 @@ Int = pd.Int64Dtype
 DATE_FORMAT = "an ISO date (2025-04-01) or a UK date (01/04/2025), with a four-digit year"
 
 
-def _id(description: str, *, unique: bool = False, nullable: bool = False) -> Any:
+# Common local spellings of a column, for the column-map suggestions (schemas.columns); matched
+# on letters and digits only, so "Date of Birth" and "date_of_birth" are the same spelling.
+_FAMILY_ALIASES = ("family ref", "family reference", "family number", "family no", "case id")
+_PERSON_ALIASES = ("person ref", "person reference", "person number", "client id", "client ref")
+
+
+def _id(
+    description: str, *, unique: bool = False, nullable: bool = False, aliases: tuple[str, ...] = ()
+) -> Any:
     return pa.Field(
-        nullable=nullable, unique=unique, description=description, metadata={"kind": "id"}
+        nullable=nullable,
+        unique=unique,
+        description=description,
+        metadata={"kind": "id", "aliases": aliases},
     )
 
 
-def _date(description: str, *, nullable: bool = False) -> Any:
+def _date(description: str, *, nullable: bool = False, aliases: tuple[str, ...] = ()) -> Any:
     return pa.Field(
         nullable=nullable,
         description=description,
-        metadata={"kind": "date", "format": DATE_FORMAT},
+        metadata={"kind": "date", "format": DATE_FORMAT, "aliases": aliases},
     )
 
 
-def _code(description: str, allowed: tuple[str, ...], *, nullable: bool = False) -> Any:
+def _code(
+    description: str,
+    allowed: tuple[str, ...],
+    *,
+    nullable: bool = False,
+    aliases: tuple[str, ...] = (),
+) -> Any:
     return pa.Field(
         nullable=nullable,
         isin=list(allowed),
         description=f"{description} ({', '.join(allowed)})",
-        metadata={"kind": "code"},
+        metadata={"kind": "code", "aliases": aliases},
     )
 
 
-def _text(description: str) -> Any:
-    return pa.Field(nullable=True, description=description, metadata={"kind": "text"})
+def _text(description: str, *, aliases: tuple[str, ...] = ()) -> Any:
+    return pa.Field(
+        nullable=True, description=description, metadata={"kind": "text", "aliases": aliases}
+    )
 
 
 def _count(description: str, *, nullable: bool = False) -> Any:
@@ -64,9 +83,11 @@ def _count(description: str, *, nullable: bool = False) -> Any:
     )
 
 
-def _identifier(description: str, fmt: str) -> Any:
+def _identifier(description: str, fmt: str, *, aliases: tuple[str, ...] = ()) -> Any:
     return pa.Field(
-        nullable=True, description=description, metadata={"kind": "identifier", "format": fmt}
+        nullable=True,
+        description=description,
+        metadata={"kind": "identifier", "format": fmt, "aliases": aliases},
     )
 
 
@@ -79,20 +100,32 @@ class ExtractModel(pa.DataFrameModel):
 class Families(ExtractModel):
     """One row per family on the programme."""
 
-    family_id: Series[str] = _id("The council's family identifier", unique=True)
+    family_id: Series[str] = _id(
+        "The council's family identifier", unique=True, aliases=_FAMILY_ALIASES
+    )
     la_code: Series[str] = pa.Field(
         str_matches=codes.LA_CODE_PATTERN,
         description="ONS code of the upper-tier authority, e.g. E08000012",
         metadata={
             "kind": "code",
             "format": "an ONS code: E06, E08, E09 or E10 and six digits, e.g. E08000012",
+            "aliases": ("la", "local authority", "local authority code", "ons code"),
         },
     )
-    date_identified: Series[Date] = _date("Date the family was identified as eligible")
-    date_support_started: Series[Date] | None = _date(
-        "Date support (attachment) started; empty for the comparison group", nullable=True
+    date_identified: Series[Date] = _date(
+        "Date the family was identified as eligible",
+        aliases=("identified", "date of identification", "identification date"),
     )
-    date_support_ended: Series[Date] | None = _date("Date support ended", nullable=True)
+    date_support_started: Series[Date] | None = _date(
+        "Date support (attachment) started; empty for the comparison group",
+        nullable=True,
+        aliases=("support start date", "support started", "attachment date", "date attached"),
+    )
+    date_support_ended: Series[Date] | None = _date(
+        "Date support ended",
+        nullable=True,
+        aliases=("support end date", "support ended", "closure date", "date closed"),
+    )
     status: Series[str] = _code("Recorded status of the family", codes.FAMILY_STATUSES)
     claim_type: Series[str] | None = _code(
         "Results claim made for the family", codes.CLAIM_TYPES, nullable=True
@@ -104,34 +137,56 @@ class Families(ExtractModel):
 class People(ExtractModel):
     """One row per person in a family."""
 
-    person_id: Series[str] = _id("The council's person identifier", unique=True)
-    family_id: Series[str] = _id("Family the person belongs to")
-    role: Series[str] = _code("Role of the person in the family", codes.ROLES)
-    forename: Series[str] | None = _text("Forename")
-    surname: Series[str] | None = _text("Surname")
-    dob: Series[Date] | None = _date("Date of birth; empty for UNBORN", nullable=True)
-    expected_dob: Series[Date] | None = _date("Expected date of birth; UNBORN only", nullable=True)
+    person_id: Series[str] = _id(
+        "The council's person identifier", unique=True, aliases=_PERSON_ALIASES
+    )
+    family_id: Series[str] = _id("Family the person belongs to", aliases=_FAMILY_ALIASES)
+    role: Series[str] = _code(
+        "Role of the person in the family", codes.ROLES, aliases=("family role", "relationship")
+    )
+    forename: Series[str] | None = _text(
+        "Forename", aliases=("first name", "given name", "forenames", "firstname")
+    )
+    surname: Series[str] | None = _text("Surname", aliases=("last name", "family name", "lastname"))
+    dob: Series[Date] | None = _date(
+        "Date of birth; empty for UNBORN",
+        nullable=True,
+        aliases=("date of birth", "birth date", "birthdate", "d.o.b."),
+    )
+    expected_dob: Series[Date] | None = _date(
+        "Expected date of birth; UNBORN only",
+        nullable=True,
+        aliases=("expected date of birth", "due date", "edd"),
+    )
     gender: Series[str] = _code(
         "Gender as recorded (Male and Female are accepted); written as CIN census codes",
         codes.GENDERS,
+        aliases=("sex",),
     )
     postcode: Series[str] | None = _identifier(
-        "Home postcode, UK format", "a UK postcode, e.g. L1 8JQ"
+        "Home postcode, UK format",
+        "a UK postcode, e.g. L1 8JQ",
+        aliases=("post code", "postal code", "home postcode"),
     )
     nino: Series[str] | None = _identifier(
         "National Insurance number",
         "two letters, six digits and a final letter A to D, e.g. AB123456C; spaces are ignored",
+        aliases=("ni number", "ni no", "national insurance number", "nino number"),
     )
     upn: Series[str] | None = _identifier(
         "Unique Pupil Number (13 characters, check letter)",
         "13 characters: the check letter, 11 digits, then a digit or letter; the check letter "
         "must match the rest",
+        aliases=("unique pupil number", "pupil number"),
     )
     nhs_number: Series[str] | None = _identifier(
         "NHS number (10 digits, modulus 11); validated, never submitted",
         "10 digits, the last being the modulus 11 check digit; spaces are ignored",
+        aliases=("nhs no", "nhs num", "nhs"),
     )
-    ethnicity: Series[str] | None = _text("Ethnicity as recorded; never submitted")
+    ethnicity: Series[str] | None = _text(
+        "Ethnicity as recorded; never submitted", aliases=("ethnic group", "ethnic origin")
+    )
     date_joined: Series[Date] | None = _date("Date the person joined the family", nullable=True)
     date_left: Series[Date] | None = _date("Date the person left the family", nullable=True)
     nis_opt_out: Series[Int] | None = pa.Field(
@@ -140,6 +195,7 @@ class People(ExtractModel):
         metadata={
             "kind": "flag",
             "format": "1 or 0 (also Y/N, YES/NO, TRUE/FALSE); empty means 0",
+            "aliases": ("opt out", "opted out", "nis opt out flag"),
         },
     )
 

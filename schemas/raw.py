@@ -3,9 +3,11 @@ names, indexed by source row number."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
+
+from schemas.columns import HeaderMatch
 
 # The header is row 1, so the first data row is row 2, as a spreadsheet user counts.
 FIRST_DATA_ROW = 2
@@ -31,8 +33,13 @@ class RawExtract:
     source: str  # a file name or a table label: safe to show, never a value from the data
     frame: pd.DataFrame
     sha256: str
-    extra_columns: tuple[str, ...] = field(default_factory=tuple)
+    headers: HeaderMatch | None = None  # how the source's headers fell on the contract's
 
     @property
     def rows(self) -> int:
         return len(self.frame)
+
+    @property
+    def extra_columns(self) -> tuple[str, ...]:
+        """The headers (as written) that are no contract column: reported once, never read."""
+        return self.headers.unknown if self.headers is not None else ()

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.checks import CheckContext
+from schemas.columns import column_notes
 from schemas.identifiers import format_postcode
 from schemas.models import EXTRACT_NAMES
 from schemas.parsing import ParsedExtract, parse_extract
@@ -38,6 +39,9 @@ class ValidationResult:
     findings: pd.DataFrame  # FINDING_COLUMNS, sorted by extract (spec order), row, rule
     counts: pd.DataFrame  # extract, source, sha256, rows_read, quarantined, warned
     la_code: str  # the council the extracts are of (the config's, or the one they name)
+    # Headers no contract column matched, with the column each most likely means; the ones
+    # standing in for an absent column first (see schemas.columns).
+    column_notes: tuple[str, ...] = ()
 
     @property
     def people_quarantined_share(self) -> float:
@@ -82,8 +86,18 @@ def validate(
     findings = _attach_keys(_combine(parts), typed)
     clean = _clean_frames(typed, findings)
     council = _council(clean["families"], la_code, raw["families"].source)
+    notes = [
+        note
+        for name in EXTRACT_NAMES
+        if raw[name].headers is not None
+        for note in column_notes(raw[name].headers)  # type: ignore[arg-type]
+    ]
     return ValidationResult(
-        clean=clean, findings=_sorted(findings), counts=_counts(raw, findings), la_code=council
+        clean=clean,
+        findings=_sorted(findings),
+        counts=_counts(raw, findings),
+        la_code=council,
+        column_notes=tuple(n.text for n in sorted(notes, key=lambda n: not n.serious)),
     )
 
 

@@ -492,13 +492,14 @@ def test_extra_columns_are_dropped_and_reported_once_each(tmp_path: Path) -> Non
     rows["offences"][0]["Officer"] = "PC 123"
     write_extracts(tmp_path, rows, headers=headers)
     raw = read_extracts(load_settings(None, source_path=tmp_path).extract_source())
-    assert raw["people"].extra_columns == ("mother's maiden name", "notes")
+    # As written, in file order: the analyst recognises them and can copy them into a column map.
+    assert raw["people"].extra_columns == ("Notes", "Mother's maiden name")
     assert list(raw["people"].frame.columns) == HEADERS["people"]
     result = validate(raw, EXTRACT_DATE)
     assert finding_tuples(result.findings) == {
-        ("people", None, "mother's maiden name", "W205"),
-        ("people", None, "notes", "W205"),
-        ("offences", None, "officer", "W205"),
+        ("people", None, "Mother's maiden name", "W205"),
+        ("people", None, "Notes", "W205"),
+        ("offences", None, "Officer", "W205"),
     }
     for name in EXTRACT_NAMES:
         assert set(result.clean[name].columns) == set(MODELS[name].to_schema().columns)

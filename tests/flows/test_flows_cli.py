@@ -90,7 +90,7 @@ def test_threshold_from_the_environment_beats_the_config_file(
     monkeypatch.setenv("NIS_QUARANTINE_THRESHOLD", "0.0001")
     assert run_command("2025-03-31", None, config, tmp_path / "out", False) == 1
     line = _one_error_line(capsys.readouterr().err)
-    assert "above the threshold 0.0%" in line
+    assert "above the threshold 0.01%" in line
     assert not (tmp_path / "out" / LA / "2025-03-31" / "manifest.json").exists()
 
     monkeypatch.delenv("NIS_QUARANTINE_THRESHOLD")

@@ -1,0 +1,127 @@
+"""Placing a council's headers on the contract's columns, and helping when they do not fit.
+
+Headers are matched to the contract's column names after trimming and case-folding (spec
+section 2), once the config's ``column_map`` has renamed the council's own headers. A header
+that is no contract column is ignored (data minimisation); what this module adds is the column
+it most likely means, from the names and the common local spellings each model field declares
+(``metadata["aliases"]``), so that an analyst can fix the column map at the first run instead of
+finding a quarantine of every person for a missing date of birth.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from schemas.models import SCHEMAS
+
+
+def normalise_header(name: object) -> str:
+    return str(name).strip().casefold()
+
+
+def _key(name: str) -> str:
+    """A header reduced to letters and digits: 'Date of Birth' and 'date_of_birth' meet."""
+    return re.sub(r"[^0-9a-z]+", "", normalise_header(name))
+
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    """How the headers of one extract fall on the contract's columns."""
+
+    extract: str
+    found: Mapping[str, str]  # contract column -> the header as written
+    unknown: tuple[str, ...]  # headers (as written) that are no contract column
+    missing_required: tuple[str, ...]  # contract columns that must be there and are not
+    missing_optional: tuple[str, ...]  # '?' columns that are not there (read as empty)
+    repeated: tuple[str, ...]  # contract columns given by more than one header
+
+
+def match_headers(
+    extract: str, headers: Sequence[object], column_map: Mapping[str, str] | None = None
+) -> HeaderMatch:
+    """Match ``headers`` (as read, in file order) to the columns of ``extract``, renaming first
+    by ``column_map`` (the council's header -> the contract's name; both sides matched like
+    headers)."""
+    columns = SCHEMAS[extract].columns
+    rename = {normalise_header(k): normalise_header(v) for k, v in (column_map or {}).items()}
+    found: dict[str, str] = {}
+    unknown: list[str] = []
+    repeated: list[str] = []
+    for header in headers:
+        written = str(header).strip()
+        name = rename.get(normalise_header(header), normalise_header(header))
+        if name in columns:
+            if name in found and name not in repeated:
+                repeated.append(name)
+            found.setdefault(name, written)
+        elif written:
+            unknown.append(written)
+    absent = [c for c in columns if c not in found]
+    return HeaderMatch(
+        extract=extract,
+        found=found,
+        unknown=tuple(unknown),
+        missing_required=tuple(c for c in absent if columns[c].required),
+        missing_optional=tuple(c for c in absent if not columns[c].required),
+        repeated=tuple(repeated),
+    )
+
+
+def _spellings(extract: str) -> dict[str, str]:
+    """Reduced spelling -> contract column: the names and the declared aliases."""
+    spellings: dict[str, str] = {}
+    for column, spec in SCHEMAS[extract].columns.items():
+        for spelling in (column, *(spec.metadata or {}).get("aliases", ())):
+            spellings.setdefault(_key(spelling), column)
+    return spellings
+
+
+def suggest(extract: str, header: str) -> str | None:
+    """The contract column ``header`` most likely means, or None."""
+    spellings = _spellings(extract)
+    key = _key(header)
+    if not key:
+        return None
+    if key in spellings:
+        return spellings[key]
+    close = difflib.get_close_matches(key, list(spellings), n=1, cutoff=0.8)
+    return spellings[close[0]] if close else None
+
+
+@dataclass(frozen=True)
+class ColumnNote:
+    text: str
+    # A contract column is absent and a header probably holds it: every value of that column
+    # reads as empty, which usually quarantines rows wholesale.
+    serious: bool
+
+
+def column_notes(match: HeaderMatch) -> list[ColumnNote]:
+    """One note per unrecognised header, with the contract column it most likely means; the
+    serious ones (that column is absent) first."""
+    notes: list[ColumnNote] = []
+    for header in match.unknown:
+        guess = suggest(match.extract, header)
+        text = f"{header!r} in {match.extract}: not a contract column"
+        if guess is None:
+            notes.append(ColumnNote(text + "; ignored", serious=False))
+        elif guess in match.found:
+            notes.append(
+                ColumnNote(
+                    text + f"; ignored ({guess!r} is already given by {match.found[guess]!r})",
+                    serious=False,
+                )
+            )
+        else:
+            absent = f", and {match.extract} has no {guess!r} column"
+            notes.append(
+                ColumnNote(
+                    text + f'{absent}; did you mean {guess!r}? add "{header}" = "{guess}" '
+                    f"under [column_map.{match.extract}]",
+                    serious=True,
+                )
+            )
+    return sorted(notes, key=lambda n: not n.serious)
