@@ -25,7 +25,7 @@ from flows.submission import (
     submit_period,
 )
 from flows.tasks import PreparedInputs, StageError, prepare_inputs
-from transforms.periods import CensusDateError, census_dates_between, parse_census
+from transforms.periods import CensusDateError, Period, census_dates_between, parse_census
 
 # Validated inputs handed from the backfill to its period subflows, which run in the same
 # process. Only a key goes through Prefect: flow parameters are sent to the API as JSON, and the
@@ -65,7 +65,7 @@ def _backfill_run_name() -> str:
 def nis_period(census: str, la_code: str, inputs_key: str, replace: bool = False) -> Any:
     logger = get_run_logger()
     prepared = _PREPARED[inputs_key]
-    period = submit_period(prepared, parse_census(census), replace, logger)
+    period = submit_period(prepared, Period.of(census), replace, logger)
     if not period.outcome.ok:
         return Failed(message=period.line(), data=period)
     return period

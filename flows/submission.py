@@ -33,7 +33,7 @@ from flows.tasks import (
 )
 from nis_pipeline.settings import ConfigError, Settings, load_settings
 from schemas.rules import FatalInputError
-from transforms.periods import CensusDateError, latest_census, parse_census, period_start
+from transforms.periods import CensusDateError, Period, latest_census, parse_census
 
 SCHEDULE_TIMEZONE = ZoneInfo("Europe/London")
 
@@ -100,12 +100,12 @@ def crashed(logger: Any, message: str) -> Any:
 
 
 def submit_period(
-    prepared: PreparedInputs, census: date, replace: bool, logger: Any
+    prepared: PreparedInputs, period: Period, replace: bool, logger: Any
 ) -> PeriodResult:
     """Write one period's submission from validated inputs, publish its summary artifact and
     return what happened. Never raises for an expected failure."""
     la = prepared.la_code
-    label = census.isoformat()
+    label = period.label
     out_root = Path(prepared.settings.output_dir)
     folder = out_root / la / label
     result: PeriodResult
@@ -127,18 +127,18 @@ def submit_period(
             f"{prepared.threshold:.1%}: no submission written"
         )
         try:
-            report = write_failed_report(out_root, la, census, prepared.validation)
+            report = write_failed_report(out_root, la, period, prepared.validation)
             message += f"; validation report at {report}"
         except (StageError, SubmissionBusyError) as exc:
             message += f"; the validation report could not be written ({exc})"
         logger.error("%s: %s", label, message)
         result = PeriodResult(label, la, Outcome.THRESHOLD_EXCEEDED, message=message)
     else:
-        result, cohort = _compute_and_export(prepared, census, out_root, replace, logger)
+        result, cohort = _compute_and_export(prepared, period, out_root, replace, logger)
     publish_markdown(
         period_markdown(
             result,
-            period_start(census).isoformat(),
+            period.start.isoformat(),
             prepared.validation.counts,
             prepared.share,
             prepared.threshold,
@@ -151,12 +151,12 @@ def submit_period(
 
 
 def _compute_and_export(
-    prepared: PreparedInputs, census: date, out_root: Path, replace: bool, logger: Any
+    prepared: PreparedInputs, period: Period, out_root: Path, replace: bool, logger: Any
 ) -> tuple[PeriodResult, Any]:
-    la, label = prepared.la_code, census.isoformat()
+    la, label = prepared.la_code, period.label
     try:
         logger.info("%s: computing cohorts, FPD and statistics", label)
-        computed = compute_submission(prepared.validation.clean, census)
+        computed = compute_submission(prepared.validation.clean, period)
         c = computed.cohort
         logger.info(
             "%s: NIS cohort %d people in %d families, FPD cohort %d people in %d families, "
@@ -170,7 +170,7 @@ def _compute_and_export(
         )
         logger.info("%s: writing the submission folder", label)
         written: Any = export_submission(
-            out_root, la, census, computed, prepared.validation, replace
+            out_root, la, period, computed, prepared.validation, replace
         )
     except SubmissionExistsError:
         message = (
@@ -218,23 +218,23 @@ def nis_submission(
     logger = get_run_logger()
     try:
         settings = load_run_settings(config_path, source_path, output_dir)
-        census = resolve_census(census_date, settings)
-        logger.info("Census date %s (period %s to %s)", census, period_start(census), census)
+        period = Period(resolve_census(census_date, settings))
+        logger.info("Census date %s (period %s to %s)", period, period.start, period)
         prepared = prepare_inputs(settings, logger)
     except FATAL_ERRORS as exc:
         return fatal(logger, str(exc))
     except (StageError, ConnectionError) as exc:  # a bug, or a database still down after retries
         return crashed(logger, str(exc))
-    rename_current_run(period_run_name(prepared.la_code, census))
+    rename_current_run(period_run_name(prepared.la_code, period.label))
     logger = get_run_logger()
     publish_validation(
         prepared.la_code,
-        census.isoformat(),
+        period.label,
         prepared.validation.counts,
         prepared.validation.top_rules(10),
     )
-    period = submit_period(prepared, census, replace, logger)
-    result = RunResult(periods=(period,), la_code=prepared.la_code)
-    if not period.outcome.ok:
+    outcome = submit_period(prepared, period, replace, logger)
+    result = RunResult(periods=(outcome,), la_code=prepared.la_code)
+    if not outcome.outcome.ok:
         return Failed(message=result.failure_message(), data=result)
     return result
