@@ -30,8 +30,6 @@ from exports.tables import PreparedTables
 from schemas.dictionary import output_dictionary
 from transforms.periods import Period
 
-SHEETS = ("Individuals", "FPD", "Summary", "Data dictionary")
-
 
 def too_big_reason(prepared: PreparedTables) -> str | None:
     """Why the workbook cannot be written, or None when every sheet fits."""

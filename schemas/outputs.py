@@ -63,9 +63,7 @@ def _date(description: str, *, nullable: bool = True) -> Any:
 
 
 def _count(description: str) -> Any:
-    return pa.Field(
-        ge=0, nullable=False, description=description, metadata={"statistic": "count"}
-    )
+    return pa.Field(ge=0, nullable=False, description=description, metadata={"statistic": "count"})
 
 
 def _flag(description: str, *, nullable: bool = False) -> Any:

@@ -212,9 +212,17 @@ def test_individuals_and_fpd_agree_on_people_every_period() -> None:
         ],
         people=[person(f"P{f}{i}", f"F{f}") for f in range(1, 5) for i in range(2)],
     )
-    for census in census_dates_between(date(2023, 1, 1), date(2026, 12, 31)):
+    periods = census_dates_between(date(2023, 1, 1), date(2026, 12, 31))
+    assert len(periods) == 8
+    for census in periods:
         period = Period(census)
         fpd = compute_fpd(data, period)
         individuals = build_individuals(data, period)
+        # F3's support ended on 2024-12-01: followed while that is on or after the start of the
+        # previous period (2024-10-01 for 2025-09-30), gone from 2026-03-31 on
+        followed = census <= date(2025, 9, 30)
+        want_fpd = ["F1", "F1", "F3", "F3"] if followed else ["F1", "F1"]
+        assert fpd["family_id"].tolist() == want_fpd, census
+        want_nis = ["F1", "F1", "F2", "F2", "F3", "F3"] if followed else ["F1", "F1", "F2", "F2"]
+        assert individuals["family_id"].tolist() == want_nis, census  # never NOT_ELIGIBLE F4
         assert set(fpd["person_id"]) <= set(individuals["person_id"])
-        assert "F4" not in set(individuals["family_id"])
