@@ -34,10 +34,11 @@ from extracts.reader import read_extracts  # noqa: E402
 from flows.settings import Settings, load_settings  # noqa: E402
 from schemas.validation import validate  # noqa: E402
 from synth.generate import write_synthetic  # noqa: E402
+from transforms.periods import Period  # noqa: E402
 from transforms.statistics import build_statistics  # noqa: E402
 from transforms.submission import build_submission  # noqa: E402
 
-CENSUS = date(2026, 3, 31)
+PERIOD = Period.of("2026-03-31")
 BASELINE = "baseline: plain pandas read of all ten"
 
 
@@ -70,13 +71,13 @@ def one_pass(
     record("read", s, p, trace)
     s, p, result = measure(lambda: validate(raw, settings.resolved_extract_date()), trace)
     record("validate", s, p, trace)
-    s, p, tables = measure(lambda: build_submission(result.clean, CENSUS), trace)
+    s, p, tables = measure(lambda: build_submission(result.clean, PERIOD), trace)
     record("transform", s, p, trace)
     s, p, _ = measure(
         lambda: write_submission(
             out,
             result.la_code or "E08000012",
-            CENSUS,
+            PERIOD,
             tables,
             build_statistics(tables),
             result.findings,

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ import pandas as pd
 
 from exports.files import atomic_path, sha256_file
 from exports.validation_report import sort_counts
+from transforms.periods import Period
 
 CONTRACT_VERSION = "1"
 MANIFEST_NAME = "manifest.json"
@@ -74,7 +74,7 @@ def input_extracts(extract_counts: pd.DataFrame) -> list[dict[str, Any]]:
 
 def build_manifest(
     la_code: str,
-    census: date,
+    period: Period,
     files: list[dict[str, Any]],
     extract_counts: pd.DataFrame,
     people_opted_out: int,
@@ -83,7 +83,7 @@ def build_manifest(
     return {
         "contract_version": CONTRACT_VERSION,
         "la_code": la_code,
-        "census_date": census.isoformat(),
+        "census_date": period.label,
         "files": files,
         "files_not_written": files_not_written or [],
         "input_extracts": input_extracts(extract_counts),

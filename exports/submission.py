@@ -30,7 +30,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ from exports.tables import PreparedTables, prepare_tables
 from exports.validation_report import findings_sheet_rows, write_validation_report
 from exports.workbook import write_prepared_workbook
 from schemas.codes import LA_CODE_PATTERN
+from transforms.periods import Period
 from transforms.submission import SubmissionTables
 
 try:  # POSIX; elsewhere runs are not protected from each other
@@ -80,9 +80,9 @@ class SubmissionResult:
     workbook_skipped_reason: str | None
 
 
-def submission_files(la_code: str, census: date) -> SubmissionFiles:
+def submission_files(la_code: str, period: Period) -> SubmissionFiles:
     """The file names of spec section 5."""
-    c = census.isoformat()
+    c = period.label
     return SubmissionFiles(
         individuals=f"nis_{la_code}_{c}_individuals.csv",
         fpd=f"nis_{la_code}_{c}_fpd.csv",
@@ -93,9 +93,9 @@ def submission_files(la_code: str, census: date) -> SubmissionFiles:
     )
 
 
-def submission_folder(out_root: Path, la_code: str, census: date) -> Path:
+def submission_folder(out_root: Path, la_code: str, period: Period) -> Path:
     _check_la_code(la_code)
-    return Path(out_root) / la_code / census.isoformat()
+    return Path(out_root) / la_code / period.label
 
 
 def is_finished(folder: Path) -> bool:
@@ -172,13 +172,13 @@ def _move_into_place(partial: Path, target: Path, replace: bool) -> Path | None:
 def _write_files(
     folder: Path,
     la_code: str,
-    census: date,
+    period: Period,
     prepared: PreparedTables,
     statistics: pd.DataFrame,
     findings: pd.DataFrame,
     extract_counts: pd.DataFrame,
 ) -> tuple[list[str], dict[str, Any], str | None]:
-    names = submission_files(la_code, census)
+    names = submission_files(la_code, period)
     entries: list[dict[str, Any]] = []
     not_written: list[dict[str, str]] = []
 
@@ -187,7 +187,7 @@ def _write_files(
     write_table_csv(prepared.fpd, folder / names.fpd)
     entries.append(file_entry(folder / names.fpd, len(prepared.fpd)))
 
-    reason = write_prepared_workbook(prepared, statistics, folder / names.workbook, la_code, census)
+    reason = write_prepared_workbook(prepared, statistics, folder / names.workbook, la_code, period)
     if reason is None:
         sheets = {"Individuals": len(prepared.individuals), "FPD": len(prepared.fpd)}
         entries.append(file_entry(folder / names.workbook, sum(sheets.values()), sheets))
@@ -202,7 +202,7 @@ def _write_files(
     entries.append(file_entry(folder / names.validation_report, shown, {"Findings": shown}))
 
     manifest = build_manifest(
-        la_code, census, entries, extract_counts, prepared.opted_out, not_written
+        la_code, period, entries, extract_counts, prepared.opted_out, not_written
     )
     write_manifest(manifest, folder / names.manifest)  # last: its presence marks a finished folder
     return [e["name"] for e in entries] + [names.manifest], manifest, reason
@@ -211,23 +211,23 @@ def _write_files(
 def write_submission(
     out_root: Path,
     la_code: str,
-    census: date,
+    period: Period,
     tables: SubmissionTables,
     statistics: pd.DataFrame,
     findings: pd.DataFrame,
     extract_counts: pd.DataFrame,
     replace: bool = False,
 ) -> SubmissionResult:
-    """Write the submission of ``census`` into ``out_root/la_code/census/`` (see module notes).
+    """Write the submission of ``period`` into ``out_root/la_code/{census}/`` (see module notes).
 
     Raises :class:`SubmissionExistsError` when a finished submission is there and ``replace`` is
     false, before anything is written; :class:`exports.tables.SubmissionTableError` when a table
     breaks the output contract.
     """
-    target = submission_folder(out_root, la_code, census)
+    target = submission_folder(out_root, la_code, period)
     la_dir = target.parent
     _refuse_finished(target, replace)
-    prepared = prepare_tables(tables, la_code, census)
+    prepared = prepare_tables(tables, la_code, period)
     make_private_dir(la_dir)
     with _census_lock(la_dir, target.name):
         _refuse_finished(target, replace)
@@ -235,7 +235,7 @@ def write_submission(
         partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=la_dir))
         try:
             files, manifest, reason = _write_files(
-                partial, la_code, census, prepared, statistics, findings, extract_counts
+                partial, la_code, period, prepared, statistics, findings, extract_counts
             )
             fsync_dir(partial)
             _move_into_place(partial, target, replace)
@@ -250,7 +250,7 @@ def write_submission(
 def write_failed_run_report(
     out_root: Path,
     la_code: str,
-    census: date,
+    period: Period,
     findings: pd.DataFrame,
     counts: pd.DataFrame,
 ) -> Path:
@@ -260,7 +260,7 @@ def write_failed_run_report(
     submission (the folder then has no manifest, so it is never taken for one), else beside the
     finished folder as ``OUT/{la}/{census}.failed-validation_report.xlsx``.
     """
-    target = submission_folder(out_root, la_code, census)
+    target = submission_folder(out_root, la_code, period)
     la_dir = target.parent
     make_private_dir(la_dir)
     with _census_lock(la_dir, target.name):

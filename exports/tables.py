@@ -9,13 +9,13 @@ than reaching a file, and so does a row of another LA or another census date.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
 
 from schemas.outputs import FPD_COLUMNS, INDIVIDUALS_COLUMNS, FpdRecord, IndividualsRecord
+from transforms.periods import Period
 from transforms.submission import SubmissionTables
 
 SORT_KEYS = ["family_id", "person_id"]
@@ -48,7 +48,7 @@ def prepare_table(
     columns: list[str],
     name: str,
     la_code: str,
-    census: date,
+    period: Period,
 ) -> pd.DataFrame:
     extra = [c for c in df.columns if c not in columns]
     if extra:
@@ -65,7 +65,7 @@ def prepare_table(
         ) from None
     if not (table["la_code"] == la_code).all():
         raise SubmissionTableError(f"{name} table holds rows of another la_code")
-    if not (table["census_date"] == pd.Timestamp(census)).all():
+    if not (table["census_date"] == pd.Timestamp(period.census)).all():
         raise SubmissionTableError(f"{name} table holds rows of another census date")
     if table.duplicated(SORT_KEYS).any():
         raise SubmissionTableError(f"{name} table has more than one row for a family and person")
@@ -73,11 +73,11 @@ def prepare_table(
     return table.sort_values(SORT_KEYS, kind="stable").reset_index(drop=True)
 
 
-def prepare_tables(tables: SubmissionTables, la_code: str, census: date) -> PreparedTables:
+def prepare_tables(tables: SubmissionTables, la_code: str, period: Period) -> PreparedTables:
     individuals = prepare_table(
-        tables.individuals, IndividualsRecord, INDIVIDUALS_COLUMNS, "individuals", la_code, census
+        tables.individuals, IndividualsRecord, INDIVIDUALS_COLUMNS, "individuals", la_code, period
     )
-    fpd = prepare_table(tables.fpd, FpdRecord, FPD_COLUMNS, "FPD", la_code, census)
+    fpd = prepare_table(tables.fpd, FpdRecord, FPD_COLUMNS, "FPD", la_code, period)
     if not fpd["person_id"].isin(individuals["person_id"]).all():
         raise SubmissionTableError("an FPD person has no row in the individuals table")
     return PreparedTables(individuals=individuals, fpd=fpd, opted_out=int(tables.opted_out))

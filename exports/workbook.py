@@ -17,7 +17,6 @@ which have no such limit, carry the data.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +26,9 @@ from exports import excel
 from exports.files import make_private_dir
 from exports.manifest import CONTRACT_VERSION
 from exports.statistics import SUPPRESSED, suppressed_statistics
-from exports.tables import PreparedTables, prepare_tables
+from exports.tables import PreparedTables
 from schemas.dictionary import output_dictionary
-from transforms.periods import period_start
-from transforms.submission import SubmissionTables
-
-SHEETS = ("Individuals", "FPD", "Summary", "Data dictionary")
+from transforms.periods import Period
 
 
 def too_big_reason(prepared: PreparedTables) -> str | None:
@@ -57,9 +53,11 @@ def _summary_counts(statistics: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_prepared_workbook(
-    prepared: PreparedTables, statistics: pd.DataFrame, path: Path, la_code: str, census: date
+    prepared: PreparedTables, statistics: pd.DataFrame, path: Path, la_code: str, period: Period
 ) -> str | None:
-    """As :func:`write_submission_workbook`, for tables already through ``prepare_tables``."""
+    """Write the workbook of tables already through ``exports.tables.prepare_tables`` to ``path``
+    atomically (mode 0600). Returns None when written, or the reason it was not (a table above
+    Excel's row limit)."""
     reason = too_big_reason(prepared)
     if reason is not None:
         return reason
@@ -75,8 +73,8 @@ def write_prepared_workbook(
         ws = book.sheet("Summary", ["item", "value"], [34, 22, 24, 12], freeze=False)
         facts: list[tuple[str, object]] = [
             ("la_code", la_code),
-            ("census_date", census),
-            ("period_start", period_start(census)),
+            ("census_date", period.census),
+            ("period_start", period.start),
             ("contract_version", CONTRACT_VERSION),
             ("individuals rows", len(prepared.individuals)),
             ("families in individuals", int(prepared.individuals["family_id"].nunique())),
@@ -93,12 +91,3 @@ def write_prepared_workbook(
         excel.write_frame_sheet(book, "Data dictionary", dictionary)
         book.save(path)
     return None
-
-
-def write_submission_workbook(
-    tables: SubmissionTables, statistics: pd.DataFrame, path: Path, la_code: str, census: date
-) -> str | None:
-    """Write the workbook to ``path`` atomically (mode 0600). Returns None when written, or the
-    reason it was not (a table above Excel's row limit)."""
-    prepared = prepare_tables(tables, la_code, census)
-    return write_prepared_workbook(prepared, statistics, path, la_code, census)

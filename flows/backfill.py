@@ -21,7 +21,7 @@ from flows.results import Outcome, PeriodFailed, PeriodResult, RunFailed, RunRes
 from flows.submission import failed, load_run_settings, stopped, submit_period
 from flows.tasks import PreparedInputs, prepare_inputs
 from schemas.errors import PipelineError
-from transforms.periods import CensusDateError, census_dates_between, parse_census
+from transforms.periods import CensusDateError, Period, census_dates_between, parse_census
 
 
 def census_range(from_census: str, to_census: str) -> list[date]:
@@ -49,16 +49,16 @@ def _backfill_run_name() -> str:
 
 @task(
     name="write-period",
-    task_run_name="nis-{prepared.la_code}-{census}",
+    task_run_name="nis-{prepared.la_code}-{period}",
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def write_period(prepared: PreparedInputs, census: date, replace: bool) -> Any:
+def write_period(prepared: PreparedInputs, period: Period, replace: bool) -> Any:
     """One period of a backfill, from the validated inputs; ends Failed when the period did."""
-    period = submit_period(prepared, census, replace, get_run_logger())
-    if not period.outcome.ok:
-        return failed(PeriodFailed(period))
-    return period
+    outcome = submit_period(prepared, period, replace, get_run_logger())
+    if not outcome.outcome.ok:
+        return failed(PeriodFailed(outcome))
+    return outcome
 
 
 @flow(
@@ -101,7 +101,7 @@ def nis_backfill(
     periods: list[PeriodResult] = []
     for number, census in enumerate(censuses, start=1):
         logger.info("Period %d of %d: %s", number, len(censuses), census.isoformat())
-        state = write_period(prepared, census, replace, return_state=True)
+        state = write_period(prepared, Period(census), replace, return_state=True)
         outcome = state.result(raise_on_failure=False)
         if isinstance(outcome, PeriodFailed):
             outcome = outcome.period

@@ -120,6 +120,11 @@ class PeriodFailed(PipelineError):
         self.period = period
 
 
+class SourceUnavailable(PipelineError):
+    """The database (or a file share) could not be reached, after the retries a database pull
+    gets. The message is the reader's own: a table name and an error type, never a value."""
+
+
 class StageError(PipelineError):
     """An unexpected failure inside a stage (a bug, or the machine), re-raised without the
     original message: library messages can quote the values they choked on, so only the

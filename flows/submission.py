@@ -20,7 +20,7 @@ from exports.freshness import finished_files_if_up_to_date
 from exports.submission import REPORT_NAME, SubmissionExistsError
 from flows.artifacts import period_markdown, publish_markdown, publish_validation
 from flows.naming import period_run_name, rename_current_run
-from flows.results import Outcome, PeriodResult, RunFailed, RunResult, StageError
+from flows.results import Outcome, PeriodResult, RunFailed, RunResult, SourceUnavailable
 from flows.settings import Settings, load_settings
 from flows.summary import share
 from flows.tasks import (
@@ -31,7 +31,7 @@ from flows.tasks import (
     write_failed_report,
 )
 from schemas.errors import PipelineError
-from transforms.periods import latest_census, parse_census, period_start
+from transforms.periods import Period, latest_census, parse_census
 
 SCHEDULE_TIMEZONE = ZoneInfo("Europe/London")
 
@@ -86,19 +86,19 @@ def failed(error: PipelineError) -> Any:
 def stopped(logger: Any, exc: Exception) -> Any:
     """End the run before any period ran, saying why once."""
     if isinstance(exc, ConnectionError):  # a database still down after its retries
-        exc = StageError("reading the extracts", exc)
+        exc = SourceUnavailable(f"the extracts could not be read: {exc}")
     assert isinstance(exc, PipelineError)
     logger.error("Stopped before any period ran: %s", exc)
     return failed(exc)
 
 
 def submit_period(
-    prepared: PreparedInputs, census: date, replace: bool, logger: Any
+    prepared: PreparedInputs, period: Period, replace: bool, logger: Any
 ) -> PeriodResult:
     """Write one period's submission from validated inputs, publish its summary artifact and
     return what happened. Never raises for an expected failure."""
     la = prepared.la_code
-    label = census.isoformat()
+    label = period.label
     out_root = Path(prepared.settings.output_dir)
     folder = out_root / la / label
     result: PeriodResult
@@ -125,17 +125,17 @@ def submit_period(
         )
         report = None
         try:
-            report = str(write_failed_report(out_root, la, census, prepared.validation))
+            report = str(write_failed_report(out_root, la, period, prepared.validation))
         except PipelineError as exc:
             message += f"; the validation report could not be written ({exc})"
         logger.error("%s: %s", label, message)
         result = PeriodResult(label, la, Outcome.THRESHOLD_EXCEEDED, message=message, report=report)
     else:
-        result, cohort = _compute_and_export(prepared, census, out_root, replace, logger)
+        result, cohort = _compute_and_export(prepared, period, out_root, replace, logger)
     publish_markdown(
         period_markdown(
             result,
-            period_start(census).isoformat(),
+            period.start.isoformat(),
             prepared.validation.counts,
             prepared.share,
             prepared.threshold,
@@ -148,12 +148,12 @@ def submit_period(
 
 
 def _compute_and_export(
-    prepared: PreparedInputs, census: date, out_root: Path, replace: bool, logger: Any
+    prepared: PreparedInputs, period: Period, out_root: Path, replace: bool, logger: Any
 ) -> tuple[PeriodResult, Any]:
-    la, label = prepared.la_code, census.isoformat()
+    la, label = prepared.la_code, period.label
     try:
         logger.info("%s: computing cohorts, FPD and statistics", label)
-        computed = compute_submission(prepared.validation.clean, census)
+        computed = compute_submission(prepared.validation.clean, period)
         c = computed.cohort
         logger.info(
             "%s: NIS cohort %d people in %d families, FPD cohort %d people in %d families, "
@@ -167,7 +167,7 @@ def _compute_and_export(
         )
         logger.info("%s: writing the submission folder", label)
         written: Any = export_submission(
-            out_root, la, census, computed, prepared.validation, replace
+            out_root, la, period, computed, prepared.validation, replace
         )
     except SubmissionExistsError:
         message = (
@@ -222,21 +222,21 @@ def nis_submission(
     logger = get_run_logger()
     try:
         settings = load_run_settings(config_path, source_path, output_dir)
-        census = resolve_census(census_date, settings)
-        logger.info("Census date %s (period %s to %s)", census, period_start(census), census)
+        period = Period(resolve_census(census_date, settings))
+        logger.info("Census date %s (period %s to %s)", period, period.start, period)
         prepared = prepare_inputs(settings, logger)
     except (PipelineError, ConnectionError) as exc:
         return stopped(logger, exc)
-    rename_current_run(period_run_name(prepared.la_code, census))
+    rename_current_run(period_run_name(prepared.la_code, period.label))
     logger = get_run_logger()
     publish_validation(
         prepared.la_code,
-        census.isoformat(),
+        period.label,
         prepared.validation.counts,
         prepared.validation.top_rules(10),
     )
-    period = submit_period(prepared, census, replace, logger)
-    result = RunResult(periods=(period,), la_code=prepared.la_code, inputs=prepared.summary())
-    if not period.outcome.ok:
+    outcome = submit_period(prepared, period, replace, logger)
+    result = RunResult(periods=(outcome,), la_code=prepared.la_code, inputs=prepared.summary())
+    if not outcome.outcome.ok:
         return failed(RunFailed(result))
     return result

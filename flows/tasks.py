@@ -30,6 +30,7 @@ from schemas.errors import PipelineError
 from schemas.models import EXTRACT_NAMES
 from schemas.raw import RawExtract
 from schemas.validation import ValidationResult
+from transforms.periods import Period
 from transforms.submission import SubmissionTables
 
 DB_RETRIES = 3
@@ -109,16 +110,16 @@ class PeriodTables:
 
 @task(
     name="compute-submission",
-    task_run_name="compute-{census}",
+    task_run_name="compute-{period.label}",
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def compute_submission(clean: Mapping[str, pd.DataFrame], census: date) -> PeriodTables:
+def compute_submission(clean: Mapping[str, pd.DataFrame], period: Period) -> PeriodTables:
     from transforms.statistics import build_statistics
     from transforms.submission import build_submission
 
     def run() -> PeriodTables:
-        tables = build_submission(clean, census)
+        tables = build_submission(clean, period)
         statistics = build_statistics(tables)
         return PeriodTables(
             tables=tables,
@@ -126,19 +127,19 @@ def compute_submission(clean: Mapping[str, pd.DataFrame], census: date) -> Perio
             cohort=cohort_sizes(tables.individuals, tables.fpd, tables.opted_out),
         )
 
-    return _guarded(f"computing {census.isoformat()}", run)
+    return _guarded(f"computing {period.label}", run)
 
 
 @task(
     name="export-submission",
-    task_run_name="export-{census}",
+    task_run_name="export-{period.label}",
     cache_policy=NO_CACHE,
     persist_result=False,
 )
 def export_submission(
     out_root: Path,
     la_code: str,
-    census: date,
+    period: Period,
     computed: PeriodTables,
     validation: ValidationResult,
     replace: bool,
@@ -149,7 +150,7 @@ def export_submission(
         return write_submission(
             out_root,
             la_code,
-            census,
+            period,
             computed.tables,
             computed.statistics,
             validation.findings,
@@ -159,28 +160,28 @@ def export_submission(
     except (SubmissionExistsError, SubmissionBusyError):
         raise  # their messages name the folder only
     except Exception as exc:
-        raise StageError(f"writing {census.isoformat()}", exc) from None
+        raise StageError(f"writing {period.label}", exc) from None
 
 
 @task(
     name="write-failed-run-report",
-    task_run_name="failed-run-report-{census}",
+    task_run_name="failed-run-report-{period.label}",
     cache_policy=NO_CACHE,
     persist_result=False,
 )
 def write_failed_report(
-    out_root: Path, la_code: str, census: date, validation: ValidationResult
+    out_root: Path, la_code: str, period: Period, validation: ValidationResult
 ) -> Any:
     from exports.submission import write_failed_run_report
 
     try:
         return write_failed_run_report(
-            out_root, la_code, census, validation.findings, validation.counts
+            out_root, la_code, period, validation.findings, validation.counts
         )
     except SubmissionBusyError:
         raise
     except Exception as exc:
-        raise StageError(f"writing the failed-run report for {census.isoformat()}", exc) from None
+        raise StageError(f"writing the failed-run report for {period.label}", exc) from None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,11 @@ Output dtypes:
   ``age_at_census``, ``persistent_absence``, ``neet_at_census`` and the percentages);
 - percentages: ``Float64`` holding exact tenths (rounded half up in integer arithmetic), written
   with one decimal by the exports.
+
+Every FPD measure also says how the statistics file counts it, in its field's
+``metadata["statistic"]`` (one of :data:`STATISTIC_KINDS`): ``count`` (people with a value above
+0), ``flag`` (people with 1, and, when the field may be empty, people with a value) or
+``recorded`` (people with a value).
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ INTERVENTION_STATUSES = (
 )
 # Output column of each headline problem, in the order of schemas.codes.PROBLEMS.
 PROBLEM_COLUMNS: dict[str, str] = {problem: f"p_{problem.lower()}" for problem in codes.PROBLEMS}
+# How the statistics file counts an FPD measure (the field's metadata["statistic"]).
+STATISTIC_KINDS = ("count", "flag", "recorded")
 
 
 def _id(description: str, *, nullable: bool = False) -> Any:
@@ -56,15 +63,19 @@ def _date(description: str, *, nullable: bool = True) -> Any:
 
 
 def _count(description: str) -> Any:
-    return pa.Field(ge=0, nullable=False, description=description)
+    return pa.Field(ge=0, nullable=False, description=description, metadata={"statistic": "count"})
 
 
 def _flag(description: str, *, nullable: bool = False) -> Any:
-    return pa.Field(isin=[0, 1], nullable=nullable, description=description)
+    return pa.Field(
+        isin=[0, 1], nullable=nullable, description=description, metadata={"statistic": "flag"}
+    )
 
 
 def _pct(description: str) -> Any:
-    return pa.Field(ge=0, le=100, nullable=True, description=description)
+    return pa.Field(
+        ge=0, le=100, nullable=True, description=description, metadata={"statistic": "recorded"}
+    )
 
 
 def _is_tenths(series: pd.Series) -> pd.Series:
@@ -158,7 +169,10 @@ class FpdRecord(_Keys):
     """Family Progress Data: one row per person of the FPD cohort (spec section 3)."""
 
     age_at_census: Series[Int] = pa.Field(
-        ge=0, nullable=True, description="whole years on C (empty for UNBORN)"
+        ge=0,
+        nullable=True,
+        description="whole years on C (empty for UNBORN)",
+        metadata={"statistic": "recorded"},
     )
     proven_offences: Series[Int] = _count("offences with offence_date in P")
     asb_incidents: Series[Int] = _count("ASB incidents with incident_date in P")

@@ -12,7 +12,6 @@ from synth.vocab import ETHNICITIES, ETHNICITY_WEIGHTS, FEMALE_FORENAMES, MALE_F
 
 FAMILY_SIZES = np.arange(1, 9)
 FAMILY_SIZE_WEIGHTS = np.array([0.08, 0.20, 0.25, 0.20, 0.12, 0.08, 0.04, 0.03])
-ADULT_ROLES = ("MAIN_CARER", "OTHER_ADULT", "OTHER")
 
 
 def age_in_days(born: np.ndarray | np.datetime64, on: np.ndarray | np.datetime64) -> np.ndarray:

@@ -57,7 +57,3 @@ INTENSITIES = np.array(["INTENSIVE", "STANDARD", "LIGHT_TOUCH"])
 POSTCODE_INWARD_LETTERS = np.array(list("ABDEFGHJLNPQRSTUWXYZ"))
 # Liverpool's own LA number, used as the first three digits of pupils' UPNs.
 UPN_LA_NUMBER = "341"
-
-
-def all_names() -> list[str]:
-    return [*FEMALE_FORENAMES.tolist(), *MALE_FORENAMES.tolist(), *SURNAMES.tolist()]

@@ -13,11 +13,13 @@ import pandera.pandas as pa
 
 from schemas.outputs import FpdRecord, IndividualsRecord
 from schemas.rules import FINDING_COLUMNS
+from transforms.periods import Period
 from transforms.statistics import build_statistics
 from transforms.submission import SubmissionTables
 
 LA = "E08000012"
 CENSUS = date(2025, 9, 30)
+PERIOD = Period(CENSUS)
 
 INDIVIDUAL_DEFAULTS: dict[str, Any] = {
     "la_code": LA,

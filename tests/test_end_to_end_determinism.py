@@ -17,20 +17,21 @@ from flows.settings import load_settings
 from schemas.models import EXTRACT_NAMES
 from schemas.validation import validate
 from synth.generate import write_synthetic
+from transforms.periods import Period
 from transforms.statistics import build_statistics
 from transforms.submission import build_submission
 
-CENSUS = date(2025, 9, 30)
+PERIOD = Period.of("2025-09-30")
 
 
 def _submit(source: Path, out: Path) -> Path:
     settings = load_settings(None, source_path=source, extract_date=date(2026, 11, 1))
     result = validate(read_extracts(settings.extract_source()), settings.resolved_extract_date())
-    tables = build_submission(result.clean, CENSUS)
+    tables = build_submission(result.clean, PERIOD)
     written = write_submission(
         out,
         result.la_code or "",
-        CENSUS,
+        PERIOD,
         tables,
         build_statistics(tables),
         result.findings,

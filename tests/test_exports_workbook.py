@@ -7,8 +7,8 @@ import openpyxl
 import pandas as pd
 import pytest
 from exports_builders import (
-    CENSUS,
     LA,
+    PERIOD,
     individual,
     random_tables,
     sample_tables,
@@ -19,7 +19,7 @@ from exports_builders import (
 
 from exports import excel
 from exports.tables import prepare_tables
-from exports.workbook import SHEETS, write_submission_workbook
+from exports.workbook import write_prepared_workbook
 from schemas.dictionary import output_dictionary
 from schemas.outputs import FPD_COLUMNS, INDIVIDUALS_COLUMNS, IndividualsRecord
 from transforms.submission import SubmissionTables
@@ -27,7 +27,8 @@ from transforms.submission import SubmissionTables
 
 def _write(path, tables=None) -> str | None:
     tables = sample_tables() if tables is None else tables
-    return write_submission_workbook(tables, statistics_of(tables), path, LA, CENSUS)
+    prepared = prepare_tables(tables, LA, PERIOD)
+    return write_prepared_workbook(prepared, statistics_of(tables), path, LA, PERIOD)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,7 @@ def _expected_cell(value):
     [("Individuals", "individuals", INDIVIDUALS_COLUMNS), ("FPD", "fpd", FPD_COLUMNS)],
 )
 def test_table_sheets_hold_the_tables_exactly(book, sheet, table, columns):
-    expected = getattr(prepare_tables(sample_tables(), LA, CENSUS), table)
+    expected = getattr(prepare_tables(sample_tables(), LA, PERIOD), table)
     rows = list(book[sheet].iter_rows(values_only=True))
     assert list(rows[0]) == columns
     assert len(rows) - 1 == len(expected)
@@ -70,7 +71,7 @@ def test_rows_are_sorted_by_family_then_person(book):
 
 
 def test_sheets_and_headers(book):
-    assert tuple(book.sheetnames) == SHEETS
+    assert book.sheetnames == ["Individuals", "FPD", "Summary", "Data dictionary"]
     for name in ("Individuals", "FPD", "Data dictionary"):
         ws = book[name]
         assert ws.freeze_panes == "A2"
@@ -197,7 +198,7 @@ def test_workbook_read_back_with_pandas(tmp_path):
     tables = random_tables(40, seed=2)
     path = tmp_path / "nis.xlsx"
     assert _write(path, tables) is None
-    prepared = prepare_tables(tables, LA, CENSUS)
+    prepared = prepare_tables(tables, LA, PERIOD)
     back = pd.read_excel(path, sheet_name="FPD", engine="openpyxl")
     assert list(back.columns) == FPD_COLUMNS
     assert len(back) == len(prepared.fpd)

@@ -11,16 +11,16 @@ from transforms.cohorts import (
     fpd_cohort,
     in_fpd_cohort,
     in_nis_cohort,
+    is_member,
     is_opted_out,
-    members,
     nis_cohort,
 )
 from transforms.fpd import compute_fpd
 from transforms.individuals import build_individuals
-from transforms.periods import census_dates_between
+from transforms.periods import Period, census_dates_between
 from transforms.submission import build_submission
 
-C = date(2025, 9, 30)  # period 2025-04-01 .. 2025-09-30; previous period from 2024-10-01
+C = Period.of("2025-09-30")  # period 2025-04-01 .. 2025-09-30; previous period from 2024-10-01
 
 
 def _families(*rows: dict) -> pd.DataFrame:
@@ -102,7 +102,7 @@ def test_fpd_cohort_is_within_nis_cohort() -> None:
 )
 def test_membership(joined: str | None, left: str | None, member: bool) -> None:
     people = frame("people", [person("P1", date_joined=joined, date_left=left)])
-    assert len(members(people, C)) == int(member)
+    assert is_member(people, C).tolist() == [member]
 
 
 def test_opt_out_missing_counts_as_zero() -> None:
@@ -181,7 +181,7 @@ def test_cohort_rules_across_consecutive_periods() -> None:
     assert [p.isoformat() for p in periods] == list(expected)
     fpd_periods_after_end = 0
     for census in periods:
-        tables = build_submission(data, census)
+        tables = build_submission(data, Period(census))
         nis_people, fpd_people, status, started, ended = expected[census.isoformat()]
         assert tables.individuals["person_id"].tolist() == nis_people, census
         assert tables.fpd["person_id"].tolist() == fpd_people, census
@@ -212,8 +212,17 @@ def test_individuals_and_fpd_agree_on_people_every_period() -> None:
         ],
         people=[person(f"P{f}{i}", f"F{f}") for f in range(1, 5) for i in range(2)],
     )
-    for census in census_dates_between(date(2023, 1, 1), date(2026, 12, 31)):
-        fpd = compute_fpd(data, census)
-        individuals = build_individuals(data, census)
+    periods = census_dates_between(date(2023, 1, 1), date(2026, 12, 31))
+    assert len(periods) == 8
+    for census in periods:
+        period = Period(census)
+        fpd = compute_fpd(data, period)
+        individuals = build_individuals(data, period)
+        # F3's support ended on 2024-12-01: followed while that is on or after the start of the
+        # previous period (2024-10-01 for 2025-09-30), gone from 2026-03-31 on
+        followed = census <= date(2025, 9, 30)
+        want_fpd = ["F1", "F1", "F3", "F3"] if followed else ["F1", "F1"]
+        assert fpd["family_id"].tolist() == want_fpd, census
+        want_nis = ["F1", "F1", "F2", "F2", "F3", "F3"] if followed else ["F1", "F1", "F2", "F2"]
+        assert individuals["family_id"].tolist() == want_nis, census  # never NOT_ELIGIBLE F4
         assert set(fpd["person_id"]) <= set(individuals["person_id"])
-        assert "F4" not in set(individuals["family_id"])

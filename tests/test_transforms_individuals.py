@@ -1,17 +1,17 @@
 from __future__ import annotations
 
 import copy
-from datetime import date
 
 import pandas as pd
 from transforms_builders import LA, extracts, family, person
 
 from schemas.outputs import INDIVIDUALS_COLUMNS, IndividualsRecord
 from transforms.individuals import build_individuals
+from transforms.periods import Period
 from transforms.statistics import build_statistics, suppress_small_counts
 from transforms.submission import build_submission
 
-C = date(2025, 9, 30)
+C = Period.of("2025-09-30")
 
 
 def _data() -> dict[str, pd.DataFrame]:
@@ -80,12 +80,12 @@ def test_individuals_rows_and_values() -> None:
     assert by_person.loc["P3", "nino"] == "AB123456C"
     assert pd.isna(by_person.loc["P2", "dob"])
     assert by_person.loc["P2", "expected_dob"] == pd.Timestamp("2025-12-24")
-    assert (result["census_date"] == pd.Timestamp(C)).all()
+    assert (result["census_date"] == pd.Timestamp("2025-09-30")).all()
     assert result["census_date"].dtype == "datetime64[ns]"
 
 
 def test_backfill_describes_the_family_as_at_census() -> None:
-    later = build_individuals(_data(), date(2026, 3, 31)).set_index("person_id")
+    later = build_individuals(_data(), Period.of("2026-03-31")).set_index("person_id")
     assert later.loc["P1", "intervention_status"] == "CLAIMED_SSP"
     assert later.loc["P1", "date_support_ended"] == pd.Timestamp("2025-11-01")
     assert later.loc["P4", "intervention_status"] == "ATTACHED"

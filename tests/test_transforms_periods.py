@@ -7,13 +7,10 @@ import pytest
 
 from transforms.periods import (
     CensusDateError,
+    Period,
     census_dates_between,
     latest_census,
-    next_census,
     parse_census,
-    period_start,
-    previous_census,
-    previous_period_start,
 )
 
 
@@ -82,47 +79,51 @@ def test_wrong_type_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("census", "start", "previous", "previous_start", "following"),
+    ("census", "start", "previous", "previous_start"),
     [
-        (
-            date(2025, 9, 30),
-            date(2025, 4, 1),
-            date(2025, 3, 31),
-            date(2024, 10, 1),
-            date(2026, 3, 31),
-        ),
-        (
-            date(2026, 3, 31),
-            date(2025, 10, 1),
-            date(2025, 9, 30),
-            date(2025, 4, 1),
-            date(2026, 9, 30),
-        ),
-        (
-            date(2024, 3, 31),
-            date(2023, 10, 1),
-            date(2023, 9, 30),
-            date(2023, 4, 1),
-            date(2024, 9, 30),
-        ),
+        ("2025-09-30", date(2025, 4, 1), date(2025, 3, 31), date(2024, 10, 1)),
+        ("2026-03-31", date(2025, 10, 1), date(2025, 9, 30), date(2025, 4, 1)),
+        ("2024-03-31", date(2023, 10, 1), date(2023, 9, 30), date(2023, 4, 1)),
+        ("2000-03-31", date(1999, 10, 1), date(1999, 9, 30), date(1999, 4, 1)),
     ],
 )
-def test_period_arithmetic(
-    census: date, start: date, previous: date, previous_start: date, following: date
-) -> None:
-    assert period_start(census) == start
-    assert previous_census(census) == previous
-    assert previous_period_start(census) == previous_start
-    assert next_census(census) == following
+def test_period_bounds(census: str, start: date, previous: date, previous_start: date) -> None:
+    period = Period.of(census)
+    assert period.census == date.fromisoformat(census)
+    assert period.start == start
+    assert period.previous_census == previous
+    assert period.previous_start == previous_start
+    assert period.label == census
+    assert str(period) == census
     # consecutive periods tile the calendar: no gap, no overlap
-    assert period_start(census) == previous_census(census) + timedelta(days=1)
+    assert period.start == period.previous_census + timedelta(days=1)
+    assert Period(period.previous_census).start == period.previous_start
 
 
-def test_period_functions_refuse_non_census_dates() -> None:
-    with pytest.raises(CensusDateError):
-        period_start(date(2025, 6, 30))
-    with pytest.raises(CensusDateError):
-        previous_census(date(2025, 6, 30))
+@pytest.mark.parametrize(
+    "value", ["2025-09-30", " 2025-09-30", date(2025, 9, 30), datetime(2025, 9, 30, 12, 0)]
+)
+def test_one_period_however_it_is_named(value: str | date) -> None:
+    period = Period.of(value)
+    assert period == Period(date(2025, 9, 30))
+    assert type(period.census) is date
+    assert hash(period) == hash(Period(date(2025, 9, 30)))
+
+
+def test_a_period_is_a_census_date_or_nothing() -> None:
+    with pytest.raises(CensusDateError, match="2025-03-31 and 2025-09-30"):
+        Period.of("2025-06-30")
+    # the plain constructor checks too, so no Period holds bounds that disagree with its name
+    with pytest.raises(CensusDateError, match="not a census date"):
+        Period(date(2025, 6, 30))
+    with pytest.raises(TypeError):
+        Period(date(2025, 9, 30), start=date(2025, 1, 1))  # type: ignore[call-arg]
+
+
+def test_a_period_cannot_be_changed() -> None:
+    period = Period.of("2025-09-30")
+    with pytest.raises(AttributeError):
+        period.start = date(2025, 1, 1)  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(

@@ -12,13 +12,12 @@ All three are empty when the person has no such rows or their possible sessions 
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
 import pandas as pd
 
-from schemas.keys import count_per, positions
 from transforms.events import in_period
+from schemas.keys import count_per, positions
+from transforms.periods import Period
 
 _SESSIONS = ["possible_sessions", "authorised_absence_sessions", "unauthorised_absence_sessions"]
 
@@ -31,10 +30,10 @@ def half_up_tenths(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray
 
 
 def attendance_measures(
-    attendance: pd.DataFrame, persons: pd.DataFrame, census: date
+    attendance: pd.DataFrame, persons: pd.DataFrame, period: Period
 ) -> pd.DataFrame:
     """The three attendance measures per person of ``persons``, aligned with its index."""
-    rows = attendance.loc[in_period(attendance["term_end"], census).to_numpy(dtype=bool)]
+    rows = attendance.loc[in_period(attendance["term_end"], period).to_numpy(dtype=bool)]
     where = positions(rows["person_id"], persons["person_id"])
     possible, authorised, unauthorised = (
         count_per(where, len(persons), rows[column].to_numpy(dtype=np.float64, na_value=0))

@@ -13,14 +13,13 @@ maximum of the end day, a cumulative sum that numbers the runs), with no loop ov
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
 import pandas as pd
 
-from schemas.keys import flag_per, positions
 from transforms.age import age_mask
 from transforms.inputs import day_number, day_numbers, int_flags
+from schemas.keys import flag_per, positions
+from transforms.periods import Period
 from transforms.social_care import open_on
 
 # Day number standing for "still open": far beyond any real date, with room to add a day.
@@ -62,19 +61,19 @@ def run_start_on(
 
 
 def employment_measures(
-    spells: pd.DataFrame, persons: pd.DataFrame, age: pd.Series, census: date
+    spells: pd.DataFrame, persons: pd.DataFrame, age: pd.Series, period: Period
 ) -> pd.DataFrame:
     """The four employment measures per person of ``persons`` (``age`` aligned with it)."""
     size = len(persons)
     owner = positions(spells["person_id"], persons["person_id"])
     kind = np.asarray(spells["spell_type"], dtype=object)
-    open_at_census = open_on(spells, census).to_numpy(dtype=bool)
+    open_at_census = open_on(spells, period.census).to_numpy(dtype=bool)
 
     def open_flags(spell_type: str) -> np.ndarray:
         return flag_per(np.where((kind == spell_type) & open_at_census, owner, -1), size)
 
     employed = open_flags("EMPLOYED")
-    c = day_number(census)
+    c = day_number(period.census)
     is_employment = kind == "EMPLOYED"
     has_run, run_start = run_start_on(
         np.where(is_employment, owner, -1),

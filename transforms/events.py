@@ -14,19 +14,17 @@ Choices where the spec is silent:
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
 import pandas as pd
 
-from schemas.keys import count_per, isin, positions
 from transforms.inputs import int_flags, timestamp
-from transforms.periods import period_start
+from schemas.keys import count_per, isin, positions
+from transforms.periods import Period
 
 
-def in_period(dates: pd.Series, census: date) -> pd.Series:
-    """Boolean mask: the date is in the period ending on ``census`` (False when missing)."""
-    return dates.between(timestamp(period_start(census)), timestamp(census)).fillna(False)
+def in_period(dates: pd.Series, period: Period) -> pd.Series:
+    """Boolean mask: the date is in ``period``, ``S <= date <= C`` (False when missing)."""
+    return dates.between(timestamp(period.start), timestamp(period.census)).fillna(False)
 
 
 def count_by(keys: pd.Series, target: pd.Series) -> pd.arrays.IntegerArray:
@@ -38,18 +36,18 @@ def count_by(keys: pd.Series, target: pd.Series) -> pd.arrays.IntegerArray:
 
 
 def event_counts(
-    events: pd.DataFrame, date_column: str, persons: pd.DataFrame, census: date
+    events: pd.DataFrame, date_column: str, persons: pd.DataFrame, period: Period
 ) -> pd.arrays.IntegerArray:
     """Rows of ``events`` dated in the period, counted per person of ``persons``."""
-    keys = events.loc[in_period(events[date_column], census).to_numpy(dtype=bool), "person_id"]
+    keys = events.loc[in_period(events[date_column], period).to_numpy(dtype=bool), "person_id"]
     return count_by(keys, persons["person_id"])
 
 
 def domestic_abuse_counts(
-    incidents: pd.DataFrame, persons: pd.DataFrame, census: date
+    incidents: pd.DataFrame, persons: pd.DataFrame, period: Period
 ) -> pd.DataFrame:
     """``da_incidents`` and ``family_da_incidents`` per person."""
-    dated = incidents.loc[in_period(incidents["incident_date"], census).to_numpy(dtype=bool)]
+    dated = incidents.loc[in_period(incidents["incident_date"], period).to_numpy(dtype=bool)]
     return pd.DataFrame(
         {
             "da_incidents": count_by(dated["person_id"], persons["person_id"]),
@@ -60,10 +58,10 @@ def domestic_abuse_counts(
 
 
 def exclusion_measures(
-    exclusions: pd.DataFrame, persons: pd.DataFrame, census: date
+    exclusions: pd.DataFrame, persons: pd.DataFrame, period: Period
 ) -> pd.DataFrame:
     """``suspensions`` (count) and ``permanent_exclusion`` (0/1) per person."""
-    dated = exclusions.loc[in_period(exclusions["start_date"], census).to_numpy(dtype=bool)]
+    dated = exclusions.loc[in_period(exclusions["start_date"], period).to_numpy(dtype=bool)]
     kind = dated["exclusion_type"]
     suspended = dated.loc[(kind == "SUSPENSION").to_numpy(dtype=bool), "person_id"]
     permanent = dated.loc[(kind == "PERMANENT").to_numpy(dtype=bool), "person_id"]

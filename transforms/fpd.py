@@ -17,7 +17,6 @@ Choices where the spec is silent (see also the docstrings of the measure modules
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 
 import pandas as pd
 
@@ -28,25 +27,24 @@ from transforms.cohorts import cohort_people, fpd_cohort
 from transforms.employment import employment_measures
 from transforms.events import domestic_abuse_counts, event_counts, exclusion_measures
 from transforms.inputs import census_column, extract
-from transforms.periods import parse_census
+from transforms.periods import Period
 from transforms.social_care import social_care_flags
 
 
-def age_at_census(persons: pd.DataFrame, census: date) -> pd.Series:
+def age_at_census(persons: pd.DataFrame, period: Period) -> pd.Series:
     """Whole years on C; empty for ``UNBORN`` (and see :mod:`transforms.age`)."""
-    age = age_in_years(persons["dob"], census)
+    age = age_in_years(persons["dob"], period.census)
     return age.mask((persons["role"] == "UNBORN").fillna(False).astype(bool)).astype("Int64")
 
 
-def compute_fpd(extracts: Mapping[str, pd.DataFrame], census: date) -> pd.DataFrame:
-    """The FPD table of the period ending on ``census``: FPD_COLUMNS in order."""
-    census = parse_census(census)
+def compute_fpd(extracts: Mapping[str, pd.DataFrame], period: Period) -> pd.DataFrame:
+    """The FPD table of ``period``: FPD_COLUMNS in order."""
     families = extract(extracts, "families")
     people = extract(extracts, "people")
     persons = cohort_people(
-        fpd_cohort(families, census), people, census, ["family_id", "person_id", "role", "dob"]
+        fpd_cohort(families, period), people, period, ["family_id", "person_id", "role", "dob"]
     )
-    age = age_at_census(persons, census)
+    age = age_at_census(persons, period)
     keys = persons[["family_id", "person_id"]]
 
     measures = pd.concat(
@@ -55,19 +53,19 @@ def compute_fpd(extracts: Mapping[str, pd.DataFrame], census: date) -> pd.DataFr
                 {
                     "age_at_census": age,
                     "proven_offences": event_counts(
-                        extract(extracts, "offences"), "offence_date", keys, census
+                        extract(extracts, "offences"), "offence_date", keys, period
                     ),
                     "asb_incidents": event_counts(
-                        extract(extracts, "asb_incidents"), "incident_date", keys, census
+                        extract(extracts, "asb_incidents"), "incident_date", keys, period
                     ),
                 },
                 index=persons.index,
             ),
-            domestic_abuse_counts(extract(extracts, "domestic_abuse_incidents"), keys, census),
-            attendance_measures(extract(extracts, "school_attendance"), keys, census),
-            exclusion_measures(extract(extracts, "exclusions"), keys, census),
-            social_care_flags(extract(extracts, "social_care_episodes"), keys, census),
-            employment_measures(extract(extracts, "employment_spells"), keys, age, census),
+            domestic_abuse_counts(extract(extracts, "domestic_abuse_incidents"), keys, period),
+            attendance_measures(extract(extracts, "school_attendance"), keys, period),
+            exclusion_measures(extract(extracts, "exclusions"), keys, period),
+            social_care_flags(extract(extracts, "social_care_episodes"), keys, period),
+            employment_measures(extract(extracts, "employment_spells"), keys, age, period),
         ],
         axis=1,
     )
@@ -76,7 +74,7 @@ def compute_fpd(extracts: Mapping[str, pd.DataFrame], census: date) -> pd.DataFr
             pd.DataFrame(
                 {
                     "la_code": persons["la_code"].astype("str"),
-                    "census_date": census_column(census, len(persons)),
+                    "census_date": census_column(period.census, len(persons)),
                     "family_id": persons["family_id"].astype("str"),
                     "person_id": persons["person_id"].astype("str"),
                 }

@@ -16,12 +16,12 @@ from datetime import date
 import pandas as pd
 
 from schemas import codes
-from schemas.keys import positions
 from schemas.models import People
 from schemas.outputs import INDIVIDUALS_COLUMNS
 from transforms.cohorts import cohort_people, nis_cohort
 from transforms.inputs import census_column, extract, timestamp
-from transforms.periods import parse_census
+from schemas.keys import positions
+from transforms.periods import Period
 from transforms.status import intervention_status, problems_met
 
 # The individuals columns that are carried over from the people extract, in file order.
@@ -49,13 +49,12 @@ def family_as_at(families: pd.DataFrame, eligibility: pd.DataFrame, census: date
     return pd.concat([as_at, problems], axis=1)
 
 
-def build_individuals(extracts: Mapping[str, pd.DataFrame], census: date) -> pd.DataFrame:
-    """The individuals table of the period ending on ``census``: INDIVIDUALS_COLUMNS in order."""
-    census = parse_census(census)
+def build_individuals(extracts: Mapping[str, pd.DataFrame], period: Period) -> pd.DataFrame:
+    """The individuals table of ``period``: INDIVIDUALS_COLUMNS in order."""
     families = extract(extracts, "families")
-    cohort = nis_cohort(families, census)
-    persons = cohort_people(cohort, extract(extracts, "people"), census, _PEOPLE_COLUMNS)
-    family_columns = family_as_at(cohort, extract(extracts, "eligibility"), census)
+    cohort = nis_cohort(families, period)
+    persons = cohort_people(cohort, extract(extracts, "people"), period, _PEOPLE_COLUMNS)
+    family_columns = family_as_at(cohort, extract(extracts, "eligibility"), period.census)
     # every person comes from a cohort family, so each finds its family row
     where = positions(persons["family_id"], family_columns["family_id"])
     if (where < 0).any():
@@ -63,7 +62,7 @@ def build_individuals(extracts: Mapping[str, pd.DataFrame], census: date) -> pd.
     as_at = family_columns.drop(columns="family_id").iloc[where].reset_index(drop=True)
     out = pd.concat([persons, as_at], axis=1)
     out = out.assign(
-        census_date=census_column(census, len(out)),
+        census_date=census_column(period.census, len(out)),
         gender=out["gender"].map(codes.GENDER_CIN_CODES).astype("str"),
     )
     for column in ("date_support_started", "date_support_ended", "dob", "expected_dob"):

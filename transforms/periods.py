@@ -2,7 +2,8 @@
 
 A period is the six months ending on a census date, 31 March or 30 September, and is named by
 that date: ``2025-09-30`` is 1 Apr 2025 to 30 Sep 2025 inclusive, ``2026-03-31`` is 1 Oct 2025
-to 31 Mar 2026 inclusive.
+to 31 Mar 2026 inclusive. A census date given as text or a date becomes a :class:`Period` once,
+where it enters the program; everything downstream takes the ``Period``.
 
 Choices where the spec is silent:
 - Text must be an ISO calendar date ``YYYY-MM-DD`` (surrounding spaces ignored); other ISO forms
@@ -14,6 +15,7 @@ Choices where the spec is silent:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from schemas.errors import UserInputError
@@ -83,34 +85,49 @@ def parse_census(value: str | date) -> date:
     return day
 
 
-def _checked(census: date) -> date:
-    return parse_census(census)
-
-
-def period_start(census: date) -> date:
-    """First day of the period ending on ``census``."""
-    census = _checked(census)
+def _start_of(census: date) -> date:
+    """First day of the period ending on the census date ``census`` (already checked)."""
     if census.month == 9:
         return date(census.year, 4, 1)
     return date(census.year - 1, 10, 1)
 
 
-def previous_census(census: date) -> date:
-    """Census date of the period before."""
-    census = _checked(census)
-    if census.month == 9:
-        return date(census.year, 3, 31)
-    return date(census.year - 1, 9, 30)
+@dataclass(frozen=True)
+class Period:
+    """One period, named by its census date, with the bounds every transform needs.
 
+    Made once where a census date enters the program (:meth:`of`); the transforms and exports
+    take it as it is and never parse or derive a bound again. Only ``census`` is given: the other
+    fields follow from it, so a ``Period`` cannot hold bounds that disagree with its name.
+    """
 
-def next_census(census: date) -> date:
-    """Census date of the period after."""
-    return _census_after(_checked(census))
+    census: date  # C: 31 March or 30 September, the last day of the period
+    start: date = field(init=False)  # S: the first day of the period
+    previous_census: date = field(init=False)  # the census date of the period before (S - 1 day)
+    # S': the first day of the period before, the cut-off for support that ended (section 1)
+    previous_start: date = field(init=False)
 
+    def __post_init__(self) -> None:
+        census = parse_census(self.census)
+        previous = _census_before(census)
+        object.__setattr__(self, "census", census)
+        object.__setattr__(self, "start", _start_of(census))
+        object.__setattr__(self, "previous_census", previous)
+        object.__setattr__(self, "previous_start", _start_of(previous))
 
-def previous_period_start(census: date) -> date:
-    """First day of the period before: the cut-off for support that ended (section 1)."""
-    return period_start(previous_census(census))
+    @classmethod
+    def of(cls, value: str | date) -> Period:
+        """The period named by ``value`` (ISO text or a date); :class:`CensusDateError`, naming
+        the nearest census dates, when it is not a census date."""
+        return cls(parse_census(value))
+
+    @property
+    def label(self) -> str:
+        """The period's name: its census date in ISO form, as in folder and file names."""
+        return self.census.isoformat()
+
+    def __str__(self) -> str:
+        return self.label
 
 
 def census_dates_between(first: date, last: date) -> list[date]:

@@ -9,9 +9,9 @@ from datetime import date
 
 import pandas as pd
 
-from schemas.keys import isin
 from transforms.inputs import int_flags, timestamp
-from transforms.periods import period_start
+from schemas.keys import isin
+from transforms.periods import Period
 
 
 def open_on(spells: pd.DataFrame, day: date) -> pd.Series:
@@ -22,19 +22,21 @@ def open_on(spells: pd.DataFrame, day: date) -> pd.Series:
     return mask.fillna(False).astype(bool)
 
 
-def overlaps_period(spells: pd.DataFrame, census: date) -> pd.Series:
+def overlaps_period(spells: pd.DataFrame, period: Period) -> pd.Series:
     """Boolean mask: ``start_date <= C`` and (``end_date`` empty or ``>= S``)."""
     end = spells["end_date"]
-    mask = (spells["start_date"] <= timestamp(census)) & (
-        end.isna() | (end >= timestamp(period_start(census)))
+    mask = (spells["start_date"] <= timestamp(period.census)) & (
+        end.isna() | (end >= timestamp(period.start))
     )
     return mask.fillna(False).astype(bool)
 
 
-def social_care_flags(episodes: pd.DataFrame, persons: pd.DataFrame, census: date) -> pd.DataFrame:
+def social_care_flags(
+    episodes: pd.DataFrame, persons: pd.DataFrame, period: Period
+) -> pd.DataFrame:
     """The six social care flags per person of ``persons``, aligned with its index."""
-    overlapping = overlaps_period(episodes, census).to_numpy(dtype=bool)
-    open_at_census = open_on(episodes, census).to_numpy(dtype=bool)
+    overlapping = overlaps_period(episodes, period).to_numpy(dtype=bool)
+    open_at_census = open_on(episodes, period.census).to_numpy(dtype=bool)
     ids = persons["person_id"]
     columns: dict[str, pd.arrays.IntegerArray] = {}
     for kind, name in (("CIN", "cin"), ("CPP", "cpp"), ("LAC", "lac")):

@@ -10,11 +10,12 @@ counted:
 - ``individuals``: people in the individuals table. Rows: ``total/all`` and
   ``intervention_status/<status>``.
 - ``fpd``: people in the FPD table. Rows: ``total/all``, ``families/all`` (families with an FPD
-  row), then for each measure of section 3 in table order:
-  counts -> ``above_zero`` (people with a count above 0);
-  0/1 flags -> ``flagged`` (people with 1), and for the flags that may be empty
-  (``persistent_absence``, ``neet_at_census``) also ``recorded`` (people with a value);
-  percentages and ``age_at_census`` -> ``recorded`` (people with a value).
+  row), then for each measure of section 3 in table order, by the ``statistic`` kind its field
+  declares in :class:`schemas.outputs.FpdRecord`:
+  ``count`` -> ``above_zero`` (people with a count above 0);
+  ``flag`` -> ``flagged`` (people with 1), and, when the field may be empty
+  (``persistent_absence``, ``neet_at_census``), also ``recorded`` (people with a value);
+  ``recorded`` (the percentages and ``age_at_census``) -> ``recorded`` (people with a value).
 
 The order is fixed by this list, never by the data. No suppression is applied here: small
 counts are hidden by :func:`suppress_small_counts`, which the exports call when writing.
@@ -25,21 +26,45 @@ from __future__ import annotations
 import pandas as pd
 
 from schemas import codes
-from schemas.outputs import FPD_MEASURES, INTERVENTION_STATUSES, PROBLEM_COLUMNS
+from schemas.outputs import FPD_MEASURES, INTERVENTION_STATUSES, PROBLEM_COLUMNS, FpdRecord
 from transforms.submission import SubmissionTables
 
 STATISTICS_COLUMNS = ["table", "measure", "category", "count"]
 SUPPRESSED = "[c]"
-_RECORDED_ONLY = {"age_at_census", "attendance_pct", "unauthorised_absence_pct"}
-_NULLABLE_FLAGS = {"persistent_absence", "neet_at_census"}
-_COUNTS = {
-    "proven_offences",
-    "asb_incidents",
-    "da_incidents",
-    "family_da_incidents",
-    "suspensions",
-    "weeks_continuous_employment",
-}
+
+
+def _fpd_measure_rows() -> list[tuple[str, str]]:
+    """``(measure, category)`` of every FPD row of the statistics, in file order, from the
+    ``statistic`` kind and the nullability of each measure's field in the output model."""
+    columns = FpdRecord.to_schema().columns
+    rows: list[tuple[str, str]] = []
+    for measure in FPD_MEASURES:
+        column = columns[measure]
+        kind = (column.metadata or {}).get("statistic")
+        if kind == "count":
+            rows.append((measure, "above_zero"))
+        elif kind == "flag":
+            rows.append((measure, "flagged"))
+            if column.nullable:
+                rows.append((measure, "recorded"))
+        elif kind == "recorded":
+            rows.append((measure, "recorded"))
+        else:
+            raise ValueError(f"FPD measure {measure} declares no statistic kind in its field")
+    return rows
+
+
+# Computed once: the model cannot change while the program runs.
+_FPD_MEASURE_ROWS = _fpd_measure_rows()
+
+
+def _counted(values: pd.Series, category: str) -> int:
+    """People counted in ``category``: a value above 0, a value of 1, or any value."""
+    if category == "above_zero":
+        return int((values > 0).sum())
+    if category == "flagged":
+        return int((values == 1).sum())
+    return int(values.notna().sum())
 
 
 def _by_category(values: pd.Series, categories: tuple[str, ...]) -> list[int]:
@@ -73,16 +98,10 @@ def build_statistics(tables: SubmissionTables) -> pd.DataFrame:
 
     rows.append(("fpd", "total", "all", len(fpd)))
     rows.append(("fpd", "families", "all", int(fpd["family_id"].nunique())))
-    for measure in FPD_MEASURES:
-        values = fpd[measure]
-        if measure in _RECORDED_ONLY:
-            rows.append(("fpd", measure, "recorded", int(values.notna().sum())))
-        elif measure in _COUNTS:
-            rows.append(("fpd", measure, "above_zero", int((values > 0).sum())))
-        else:
-            rows.append(("fpd", measure, "flagged", int((values == 1).sum())))
-            if measure in _NULLABLE_FLAGS:
-                rows.append(("fpd", measure, "recorded", int(values.notna().sum())))
+    rows += [
+        ("fpd", measure, category, _counted(fpd[measure], category))
+        for measure, category in _FPD_MEASURE_ROWS
+    ]
 
     frame = pd.DataFrame(rows, columns=STATISTICS_COLUMNS)
     return frame.astype({"table": "str", "measure": "str", "category": "str", "count": "Int64"})

@@ -1,4 +1,5 @@
 """Status of intervention and problems met, per family, as at the census date (spec section 4).
+Both functions take that one date: they describe the family on a day, not over a period.
 
 Choices where the spec is silent:
 - ``problems_met`` returns one row per row of ``families``, in that order and with that index,

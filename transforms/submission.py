@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 
 import pandas as pd
 
-from schemas.keys import isin
 from transforms.cohorts import cohort_members, nis_cohort
 from transforms.fpd import compute_fpd
 from transforms.individuals import build_individuals
 from transforms.inputs import extract
-from transforms.periods import parse_census
+from schemas.keys import isin
+from transforms.periods import Period
 
 
 @dataclass(frozen=True)
@@ -24,20 +23,21 @@ class SubmissionTables:
     opted_out: int
 
 
-def count_opted_out(extracts: Mapping[str, pd.DataFrame], census: date) -> int:
+def count_opted_out(extracts: Mapping[str, pd.DataFrame], period: Period) -> int:
+    """People of the NIS cohort of ``period`` who opted out."""
     families = extract(extracts, "families")
-    cohort = nis_cohort(families, census)
-    return len(cohort_members(cohort, extract(extracts, "people"), census, opted_out=True))
+    cohort = nis_cohort(families, period)
+    return len(cohort_members(cohort, extract(extracts, "people"), period, opted_out=True))
 
 
-def build_submission(extracts: Mapping[str, pd.DataFrame], census: date) -> SubmissionTables:
-    census = parse_census(census)
-    individuals = build_individuals(extracts, census)
-    fpd = compute_fpd(extracts, census)
+def build_submission(extracts: Mapping[str, pd.DataFrame], period: Period) -> SubmissionTables:
+    """The individuals and FPD tables of ``period`` from the clean extracts."""
+    individuals = build_individuals(extracts, period)
+    fpd = compute_fpd(extracts, period)
     # The FPD cohort is a subset of the NIS cohort by construction; a person in FPD without an
     # individuals row would be a submission the receiving side cannot link.
     if not isin(fpd["person_id"], individuals["person_id"]).all():
         raise AssertionError("an FPD person is missing from the individuals table")
     return SubmissionTables(
-        individuals=individuals, fpd=fpd, opted_out=count_opted_out(extracts, census)
+        individuals=individuals, fpd=fpd, opted_out=count_opted_out(extracts, period)
     )
