@@ -42,8 +42,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from exports_builders import (
-    CENSUS,
     LA,
+    PERIOD,
     random_tables,
     sample_counts,
     sample_findings,
@@ -52,8 +52,9 @@ from exports_builders import (
 )
 
 from exports import excel
+from exports.tables import prepare_tables
 from exports.validation_report import write_validation_report
-from exports.workbook import write_submission_workbook
+from exports.workbook import write_prepared_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,7 +128,8 @@ def _build(name: str, folder: Path) -> Path:
         write_validation_report(sample_findings(), sample_counts(), path)
     else:
         tables = sample_tables() if name == "submission" else random_tables(60, seed=4)
-        assert write_submission_workbook(tables, statistics_of(tables), path, LA, CENSUS) is None
+        prepared = prepare_tables(tables, LA, PERIOD)
+        assert write_prepared_workbook(prepared, statistics_of(tables), path, LA, PERIOD) is None
     return path
 
 

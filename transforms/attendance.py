@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from transforms.events import in_period
 from schemas.keys import count_per, positions
+from transforms.events import in_period
 from transforms.periods import Period
 
 _SESSIONS = ["possible_sessions", "authorised_absence_sessions", "unauthorised_absence_sessions"]

@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from transforms.inputs import timestamp
 from schemas.keys import isin, positions
+from transforms.inputs import timestamp
 from transforms.periods import Period
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from schemas.keys import flag_per, positions
 from transforms.age import age_mask
 from transforms.inputs import day_number, day_numbers, int_flags
-from schemas.keys import flag_per, positions
 from transforms.periods import Period
 from transforms.social_care import open_on
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from transforms.inputs import int_flags, timestamp
 from schemas.keys import count_per, isin, positions
+from transforms.inputs import int_flags, timestamp
 from transforms.periods import Period
 
 

@@ -16,11 +16,11 @@ from datetime import date
 import pandas as pd
 
 from schemas import codes
+from schemas.keys import positions
 from schemas.models import People
 from schemas.outputs import INDIVIDUALS_COLUMNS
 from transforms.cohorts import cohort_people, nis_cohort
 from transforms.inputs import census_column, extract, timestamp
-from schemas.keys import positions
 from transforms.periods import Period
 from transforms.status import intervention_status, problems_met
 

@@ -9,8 +9,8 @@ from datetime import date
 
 import pandas as pd
 
-from transforms.inputs import int_flags, timestamp
 from schemas.keys import isin
+from transforms.inputs import int_flags, timestamp
 from transforms.periods import Period
 
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from schemas.keys import isin
 from transforms.cohorts import cohort_members, nis_cohort
 from transforms.fpd import compute_fpd
 from transforms.individuals import build_individuals
 from transforms.inputs import extract
-from schemas.keys import isin
 from transforms.periods import Period
 
 
