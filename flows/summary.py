@@ -4,7 +4,7 @@ the data. Each thing is said once: the summary of a run repeats no line a failur
 
 from __future__ import annotations
 
-from flows.results import InputSummary, Outcome, PeriodResult, RunResult
+from flows.results import InputSummary, PeriodResult, RunResult
 from schemas.validation import ValidationResult
 
 
@@ -54,7 +54,7 @@ def _inputs_lines(inputs: InputSummary) -> list[str]:
     ]
 
 
-def _period_lines(period: PeriodResult) -> list[str]:
+def _period_lines(period: PeriodResult, several: bool) -> list[str]:
     lines = [
         f"{period.census}: {period.outcome.value}"
         + (f" - {period.folder}" if period.folder else "")
@@ -66,8 +66,11 @@ def _period_lines(period: PeriodResult) -> list[str]:
             f"  FPD cohort        {cohort.fpd_people} people in {cohort.fpd_families} families",
             f"  opted out         {cohort.opted_out} people (in no file)",
         ]
-    if period.outcome is not Outcome.FAILED and period.message and period.outcome.ok:
-        lines.append(f"  note              {period.message}")
+    if period.message and (period.outcome.ok or several):
+        # A lone period's failure is the run's error line; in a backfill, that line only names
+        # the periods, so each says why here.
+        label = "note" if period.outcome.ok else "why"
+        lines.append(f"  {label:<18}{period.message}")
     if period.report:
         lines.append(f"  open the report   {period.report}")
     return lines
@@ -88,5 +91,5 @@ def run_summary(result: RunResult) -> list[str]:
     if result.inputs is not None:
         lines += _inputs_lines(result.inputs)
     for period in result.periods:
-        lines += _period_lines(period)
+        lines += _period_lines(period, several=len(result.periods) > 1)
     return lines
