@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from prefect import flow, get_run_logger
 from prefect.states import Failed
 
+from exports.previous import PreviousSubmissionError, previous_reference
 from exports.submission import SubmissionBusyError, SubmissionExistsError
 from flows.artifacts import period_markdown, publish_markdown, publish_validation
 from flows.freshness import finished_files_if_up_to_date
@@ -26,6 +27,7 @@ from flows.tasks import (
     LaCodeError,
     PreparedInputs,
     StageError,
+    compare_with_previous,
     compute_submission,
     export_submission,
     prepare_inputs,
@@ -99,6 +101,16 @@ def crashed(logger: Any, message: str) -> Any:
     return Failed(message=message, data=RunResult(error=message))
 
 
+def _up_to_date(
+    out_root: Path, la: str, census: date, input_hashes: dict[str, str]
+) -> tuple[str, ...] | None:
+    try:
+        previous = previous_reference(out_root, la, census)
+    except PreviousSubmissionError:
+        return None  # not up to date: the run then stops on that submission with its reason
+    return finished_files_if_up_to_date(out_root / la / census.isoformat(), input_hashes, previous)
+
+
 def submit_period(
     prepared: PreparedInputs, census: date, replace: bool, logger: Any
 ) -> PeriodResult:
@@ -110,7 +122,7 @@ def submit_period(
     folder = out_root / la / label
     result: PeriodResult
     cohort = None
-    up_to_date = None if replace else finished_files_if_up_to_date(folder, prepared.input_hashes)
+    up_to_date = None if replace else _up_to_date(out_root, la, census, prepared.input_hashes)
     if up_to_date is not None:
         result = PeriodResult(
             label,
@@ -168,18 +180,30 @@ def _compute_and_export(
             c.fpd_families,
             c.opted_out,
         )
+        changes = compare_with_previous(out_root, la, census, computed)
+        if changes.previous is None:
+            logger.info("%s: no finished submission of the census date before", label)
+        else:
+            counts = ", ".join(f"{k} {n}" for k, n in changes.counts.items() if n)
+            logger.info(
+                "%s: changes since %s: %s",
+                label,
+                changes.previous.census.isoformat(),
+                counts or "none",
+            )
         logger.info("%s: writing the submission folder", label)
         written: Any = export_submission(
-            out_root, la, census, computed, prepared.validation, replace
+            out_root, la, census, computed, prepared.validation, replace, changes
         )
     except SubmissionExistsError:
         message = (
-            f"{out_root / la / label} holds a finished submission made from other inputs: "
-            "run again with replace (--replace) to replace it; the old one is kept beside it"
+            f"{out_root / la / label} holds a finished submission made from other inputs (or "
+            "compared with another previous submission): run again with replace (--replace) "
+            "to replace it; the old one is kept beside it"
         )
         logger.error("%s: %s", label, message)
         return PeriodResult(label, la, Outcome.FAILED, message=message), None
-    except (StageError, SubmissionBusyError) as exc:
+    except (StageError, SubmissionBusyError, PreviousSubmissionError) as exc:
         logger.error("%s: %s", label, exc)
         return PeriodResult(label, la, Outcome.FAILED, message=str(exc)), None
     files = tuple(Path(f).name for f in written.files)
