@@ -1,4 +1,4 @@
-"""The ``nis`` command: synth, validate, run and backfill.
+"""The ``nis`` command: synth, validate, run, backfill and package.
 
 A user's mistake (a missing file, a bad date, a bad config) ends with one line on stderr and
 exit code 2, never a traceback.
@@ -133,6 +133,40 @@ def backfill(
     from flows.cli_runs import backfill_command
 
     raise typer.Exit(backfill_command(from_census, to_census, source, config, out, replace))
+
+
+@app.command()
+def package(
+    census: Annotated[str, typer.Option("--census", help="Census date, YYYY-MM-DD")],
+    config: ConfigOpt = None,
+    out: OutOpt = None,
+    recipient: Annotated[
+        str | None,
+        typer.Option("--recipient", help="Encrypt to this age public key (age1...)"),
+    ] = None,
+) -> None:
+    """Build the transfer package of a finished submission: the files that may be sent, in one
+    zip under OUT/{la_code}/{census}/transfer/ (encrypted to --recipient when given).
+
+    Exit 0 printing the path written; 2 with one line when the submission is missing, failed,
+    or altered since it was written, or an argument is wrong.
+    """
+    from exports.package import PackageRefused, build_package, only_la_code
+    from transforms.periods import CensusDateError, parse_census
+
+    try:
+        settings = load_settings(config, output_dir=out)
+        census_date = parse_census(census)
+        out_root = Path(settings.output_dir)
+        la_code = settings.la_code or only_la_code(out_root)
+        result = build_package(out_root, la_code, census_date, recipient)
+    except (ConfigError, CensusDateError, PackageRefused) as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:  # e.g. no permission to write the transfer folder
+        raise _fail(f"cannot write the package: {exc.strerror} ({exc.filename})") from None
+    # Audit logging (contract section 8) hooks in here: result.path, result.sha256 and
+    # result.files (the name and SHA-256 of each file packed).
+    typer.echo(str(result.path))
 
 
 def main() -> None:  # pragma: no cover - console entry
