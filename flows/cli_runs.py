@@ -58,6 +58,8 @@ def _report(state: Any) -> int:
         return _error(f"the run ended {state.type.value.lower()}: {state.message}", EXIT_FAILED)
     for period in outcome.periods:
         print(period.line())
+        if period.changes_line():
+            print(f"  {period.changes_line()}")
     if outcome.exit_code:
         return _error(outcome.failure_message(), outcome.exit_code)
     return outcome.exit_code

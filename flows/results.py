@@ -32,6 +32,10 @@ class PeriodResult:
     folder: str | None = None  # the finished submission folder (written or up to date)
     files: tuple[str, ...] = ()  # names of the files in it
     message: str = ""  # one line for the terminal and the run's final state
+    # Changes since the previous submission (spec section 6), when this run compared with one:
+    # its census date, and the rows per kind of change in the contract's order.
+    previous_census: str | None = None
+    change_counts: tuple[tuple[str, int], ...] = ()
 
     def line(self) -> str:
         text = f"{self.census}: {self.outcome.value}"
@@ -40,6 +44,13 @@ class PeriodResult:
         if self.message:
             text += f" - {self.message}"
         return text
+
+    def changes_line(self) -> str:
+        """The change counts in one line ("" when nothing was compared)."""
+        if self.previous_census is None:
+            return ""
+        counts = ", ".join(f"{kind} {n}" for kind, n in self.change_counts if n) or "none"
+        return f"{self.census}: changes since {self.previous_census}: {counts}"
 
 
 @dataclass(frozen=True)

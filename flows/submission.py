@@ -214,7 +214,16 @@ def _compute_and_export(
     logger.info("%s: wrote %d files to %s", label, len(files), written.folder)
     return (
         PeriodResult(
-            label, la, Outcome.WRITTEN, folder=str(written.folder), files=files, message=note
+            label,
+            la,
+            Outcome.WRITTEN,
+            folder=str(written.folder),
+            files=files,
+            message=note,
+            previous_census=None
+            if changes.previous is None
+            else changes.previous.census.isoformat(),
+            change_counts=tuple(changes.counts.items()),
         ),
         computed.cohort,
     )

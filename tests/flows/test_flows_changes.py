@@ -182,7 +182,9 @@ def test_two_runs_give_the_section_6_changes_and_a_package(
     march = _individuals(out, MARCH)
     b = tmp_path / "b"
     _source_b(a, b, march)
+    capsys.readouterr()
     assert run_command(SEPTEMBER, b, config, out, False) == 0
+    end_of_run = capsys.readouterr().out
     september = _individuals(out, SEPTEMBER)
 
     folder = out / LA / SEPTEMBER
@@ -218,6 +220,9 @@ def test_two_runs_give_the_section_6_changes_and_a_package(
     assert {e["change"]: e["rows"] for e in manifest["change_counts"]} == {
         e["change"]: kinds.get(e["change"], 0) for e in manifest["change_counts"]
     }
+    # The end-of-run summary gives the same counts.
+    shown = ", ".join(f"{e['change']} {e['rows']}" for e in manifest["change_counts"] if e["rows"])
+    assert f"  {SEPTEMBER}: changes since {MARCH}: {shown}\n" in end_of_run
     assert json.loads((out / LA / MARCH / "manifest.json").read_text())["previous"] is None
     assert (out / LA / MARCH / f"changes_{LA}_{MARCH}.csv").read_text() == (
         "family_id,person_id,change,field,previous,current\n"
@@ -248,3 +253,26 @@ def test_two_runs_give_the_section_6_changes_and_a_package(
     capsys.readouterr()
     assert run_command(SEPTEMBER, b, config, out, False) == 0
     assert f"{SEPTEMBER}: up to date" in capsys.readouterr().out
+
+
+def test_the_period_summary_shows_the_change_counts() -> None:
+    from flows.artifacts import period_markdown
+    from flows.results import Outcome, PeriodResult
+
+    counts = (("JOINED", 3), ("LEFT", 0), ("STATUS", 12))
+    result = PeriodResult(
+        SEPTEMBER, LA, Outcome.WRITTEN, previous_census=MARCH, change_counts=counts
+    )
+    markdown = period_markdown(result, "2025-04-01", _no_counts(), 0.0, 0.05)
+    assert f"## Changes since {MARCH}\n\n| change | rows |\n|---|---:|\n" in markdown
+    assert "| JOINED | 3 |\n| LEFT | 0 |\n| STATUS | 12 |\n" in markdown
+    assert result.changes_line() == f"{SEPTEMBER}: changes since {MARCH}: JOINED 3, STATUS 12"
+    first = PeriodResult(MARCH, LA, Outcome.WRITTEN)
+    assert "Changes since" not in period_markdown(first, "2024-10-01", _no_counts(), 0.0, 0.05)
+    assert first.changes_line() == ""
+
+
+def _no_counts():
+    import pandas as pd
+
+    return pd.DataFrame({"rows_read": [10], "quarantined": [0], "warned": [0]})
