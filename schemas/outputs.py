@@ -275,8 +275,9 @@ class ChangesRecord(pa.DataFrameModel):
             "PROBLEM_ADDED / PROBLEM_REMOVED: a p_* flag went 0 to 1 / 1 to 0; "
             "IDENTIFIER_ADDED / _REMOVED / _CHANGED: an identifier went from empty to a value, "
             "from a value to empty, or from one value to another; DATE_REVISED: date_identified, "
-            "or a support date on or before the previous census date, differs from the previous "
-            "submission (a retrospective edit)"
+            "date_support_started or date_support_ended differs from the previous submission "
+            "(a retrospective edit), except a support date that was empty there and is now after "
+            "the previous census date (progress, not an edit)"
         ),
     )
     field: Series[str] = pa.Field(
