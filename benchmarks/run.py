@@ -34,6 +34,7 @@ from extracts.reader import read_extracts  # noqa: E402
 from flows.settings import Settings, load_settings  # noqa: E402
 from schemas.validation import validate  # noqa: E402
 from synth.generate import write_synthetic  # noqa: E402
+from transforms.changes import no_changes  # noqa: E402
 from transforms.periods import Period  # noqa: E402
 from transforms.statistics import build_statistics  # noqa: E402
 from transforms.submission import build_submission  # noqa: E402
@@ -82,6 +83,8 @@ def one_pass(
             build_statistics(tables),
             result.findings,
             result.counts,
+            changes=no_changes(),
+            previous=None,
         ),
         trace,
     )

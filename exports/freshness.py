@@ -2,9 +2,10 @@
 
 A finished folder's ``manifest.json`` lists each input extract's SHA-256 (``input_extracts``).
 When every one equals the hash of the extract just read, and the contract version is the same,
-writing the period again would give the same files, so the run skips it and reports it as up to
-date. (Settings that change results without changing the inputs, such as the column map, are not
-compared: after changing them, run with --replace.)
+and the manifest names the same previous submission (census date and individuals SHA-256) as the
+one now in place, writing the period again would give the same files, changes file included, so
+the run skips it and reports it as up to date. (Settings that change results without changing
+the inputs, such as the column map, are not compared: after changing them, run with --replace.)
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from exports.manifest import CONTRACT_VERSION, MANIFEST_NAME, read_manifest
+from exports.manifest import CONTRACT_VERSION, MANIFEST_NAME, PreviousReference, read_manifest
 
 
 def manifest_input_hashes(manifest: Mapping[str, Any]) -> dict[str, str]:
@@ -32,10 +33,12 @@ def manifest_input_hashes(manifest: Mapping[str, Any]) -> dict[str, str]:
 
 
 def finished_files_if_up_to_date(
-    folder: Path, input_hashes: Mapping[str, str]
+    folder: Path, input_hashes: Mapping[str, str], previous: PreviousReference | None = None
 ) -> tuple[str, ...] | None:
     """The file names of ``folder``'s finished submission when it was made from exactly
-    ``input_hashes``; None when there is none, it cannot be read, or any input differs."""
+    ``input_hashes`` and compared with ``previous`` (the previous census date's finished
+    submission now in place, None when there is none); None when there is no finished
+    submission, it cannot be read, or any input or the previous submission differs."""
     manifest = read_manifest(folder)
     if manifest is None:
         return None
@@ -44,6 +47,10 @@ def finished_files_if_up_to_date(
     if manifest.get("contract_version") != CONTRACT_VERSION:
         return None
     if not input_hashes or manifest_input_hashes(manifest) != dict(input_hashes):
+        return None
+    # Its changes file compares with the previous submission: one replaced since then (or written
+    # since, where there was none) makes it stale.
+    if manifest.get("previous") != (None if previous is None else previous.as_json()):
         return None
     files = manifest.get("files")
     names = (

@@ -1,4 +1,7 @@
-"""Writing a submission folder ``OUT/{la_code}/{census}/`` safely (spec section 5).
+"""Writing a submission folder ``OUT/{la_code}/{census}/`` safely (spec sections 5 and 6).
+
+The folder holds the files of section 5 and the changes file of section 6 (internal, like the
+validation report); the manifest marks both internal files so.
 
 - All files are built in a private sibling folder ``OUT/{la_code}/.{census}.partial-<random>``,
   each written atomically and fsynced, the manifest last; the folder is then renamed onto
@@ -37,9 +40,15 @@ import pandas as pd
 
 from exports.csv_files import write_table_csv
 from exports.files import fsync_dir, make_private_dir
-from exports.manifest import MANIFEST_NAME, build_manifest, file_entry, write_manifest
+from exports.manifest import (
+    MANIFEST_NAME,
+    PreviousReference,
+    build_manifest,
+    file_entry,
+    write_manifest,
+)
 from exports.statistics import write_statistics_csv
-from exports.tables import PreparedTables, prepare_tables
+from exports.tables import PreparedTables, prepare_changes, prepare_tables
 from exports.validation_report import findings_sheet_rows, write_validation_report
 from exports.workbook import write_prepared_workbook
 from schemas.codes import LA_CODE_PATTERN
@@ -69,6 +78,7 @@ class SubmissionFiles:
     workbook: str
     statistics: str
     validation_report: str
+    changes: str
     manifest: str
 
 
@@ -81,7 +91,7 @@ class SubmissionResult:
 
 
 def submission_files(la_code: str, period: Period) -> SubmissionFiles:
-    """The file names of spec section 5."""
+    """The file names of spec sections 5 and 6."""
     c = period.label
     return SubmissionFiles(
         individuals=f"nis_{la_code}_{c}_individuals.csv",
@@ -89,6 +99,7 @@ def submission_files(la_code: str, period: Period) -> SubmissionFiles:
         workbook=f"nis_{la_code}_{c}.xlsx",
         statistics=f"statistics_{la_code}_{c}.csv",
         validation_report=REPORT_NAME,
+        changes=f"changes_{la_code}_{c}.csv",
         manifest=MANIFEST_NAME,
     )
 
@@ -177,6 +188,8 @@ def _write_files(
     statistics: pd.DataFrame,
     findings: pd.DataFrame,
     extract_counts: pd.DataFrame,
+    changes: pd.DataFrame,
+    previous: PreviousReference | None,
 ) -> tuple[list[str], dict[str, Any], str | None]:
     names = submission_files(la_code, period)
     entries: list[dict[str, Any]] = []
@@ -199,10 +212,22 @@ def _write_files(
 
     write_validation_report(findings, extract_counts, folder / names.validation_report)
     shown = findings_sheet_rows(len(findings))
-    entries.append(file_entry(folder / names.validation_report, shown, {"Findings": shown}))
+    entries.append(
+        file_entry(folder / names.validation_report, shown, {"Findings": shown}, internal=True)
+    )
+
+    write_table_csv(changes, folder / names.changes)
+    entries.append(file_entry(folder / names.changes, len(changes), internal=True))
 
     manifest = build_manifest(
-        la_code, period, entries, extract_counts, prepared.opted_out, not_written
+        la_code,
+        period,
+        entries,
+        extract_counts,
+        prepared.opted_out,
+        not_written,
+        previous=previous,
+        changes=changes,
     )
     write_manifest(manifest, folder / names.manifest)  # last: its presence marks a finished folder
     return [e["name"] for e in entries] + [names.manifest], manifest, reason
@@ -217,8 +242,15 @@ def write_submission(
     findings: pd.DataFrame,
     extract_counts: pd.DataFrame,
     replace: bool = False,
+    *,
+    changes: pd.DataFrame,
+    previous: PreviousReference | None,
 ) -> SubmissionResult:
     """Write the submission of ``period`` into ``out_root/la_code/{census}/`` (see module notes).
+
+    ``changes`` is the changes table of spec section 6 (``transforms.changes.changes_since``),
+    ``previous`` the submission it compares with (``exports.previous.read_previous``); with no
+    previous submission, ``previous`` is None and ``changes`` has no rows (the file is a header).
 
     Raises :class:`SubmissionExistsError` when a finished submission is there and ``replace`` is
     false, before anything is written; :class:`exports.tables.SubmissionTableError` when a table
@@ -228,6 +260,9 @@ def write_submission(
     la_dir = target.parent
     _refuse_finished(target, replace)
     prepared = prepare_tables(tables, la_code, period)
+    changes = prepare_changes(changes)
+    if previous is None and len(changes):
+        raise ValueError("changes were given without the previous submission they compare with")
     make_private_dir(la_dir)
     with _census_lock(la_dir, target.name):
         _refuse_finished(target, replace)
@@ -235,7 +270,15 @@ def write_submission(
         partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=la_dir))
         try:
             files, manifest, reason = _write_files(
-                partial, la_code, period, prepared, statistics, findings, extract_counts
+                partial,
+                la_code,
+                period,
+                prepared,
+                statistics,
+                findings,
+                extract_counts,
+                changes,
+                previous,
             )
             fsync_dir(partial)
             _move_into_place(partial, target, replace)

@@ -14,7 +14,14 @@ import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
 
-from schemas.outputs import FPD_COLUMNS, INDIVIDUALS_COLUMNS, FpdRecord, IndividualsRecord
+from schemas.outputs import (
+    CHANGES_COLUMNS,
+    FPD_COLUMNS,
+    INDIVIDUALS_COLUMNS,
+    ChangesRecord,
+    FpdRecord,
+    IndividualsRecord,
+)
 from transforms.periods import Period
 from transforms.submission import SubmissionTables
 
@@ -81,3 +88,31 @@ def prepare_tables(tables: SubmissionTables, la_code: str, period: Period) -> Pr
     if not fpd["person_id"].isin(individuals["person_id"]).all():
         raise SubmissionTableError("an FPD person has no row in the individuals table")
     return PreparedTables(individuals=individuals, fpd=fpd, opted_out=int(tables.opted_out))
+
+
+CHANGES_SORT_KEYS = ["family_id", "person_id", "change", "field"]
+
+
+def prepare_changes(changes: pd.DataFrame) -> pd.DataFrame:
+    """The changes table (spec section 6) as it is written: checked against ``ChangesRecord``
+    (which also refuses a value on an identifier or date row), its columns in order, sorted by
+    ``family_id``, ``person_id``, ``change``, ``field``."""
+    extra = [c for c in changes.columns if c not in CHANGES_COLUMNS]
+    missing = [c for c in CHANGES_COLUMNS if c not in changes.columns]
+    if extra or missing:
+        raise SubmissionTableError(
+            f"changes table columns differ from the contract: extra {extra}, missing {missing}"
+        )
+    table = changes[CHANGES_COLUMNS].reset_index(drop=True)
+    try:
+        ChangesRecord.validate(table, lazy=True)
+    except pandera.errors.SchemaErrors as error:
+        raise SubmissionTableError(
+            f"changes table breaks the output schema: {_schema_failures(error)}"
+        ) from None
+    if table.duplicated(CHANGES_SORT_KEYS).any():
+        raise SubmissionTableError("changes table repeats a change of a person")
+    # Keys are unique, so this order is total.
+    return table.sort_values(CHANGES_SORT_KEYS, kind="stable", na_position="first").reset_index(
+        drop=True
+    )

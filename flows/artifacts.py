@@ -92,6 +92,15 @@ def period_markdown(
             "",
             f"People left out by opt-out: {cohort.opted_out}",
         ]
+    if result.previous_census is not None:
+        lines += [
+            "",
+            f"## Changes since {result.previous_census}",
+            "",
+            "| change | rows |",
+            "|---|---:|",
+        ]
+        lines += [f"| {kind} | {n} |" for kind, n in result.change_counts]
     if result.folder:
         lines += ["", "## Output files", "", f"Folder: `{result.folder}`", ""]
         lines += [f"- `{name}`" for name in result.files]

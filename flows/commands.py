@@ -162,3 +162,23 @@ def validate_command(source: Path | None, config: Path | None, report: Path) -> 
     if result.exceeds(settings.quarantine_threshold):
         return ExitCode.FAILED
     return ExitCode.OK
+
+
+def package_command(
+    census: str, config: Path | None, out: Path | None, recipient: str | None
+) -> int:
+    """``nis package``: the transfer package of a finished submission (spec section 6)."""
+    from exports.package import build_package, only_la_code
+
+    try:
+        settings = load_settings(config, output_dir=out)
+        period = parse_census(census)
+        out_root = Path(settings.output_dir)
+        la_code = settings.la_code or only_la_code(out_root)
+        result = build_package(out_root, la_code, period, recipient)
+    except PipelineError as exc:
+        return _error(str(exc), exc.exit_code)
+    except OSError as exc:  # e.g. no permission to write the transfer folder
+        return _error(f"cannot write the package: {exc.strerror} ({exc.filename})", ExitCode.FATAL)
+    print(result.path)
+    return ExitCode.OK

@@ -66,6 +66,10 @@ class PeriodResult:
     message: str = ""  # one line for the terminal and the run's final state
     cohort: CohortSizes | None = None  # when the period's tables were computed
     report: str | None = None  # the validation report to open
+    # Changes since the previous submission (spec section 6), when this run compared with one:
+    # its census date, and the rows per kind of change in the contract's order.
+    previous_census: str | None = None
+    change_counts: tuple[tuple[str, int], ...] = ()
 
     def line(self) -> str:
         text = f"{self.census}: {self.outcome.value}"
@@ -74,6 +78,13 @@ class PeriodResult:
         if self.message:
             text += f" - {self.message}"
         return text
+
+    def changes_line(self) -> str:
+        """The change counts in one line ("" when nothing was compared)."""
+        if self.previous_census is None:
+            return ""
+        counts = ", ".join(f"{kind} {n}" for kind, n in self.change_counts if n) or "none"
+        return f"{self.census}: changes since {self.previous_census}: {counts}"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from prefect import flow, get_run_logger
 from prefect.states import Failed
 
 from exports.freshness import finished_files_if_up_to_date
+from exports.previous import PreviousSubmissionError, previous_reference
 from exports.submission import REPORT_NAME, SubmissionExistsError
 from flows.artifacts import period_markdown, publish_markdown, publish_validation
 from flows.naming import period_run_name, rename_current_run
@@ -25,6 +26,7 @@ from flows.settings import Settings, load_settings
 from flows.summary import share
 from flows.tasks import (
     PreparedInputs,
+    compare_with_previous,
     compute_submission,
     export_submission,
     prepare_inputs,
@@ -92,6 +94,16 @@ def stopped(logger: Any, exc: Exception) -> Any:
     return failed(exc)
 
 
+def _up_to_date(
+    out_root: Path, la: str, period: Period, input_hashes: dict[str, str]
+) -> tuple[str, ...] | None:
+    try:
+        previous = previous_reference(out_root, la, period.census)
+    except PreviousSubmissionError:
+        return None  # not up to date: the run then stops on that submission with its reason
+    return finished_files_if_up_to_date(out_root / la / period.label, input_hashes, previous)
+
+
 def submit_period(
     prepared: PreparedInputs, period: Period, replace: bool, logger: Any
 ) -> PeriodResult:
@@ -103,7 +115,7 @@ def submit_period(
     folder = out_root / la / label
     result: PeriodResult
     cohort = None
-    up_to_date = finished_files_if_up_to_date(folder, prepared.input_hashes)
+    up_to_date = _up_to_date(out_root, la, period, prepared.input_hashes)
     if up_to_date is not None:
         # Writing again would give the same bytes, so even --replace keeps the folder as it is
         # (a .replaced-N copy of identical files would only be clutter).
@@ -165,14 +177,26 @@ def _compute_and_export(
             c.fpd_families,
             c.opted_out,
         )
+        changes = compare_with_previous(out_root, la, period, computed)
+        if changes.previous is None:
+            logger.info("%s: no finished submission of the census date before", label)
+        else:
+            counts = ", ".join(f"{k} {n}" for k, n in changes.counts.items() if n)
+            logger.info(
+                "%s: changes since %s: %s",
+                label,
+                changes.previous.census.isoformat(),
+                counts or "none",
+            )
         logger.info("%s: writing the submission folder", label)
         written: Any = export_submission(
-            out_root, la, period, computed, prepared.validation, replace
+            out_root, la, period, computed, prepared.validation, replace, changes
         )
     except SubmissionExistsError:
         message = (
-            f"{out_root / la / label} holds a finished submission made from other inputs: "
-            "run again with replace (--replace) to replace it; the old one is kept beside it"
+            f"{out_root / la / label} holds a finished submission made from other inputs (or "
+            "compared with another previous submission): run again with replace (--replace) "
+            "to replace it; the old one is kept beside it"
         )
         logger.error("%s: %s", label, message)
         return PeriodResult(label, la, Outcome.FAILED, message=message), None
@@ -195,6 +219,10 @@ def _compute_and_export(
             message=note,
             cohort=computed.cohort,
             report=str(Path(written.folder) / REPORT_NAME),
+            previous_census=None
+            if changes.previous is None
+            else changes.previous.census.isoformat(),
+            change_counts=tuple(changes.counts.items()),
         ),
         computed.cohort,
     )

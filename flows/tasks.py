@@ -20,6 +20,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 
+from exports.manifest import PreviousReference
+from exports.previous import PreviousSubmissionError
 from exports.submission import SubmissionBusyError, SubmissionExistsError
 from extracts.source import ExtractSource
 from flows.artifacts import cohort_sizes
@@ -130,6 +132,54 @@ def compute_submission(clean: Mapping[str, pd.DataFrame], period: Period) -> Per
     return _guarded(f"computing {period.label}", run)
 
 
+@dataclass(frozen=True)
+class PeriodChanges:
+    """The changes since the previous submission (spec section 6), and which one that was."""
+
+    changes: pd.DataFrame
+    previous: PreviousReference | None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        from transforms.changes import change_counts
+
+        return change_counts(self.changes)
+
+
+@task(
+    name="compare-with-previous",
+    task_run_name="changes-{period.label}",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def compare_with_previous(
+    out_root: Path, la_code: str, period: Period, computed: PeriodTables
+) -> PeriodChanges:
+    """Read the previous census date's finished submission (exports) and compare this period's
+    individuals table with it (transforms). Raises PreviousSubmissionError when that submission
+    was altered or cannot be read."""
+    from exports.previous import read_previous
+    from transforms.changes import changes_since, no_changes
+
+    label = period.label
+    try:
+        previous = read_previous(out_root, la_code, period.census)
+    except PreviousSubmissionError:
+        raise  # its message names the folder and file only
+    except Exception as exc:
+        raise StageError(f"reading the submission before {label}", exc) from None
+    if previous is None:
+        return PeriodChanges(changes=no_changes(), previous=None)
+    changes = _guarded(
+        f"comparing {label} with {previous.reference.census.isoformat()}",
+        changes_since,
+        previous.individuals,
+        computed.tables.individuals,
+        previous.reference.census,
+    )
+    return PeriodChanges(changes=changes, previous=previous.reference)
+
+
 @task(
     name="export-submission",
     task_run_name="export-{period.label}",
@@ -143,6 +193,7 @@ def export_submission(
     computed: PeriodTables,
     validation: ValidationResult,
     replace: bool,
+    changes: PeriodChanges,
 ) -> Any:
     from exports.submission import write_submission
 
@@ -156,6 +207,8 @@ def export_submission(
             validation.findings,
             validation.counts,
             replace=replace,
+            changes=changes.changes,
+            previous=changes.previous,
         )
     except (SubmissionExistsError, SubmissionBusyError):
         raise  # their messages name the folder only

@@ -1,4 +1,4 @@
-"""The ``nis`` command: synth, validate, run and backfill.
+"""The ``nis`` command: synth, validate, run, backfill and package.
 
 A user's mistake (a missing file, a bad date, a bad config) ends with one line on stderr and
 exit code 2, never a traceback.
@@ -169,6 +169,29 @@ def backfill(
     raise typer.Exit(
         backfill_command(from_census, to_census, source, config, out, replace, verbose)
     )
+
+
+@app.command()
+def package(
+    census: Annotated[
+        str, typer.Option("--census", metavar="YYYY-MM-DD", help="Census date of the submission")
+    ],
+    config: ConfigOpt = None,
+    out: OutOpt = None,
+    recipient: Annotated[
+        str | None,
+        typer.Option("--recipient", metavar="KEY", help="Encrypt to this age public key (age1...)"),
+    ] = None,
+) -> None:
+    """Build the transfer package of a finished submission: the files that may be sent, in one
+    zip under OUT/{la_code}/{census}/transfer/ (encrypted to --recipient when given).
+
+    Exit 0 printing the path written; 2 with one line when the submission is missing, failed,
+    or altered since it was written, or an argument is wrong.
+    """
+    from flows.commands import package_command
+
+    raise typer.Exit(package_command(census, config, out, recipient))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from schemas.models import MODELS
-from schemas.outputs import FpdRecord, IndividualsRecord
+from schemas.outputs import ChangesRecord, FpdRecord, IndividualsRecord
 from schemas.rules import RULES
 
 _TYPE_NAMES = {"datetime64[ns]": "date", "Int64": "whole number", "Float64": "decimal (1 place)"}
@@ -48,6 +48,11 @@ def output_dictionary() -> pd.DataFrame:
         _rows("individuals", IndividualsRecord, is_input=False)
         + _rows("fpd", FpdRecord, is_input=False)
     )
+
+
+def changes_dictionary() -> pd.DataFrame:
+    """The changes file (spec section 6): internal, so never in the workbook's dictionary."""
+    return pd.DataFrame(_rows("changes", ChangesRecord, is_input=False))
 
 
 def input_dictionary() -> pd.DataFrame:
@@ -95,6 +100,10 @@ def render_dictionary_markdown() -> str:
         "do not edit.\n\n"
         "## Submission files\n\n"
         + _markdown(output_dictionary())
+        + "\n## Changes file (internal, not for submission)\n\n"
+        "`changes_{la_code}_{census}.csv`: one row per change since the previous census "
+        "date's submission.\n\n"
+        + _markdown(changes_dictionary())
         + "\n## Case extracts (input)\n\n"
         "`required` = no: the column may be absent from the extract, or empty.\n\n"
         + _markdown(input_dictionary())

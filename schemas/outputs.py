@@ -231,3 +231,101 @@ INDIVIDUALS_COLUMNS: list[str] = _columns(IndividualsRecord)
 FPD_COLUMNS: list[str] = _columns(FpdRecord)
 # Measures of section 3, in table order (FPD_COLUMNS after the four key columns).
 FPD_MEASURES: list[str] = FPD_COLUMNS[4:]
+
+
+# --- The changes file (spec section 6): internal, for the council's analyst, never submitted. ---
+
+# Kinds of change, in the contract's order (the manifest counts them in this order).
+CHANGE_KINDS = (
+    "JOINED",
+    "LEFT",
+    "FAMILY",
+    "STATUS",
+    "ROLE",
+    "PROBLEM_ADDED",
+    "PROBLEM_REMOVED",
+    "IDENTIFIER_ADDED",
+    "IDENTIFIER_REMOVED",
+    "IDENTIFIER_CHANGED",
+    "DATE_REVISED",
+)
+# Kinds whose rows carry the two values; every other kind leaves previous/current empty
+# (identifier values are personal data, dates are named only).
+CHANGE_KINDS_WITH_VALUES = (
+    "FAMILY",
+    "STATUS",
+    "ROLE",
+    "PROBLEM_ADDED",
+    "PROBLEM_REMOVED",
+)
+# Kinds about the person as a whole: no field.
+CHANGE_KINDS_WITHOUT_FIELD = ("JOINED", "LEFT")
+# Columns of the individuals table compared for IDENTIFIER_* and DATE_REVISED, in file order.
+IDENTIFIER_FIELDS = (
+    "forename",
+    "surname",
+    "dob",
+    "expected_dob",
+    "gender",
+    "postcode",
+    "nino",
+    "upn",
+)
+REVISABLE_DATE_FIELDS = ("date_identified", "date_support_started", "date_support_ended")
+
+
+class ChangesRecord(pa.DataFrameModel):
+    """One row per change since the previous submission (spec section 6)."""
+
+    family_id: Series[str] = pa.Field(
+        description="The person's current family identifier; for LEFT, their previous one"
+    )
+    person_id: Series[str] = pa.Field(description="The council's person identifier")
+    change: Series[str] = pa.Field(
+        isin=list(CHANGE_KINDS),
+        description=(
+            "JOINED / LEFT: in this NIS cohort and not the previous one, or the reverse; "
+            "FAMILY: now in another family; STATUS, ROLE: intervention_status or role differs; "
+            "PROBLEM_ADDED / PROBLEM_REMOVED: a p_* flag went 0 to 1 / 1 to 0; "
+            "IDENTIFIER_ADDED / _REMOVED / _CHANGED: an identifier went from empty to a value, "
+            "from a value to empty, or from one value to another; DATE_REVISED: date_identified, "
+            "date_support_started or date_support_ended differs from the previous submission "
+            "(a retrospective edit), except a support date that was empty there and is now after "
+            "the previous census date (progress, not an edit)"
+        ),
+    )
+    field: Series[str] = pa.Field(
+        nullable=True,
+        description="The individuals column that changed; empty for JOINED and LEFT",
+    )
+    previous: Series[str] = pa.Field(
+        nullable=True,
+        description=(
+            "The previous value for FAMILY, STATUS, ROLE and PROBLEM_* (a family id, a code, "
+            "0 or 1); always empty for the other kinds (identifier values are personal data)"
+        ),
+    )
+    current: Series[str] = pa.Field(
+        nullable=True,
+        description="The current value, on the same terms as previous",
+    )
+
+    class Config:
+        strict = True
+        ordered = True
+        coerce = False
+
+    @pa.dataframe_check(name="values only for FAMILY, STATUS, ROLE and PROBLEM_*")
+    def _values_only_where_allowed(cls, df: pd.DataFrame) -> pd.Series:
+        # The last guard against writing an identifier's value into a file.
+        carries = df["change"].isin(list(CHANGE_KINDS_WITH_VALUES))
+        empty = df["previous"].isna() & df["current"].isna()
+        return (carries | empty).astype(bool)
+
+    @pa.dataframe_check(name="field empty exactly for JOINED and LEFT")
+    def _field_where_needed(cls, df: pd.DataFrame) -> pd.Series:
+        whole = df["change"].isin(list(CHANGE_KINDS_WITHOUT_FIELD))
+        return (whole == df["field"].isna()).astype(bool)
+
+
+CHANGES_COLUMNS: list[str] = list(ChangesRecord.to_schema().columns)

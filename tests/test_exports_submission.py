@@ -37,6 +37,7 @@ from exports.submission import (
 )
 from exports.tables import SubmissionTableError, prepare_tables
 from schemas.outputs import FPD_COLUMNS, INDIVIDUALS_COLUMNS
+from transforms.changes import no_changes
 from transforms.submission import SubmissionTables
 
 C = PERIOD.label
@@ -46,11 +47,14 @@ NAMES = [
     f"nis_{LA}_{C}.xlsx",
     f"statistics_{LA}_{C}.csv",
     "validation_report.xlsx",
+    f"changes_{LA}_{C}.csv",
 ]
 
 
 def _write(out: Path, tables: SubmissionTables | None = None, **kwargs):
     tables = sample_tables() if tables is None else tables
+    kwargs.setdefault("changes", no_changes())
+    kwargs.setdefault("previous", None)
     return write_submission(
         out,
         LA,
@@ -182,7 +186,7 @@ def test_manifest(written):
     manifest = json.loads(text)
     assert manifest == written.manifest
     assert text == json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-    assert manifest["contract_version"] == CONTRACT_VERSION == "1"
+    assert manifest["contract_version"] == CONTRACT_VERSION == "2"
     assert manifest["la_code"] == LA
     assert manifest["census_date"] == C
     assert manifest["people_opted_out"] == 2
@@ -197,6 +201,16 @@ def test_manifest(written):
     stats = pd.read_csv(written.folder / NAMES[3], dtype="str")
     assert rows[NAMES[3]] == len(stats)
     assert rows["validation_report.xlsx"] == 4
+    # The two internal files are marked so; everything else is for submission.
+    internal = {f["name"] for f in manifest["files"] if f["internal"] is True}
+    assert internal == {"validation_report.xlsx", NAMES[5]}
+    assert all(f["internal"] is False for f in manifest["files"] if f["name"] not in internal)
+    # No previous submission: a header-only changes file, and nothing compared.
+    assert rows[NAMES[5]] == 0
+    assert (written.folder / NAMES[5]).read_bytes() == (
+        b"family_id,person_id,change,field,previous,current\n"
+    )
+    assert manifest["previous"] is None and manifest["change_counts"] is None
     assert manifest["input_extracts"] == [
         {"extract": "families", "source": "families.csv", "sha256": "b" * 64,
          "rows_read": 12, "quarantined": 1, "warned": 0},
@@ -292,6 +306,7 @@ _KILLED_RUN = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from exports_builders import *
     import exports.submission as submission
+    from transforms.changes import no_changes
 
     real = submission.write_validation_report
     def slow(*args, **kwargs):
@@ -302,7 +317,7 @@ _KILLED_RUN = textwrap.dedent(
     tables = random_tables(30, seed=9)
     submission.write_submission(
         Path({out!r}), LA, PERIOD, tables, statistics_of(tables), sample_findings(),
-        sample_counts(), replace=True,
+        sample_counts(), replace=True, changes=no_changes(), previous=None,
     )
     """
 )
@@ -411,7 +426,7 @@ def test_an_la_code_that_is_not_one_is_refused(tmp_path):
     with pytest.raises(ValueError, match="la_code"):
         write_submission(
             tmp_path, "../E08000012", PERIOD, sample_tables(), pd.DataFrame(), sample_findings(),
-            sample_counts(),
+            sample_counts(), changes=no_changes(), previous=None,
         )  # fmt: skip
     assert os.listdir(tmp_path) == []
 

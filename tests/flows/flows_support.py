@@ -17,6 +17,7 @@ SUBMISSION_FILES = (
     f"nis_{LA}_{{c}}.xlsx",
     f"statistics_{LA}_{{c}}.csv",
     "validation_report.xlsx",
+    f"changes_{LA}_{{c}}.csv",
     "manifest.json",
 )
 

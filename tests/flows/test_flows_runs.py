@@ -151,6 +151,18 @@ def test_three_period_backfill_reads_once_and_writes_every_period(
         folder = out / LA / census
         assert {p.name for p in folder.iterdir()} == submission_files(census)
         assert _manifest(folder)["census_date"] == census
+    # Written in date order, so each period compares with the one before it.
+    assert _manifest(out / LA / BACKFILL[0])["previous"] is None
+    for before, census in zip(BACKFILL, BACKFILL[1:], strict=False):
+        earlier = [
+            f["sha256"]
+            for f in _manifest(out / LA / before)["files"]
+            if f["name"] == f"nis_{LA}_{before}_individuals.csv"
+        ]
+        assert _manifest(out / LA / census)["previous"] == {
+            "census_date": before,
+            "individuals_sha256": earlier[0],
+        }
 
     run = flow_run(state.state_details.flow_run_id)
     assert run.name == f"nis-backfill-{LA}-{BACKFILL[0]}-to-{BACKFILL[-1]}"
@@ -167,7 +179,7 @@ def test_three_period_backfill_reads_once_and_writes_every_period(
     assert [p.state.type.value for p in periods] == ["COMPLETED"] * 3
     found = artifacts(run.id)
     for census in BACKFILL:
-        assert {f"compute-{census}", f"export-{census}"} <= set(tasks)
+        assert {f"compute-{census}", f"changes-{census}", f"export-{census}"} <= set(tasks)
         summary = found[f"nis-summary-e08000012-{census}"].data
         assert "- outcome: **written**" in summary
         individuals = out / LA / census / f"nis_{LA}_{census}_individuals.csv"
@@ -176,7 +188,7 @@ def test_three_period_backfill_reads_once_and_writes_every_period(
     backfill_md = found["nis-backfill-e08000012"].data
     assert "- periods: 3, failed: 0" in backfill_md
     for census in BACKFILL:
-        assert f"| {census} | written | 6 |" in backfill_md
+        assert f"| {census} | written | 7 |" in backfill_md
     assert f"nis-extracts-e08000012-backfill-{BACKFILL[0]}-{BACKFILL[-1]}" in found
 
 
@@ -210,7 +222,7 @@ def test_backfill_rerun_skips_every_period_as_up_to_date(
     assert not [t for t in task_run_names(run.id) if t.startswith(("compute-", "export-"))]
     backfill_md = artifacts(run.id)["nis-backfill-e08000012"].data
     for census in BACKFILL:
-        assert f"| {census} | up to date | 6 |" in backfill_md
+        assert f"| {census} | up to date | 7 |" in backfill_md
 
 
 def test_backfill_with_one_bad_period_writes_the_others_and_fails_naming_it(
