@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from exports.submission import write_failed_run_report, write_submission
 from nis_pipeline.cli import app
 from transforms.changes import no_changes
+from transforms.periods import Period
 
 C = CENSUS.isoformat()
 OTHER_LA = "E06000001"
@@ -34,7 +35,7 @@ def _submit(out: Path, la_code: str = LA) -> Path:
     return write_submission(
         out,
         la_code,
-        CENSUS,
+        Period(CENSUS),
         tables,
         statistics_of(tables),
         sample_findings(),
@@ -76,7 +77,7 @@ def test_a_missing_census_folder_exits_2(tmp_path: Path) -> None:
 
 
 def test_a_failed_run_exits_2(tmp_path: Path) -> None:
-    write_failed_run_report(tmp_path, LA, CENSUS, sample_findings(), sample_counts())
+    write_failed_run_report(tmp_path, LA, Period(CENSUS), sample_findings(), sample_counts())
     assert "its run failed" in _refused("--census", C, "--out", tmp_path)
 
 

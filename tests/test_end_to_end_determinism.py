@@ -94,5 +94,5 @@ def test_shuffled_extracts_give_byte_identical_csvs_and_hashes(tmp_path: Path) -
     assert keys == sorted(keys)
     # The changes file compares with the real previous submission and is not empty.
     manifest = json.loads((first / "manifest.json").read_text())
-    assert manifest["previous"]["census_date"] == PREVIOUS.isoformat()
+    assert manifest["previous"]["census_date"] == PREVIOUS.label
     assert sum(entry["rows"] for entry in manifest["change_counts"]) > 0

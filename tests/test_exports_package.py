@@ -35,6 +35,7 @@ from exports.package import (
 from exports.previous import read_previous
 from exports.submission import write_failed_run_report, write_submission
 from transforms.changes import no_changes
+from transforms.periods import Period
 
 C = CENSUS.isoformat()
 SENT = [
@@ -52,7 +53,7 @@ def _submit(out: Path, tables=None, replace: bool = False) -> Path:
     return write_submission(
         out,
         LA,
-        CENSUS,
+        Period(CENSUS),
         tables,
         statistics_of(tables),
         sample_findings(),
@@ -170,7 +171,7 @@ def test_a_census_folder_that_does_not_exist_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_failed_run_folder_is_refused(tmp_path: Path) -> None:
-    write_failed_run_report(tmp_path, LA, CENSUS, sample_findings(), sample_counts())
+    write_failed_run_report(tmp_path, LA, Period(CENSUS), sample_findings(), sample_counts())
     with pytest.raises(PackageRefused, match="no manifest.json: its run failed"):
         build_package(tmp_path, LA, CENSUS)
     assert not (tmp_path / LA / C / "transfer").exists()

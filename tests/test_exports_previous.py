@@ -30,6 +30,7 @@ from exports.submission import write_failed_run_report, write_submission
 from exports.tables import SubmissionTableError, prepare_tables
 from schemas.outputs import CHANGE_KINDS
 from transforms.changes import changes_since, no_changes
+from transforms.periods import Period
 from transforms.submission import SubmissionTables
 
 BEFORE = date(2025, 3, 31)  # the census date before CENSUS (2025-09-30)
@@ -52,7 +53,7 @@ def _write(out: Path, census: date, tables: SubmissionTables, **kwargs):
     return write_submission(
         out,
         LA,
-        census,
+        Period(census),
         tables,
         statistics_of(tables),
         sample_findings(),
@@ -73,7 +74,7 @@ def test_the_previous_individuals_come_back_in_the_output_dtypes(out: Path) -> N
     found = read_previous(out, LA, CENSUS)
     assert found is not None
     assert found.folder == out / LA / B
-    expected = prepare_tables(_at(sample_tables(), BEFORE), LA, BEFORE).individuals
+    expected = prepare_tables(_at(sample_tables(), BEFORE), LA, Period(BEFORE)).individuals
     pd.testing.assert_frame_equal(found.individuals, expected, check_exact=True)
     # text str, dates datetime64[ns], flags Int64; an empty field is missing
     assert str(found.individuals["forename"].dtype) == "str"
@@ -103,7 +104,7 @@ def test_no_finished_previous_submission_is_none(tmp_path: Path) -> None:
     _write(tmp_path, date(2024, 9, 30), _at(sample_tables(), date(2024, 9, 30)))
     assert read_previous(tmp_path, LA, CENSUS) is None
     # Nor is a failed run's report-only folder (no manifest).
-    write_failed_run_report(tmp_path, LA, BEFORE, sample_findings(), sample_counts())
+    write_failed_run_report(tmp_path, LA, Period(BEFORE), sample_findings(), sample_counts())
     assert (tmp_path / LA / B / "validation_report.xlsx").is_file()
     assert read_previous(tmp_path, LA, CENSUS) is None
     assert previous_reference(tmp_path, LA, CENSUS) is None
