@@ -61,3 +61,18 @@ UPN_LA_NUMBER = "341"
 
 def all_names() -> list[str]:
     return [*FEMALE_FORENAMES.tolist(), *MALE_FORENAMES.tolist(), *SURNAMES.tolist()]
+
+
+# Codes a case system might hold that the contract's code lists do not (local or retired codes),
+# by column, for the unknown-code defects; a code column not named here gets generic ones.
+UNKNOWN_CODES: dict[str, tuple[str, ...]] = {
+    "status": ("OPEN", "ACTIVE", "CLOSED_SSP"),
+    "claim_type": ("PBR", "SSP_CE"),
+    "role": ("STEP_PARENT", "GRANDPARENT"),
+    "gender": ("Q", "N"),
+    "problem": ("HOUSING", "SUBSTANCE_MISUSE"),
+    "exclusion_type": ("EXPULSION", "FIXED_TERM"),
+    "involvement": ("BYSTANDER", "REPORTER"),
+    "episode_type": ("S47", "EHA"),
+    "spell_type": ("SELF_EMPLOYED", "STUDENT"),
+}
