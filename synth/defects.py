@@ -34,6 +34,7 @@ from schemas.rules import RULES, Rule, Severity
 from synth.recipes import (
     NO_RECIPE,
     NO_ROWS,
+    NOT_COVERED,
     Breakage,
     Context,
     Orphans,
@@ -184,11 +185,14 @@ class Corrupter:
     def finish(self) -> Ledger:
         """The ledger, with every rule of the registry that no row was given, and why."""
         covered = self.ledger.rules()
+        uncovered = {code for code, _, _ in self.ledger.targets_not_generated}
         for rule in RULES.values():
             if rule.code in covered:
                 continue
             reason = skip_reason(rule)
-            if reason is None:
-                reason = NO_RECIPE if recipe_for(rule) is None else NO_ROWS
+            if reason is None and recipe_for(rule) is None:
+                reason = NO_RECIPE
+            elif reason is None:
+                reason = NOT_COVERED if rule.code in uncovered else NO_ROWS
             self.ledger.not_generated[rule.code] = reason
         return self.ledger

@@ -59,6 +59,7 @@ SKIPPED: dict[str, str] = {
     "cascades",
 }
 NO_RECIPE = "no recipe in synth.recipes: add one, or a reason to SKIPPED"
+NOT_COVERED = "its recipe cannot break it on the columns it targets"
 NO_ROWS = "no row of this run could take it (too few rows of the kind it needs)"
 
 
@@ -305,6 +306,8 @@ def end_before_start(ctx: Context, site: Site) -> Breakage | None:
     if len(site.target.columns) != 2 or site.target.columns[1] != site.column:
         return None
     start, end = site.target.columns
+    if t.columns[start].dtype.kind != "M" or t.columns[end].dtype.kind != "M":
+        return None  # only dates are moved by days
 
     def apply(rows: np.ndarray) -> None:
         moved = t.columns[start][rows] - days(ctx.rng.integers(1, 61, len(rows)))

@@ -19,6 +19,7 @@ from synth.generate import LEDGER_NAME, generate_tables, write_synthetic
 from synth.recipes import (
     NO_RECIPE,
     NO_ROWS,
+    NOT_COVERED,
     SKIPPED,
     Breakage,
     ambiguous_dates,
@@ -122,6 +123,23 @@ def test_a_new_rule_with_a_known_check_is_generated_without_a_change_here(
     spells = tables["employment_spells"].columns
     for _, positions, *_ in rows:
         assert (spells["end_date"][positions] < spells["start_date"][positions]).all()
+
+
+def test_a_target_its_recipe_cannot_break_is_reported_not_generated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # ends_before_start on two counts: the recipe moves dates, so it declines, and says so.
+    target = Target(
+        "school_attendance",
+        "possible_sessions",
+        ("authorised_absence_sessions", "possible_sessions"),
+    )
+    monkeypatch.setitem(RULES, "E197", _extra_rule("E197", checks.ends_before_start, target))
+    _, ledger = generate_tables(60, seed=8, defects=0.05)
+    assert ledger is not None
+    assert ledger.targets_not_generated == [("E197", "school_attendance", "possible_sessions")]
+    assert ledger.not_generated["E197"] == NOT_COVERED
+    assert "E197" not in ledger.rules()
 
 
 def test_a_new_target_of_a_generic_rule_is_generated(monkeypatch: pytest.MonkeyPatch) -> None:
