@@ -84,7 +84,7 @@ class PeriodResult:
         if self.previous_census is None:
             return ""
         counts = ", ".join(f"{kind} {n}" for kind, n in self.change_counts if n) or "none"
-        return f"{self.census}: changes since {self.previous_census}: {counts}"
+        return f"changes since {self.previous_census}: {counts}"
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,8 @@ def _period_lines(period: PeriodResult, several: bool) -> list[str]:
             f"  FPD cohort        {cohort.fpd_people} people in {cohort.fpd_families} families",
             f"  opted out         {cohort.opted_out} people (in no file)",
         ]
+    if period.changes_line():
+        lines.append(f"  {period.changes_line()}")
     if period.message and (period.outcome.ok or several):
         # A lone period's failure is the run's error line; in a backfill, that line only names
         # the periods, so each says why here.

@@ -42,6 +42,8 @@ class SynthSummary:
     defects: int = 0  # ledger rows
     seconds: float = 0.0
     encodings: dict[str, str] = field(default_factory=dict)  # CSV encodings other than UTF-8
+    # With defects: the registry's rules no row was given, and why (rule code -> reason).
+    not_generated: dict[str, str] = field(default_factory=dict)
 
 
 def _streams(seed: int) -> list[np.random.SeedSequence]:
@@ -80,7 +82,7 @@ def _corrupt(
     tables: dict[str, Table], rng: np.random.Generator, rate: float
 ) -> tuple[dict[str, Table], Ledger]:
     people = tables["people"]
-    corrupter = Corrupter(rng, rate, n_people_ids=len(people))
+    corrupter = Corrupter(rng, rate, n_families=len(tables["families"]), n_people=len(people))
     stripped = corrupter.families(tables["families"])
 
     # Strip the corrupted families of everything that depends on them, and renumber the person
@@ -106,17 +108,10 @@ def _corrupt(
         person = out[name].columns["_person"]
         referenced[person[person >= 0]] = True
     identified = tables["families"].columns["date_identified"][people.columns["_family"]]
-    errors = corrupter.people(people, identified, referenced)
-
-    corrupter.eligibility(out["eligibility"])
-    corrupter.school_attendance(out["school_attendance"])
-    corrupter.exclusions(out["exclusions"])
-    corrupter.incidents(out["offences"], "offence_date")
-    corrupter.incidents(out["asb_incidents"], "incident_date")
-    corrupter.domestic_abuse(out["domestic_abuse_incidents"], people, ~errors)
-    corrupter.episodes(out["social_care_episodes"], "episode_type", ("S47", "EHA"))
-    corrupter.episodes(out["employment_spells"], "spell_type", ("SELF_EMPLOYED", "STUDENT"))
-    return out, corrupter.ledger
+    corrupter.people(people, identified, referenced)
+    for name in EXTRACT_NAMES[2:]:
+        corrupter.events(out[name])
+    return out, corrupter.finish()
 
 
 def write_ledger(ledger: Ledger, path: Path) -> int:
@@ -195,4 +190,5 @@ def write_synthetic(
         defects=n_defects,
         seconds=time.perf_counter() - began,
         encodings=dict(encodings),
+        not_generated=dict(ledger.not_generated) if ledger is not None else {},
     )

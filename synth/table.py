@@ -25,6 +25,10 @@ class Table:
     name: str
     columns: dict[str, np.ndarray]
     overrides: dict[str, dict[int, str]] = field(default_factory=dict)
+    # Columns this table has its own copy of: the first change to a column copies it (the
+    # arrays a table is made from may be shared), later changes write in place.
+    _owned: set[str] = field(default_factory=set, repr=False, compare=False)
+    _filled: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(next(iter(self.columns.values())))
@@ -37,7 +41,30 @@ class Table:
         """Rows where ``keep`` is True (before any override exists: positions would shift)."""
         if self.overrides:
             raise RuntimeError("cannot drop rows once cell overrides are set")
-        return Table(self.name, {c: v[keep] for c, v in self.columns.items()})
+        kept = {c: v[keep] for c, v in self.columns.items()}
+        return Table(self.name, kept, _owned=set(kept))  # fresh arrays: no copy on write
+
+    def filled(self, column: str) -> np.ndarray:
+        """Mask of the rows where ``column`` has a value (kept until the column changes)."""
+        mask = self._filled.get(column)
+        if mask is None:
+            values = self.columns[column]
+            if values.dtype.kind == "M":
+                mask = ~np.isnat(values)
+            elif values.dtype.kind == "f":
+                mask = ~np.isnan(values)
+            else:
+                mask = values != ""
+            mask.flags.writeable = False  # shared: callers combine it into new masks
+            self._filled[column] = mask
+        return mask
+
+    def _writable(self, column: str) -> np.ndarray:
+        self._filled.pop(column, None)
+        if column not in self._owned:
+            self.columns[column] = self.columns[column].copy()
+            self._owned.add(column)
+        return self.columns[column]
 
     def set_text(self, column: str, rows: np.ndarray, values: np.ndarray | str) -> None:
         """Assign text to a unicode column, widening it when the new text is longer."""
@@ -45,23 +72,18 @@ class Table:
         new = np.asarray(values, dtype=str)
         width = max(current.dtype.itemsize, new.dtype.itemsize) // 4
         if width * 4 > current.dtype.itemsize:
-            current = current.astype(f"<U{width}")
-        else:
-            current = current.copy()
-        current[rows] = new
-        self.columns[column] = current
+            self.columns[column] = current.astype(f"<U{width}")
+            self._owned.add(column)  # astype made a copy
+        self._writable(column)[rows] = new
 
     def set_values(
         self, column: str, rows: np.ndarray, values: np.ndarray | np.generic | float
     ) -> None:
-        current = self.columns[column].copy()
-        current[rows] = values
-        self.columns[column] = current
+        self._writable(column)[rows] = values
 
     def override(self, column: str, rows: np.ndarray, texts: list[str] | np.ndarray) -> None:
-        cells = self.overrides.setdefault(column, {})
-        for row, text in zip(rows.tolist(), list(texts), strict=True):
-            cells[int(row)] = str(text)
+        cells = np.asarray(texts, dtype=str).tolist()
+        self.overrides.setdefault(column, {}).update(zip(rows.tolist(), cells, strict=True))
 
 
 def days(values: np.ndarray | int) -> np.ndarray:

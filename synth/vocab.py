@@ -57,3 +57,18 @@ INTENSITIES = np.array(["INTENSIVE", "STANDARD", "LIGHT_TOUCH"])
 POSTCODE_INWARD_LETTERS = np.array(list("ABDEFGHJLNPQRSTUWXYZ"))
 # Liverpool's own LA number, used as the first three digits of pupils' UPNs.
 UPN_LA_NUMBER = "341"
+
+
+# Codes a case system might hold that the contract's code lists do not (local or retired codes),
+# by column, for the unknown-code defects; a code column not named here gets generic ones.
+UNKNOWN_CODES: dict[str, tuple[str, ...]] = {
+    "status": ("OPEN", "ACTIVE", "CLOSED_SSP"),
+    "claim_type": ("PBR", "SSP_CE"),
+    "role": ("STEP_PARENT", "GRANDPARENT"),
+    "gender": ("Q", "N"),
+    "problem": ("HOUSING", "SUBSTANCE_MISUSE"),
+    "exclusion_type": ("EXPULSION", "FIXED_TERM"),
+    "involvement": ("BYSTANDER", "REPORTER"),
+    "episode_type": ("S47", "EHA"),
+    "spell_type": ("SELF_EMPLOYED", "STUDENT"),
+}
