@@ -14,7 +14,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from schemas.models import MODELS
-from schemas.outputs import FpdRecord, IndividualsRecord
+from schemas.outputs import FpdRecord, IndividualsRecord, ResearchRecord
 from schemas.rules import RULES
 
 _TYPE_NAMES = {"datetime64[ns]": "date", "Int64": "whole number", "Float64": "decimal (1 place)"}
@@ -49,6 +49,11 @@ def output_dictionary() -> pd.DataFrame:
     )
 
 
+def research_dictionary() -> pd.DataFrame:
+    """The research extract (internal, never in a submission), column by column, in file order."""
+    return pd.DataFrame(_rows("research", ResearchRecord, is_input=False))
+
+
 def input_dictionary() -> pd.DataFrame:
     """The ten case extracts; ``required`` = no means the column may be absent or empty."""
     rows: list[dict[str, str]] = []
@@ -81,8 +86,10 @@ def render_dictionary_markdown() -> str:
         "# Data dictionary\n\n"
         "Generated from the pandera models by `python -m schemas.dictionary docs/`; "
         "do not edit.\n\n"
-        "## Submission files\n\n"
-        + _markdown(output_dictionary())
+        "## Submission files\n\n" + _markdown(output_dictionary()) + "\n## Research extract\n\n"
+        "`research_{la_code}_{census}.csv`, written by `nis research-extract`: pseudonymised, for "
+        "statistical use; never part of a submission.\n\n"
+        + _markdown(research_dictionary())
         + "\n## Case extracts (input)\n\n"
         "`required` = no: the column may be absent from the extract, or empty.\n\n"
         + _markdown(input_dictionary())
