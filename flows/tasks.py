@@ -9,8 +9,6 @@ fail the same way again.
 from __future__ import annotations
 
 import logging
-import re
-import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -25,44 +23,15 @@ from prefect.client.schemas.objects import State, TaskRun
 from exports.submission import SubmissionBusyError, SubmissionExistsError
 from extracts.raw import RawExtract
 from flows.artifacts import CohortSizes, cohort_sizes
+from flows.inputs import LaCodeError as LaCodeError  # re-exported: the flows import it here
+from flows.inputs import StageError, guarded, resolve_la_code
 from nis_pipeline.settings import EXTRACT_NAMES, Settings
-from schemas.codes import LA_CODE_PATTERN
 from schemas.rules import FatalInputError
 from schemas.validation import ValidationResult
 from transforms.submission import SubmissionTables
 
 DB_RETRIES = 3
 DB_RETRY_DELAYS: list[float] = [10, 30, 90]
-
-
-class StageError(RuntimeError):
-    """An unexpected failure inside a stage, re-raised without the original message.
-
-    Library messages can quote the values they choked on (a name, a date of birth), so only the
-    exception type and where it happened are kept: enough to find the bug, nothing personal.
-    """
-
-    def __init__(self, stage: str, exc: BaseException) -> None:
-        frames = traceback.extract_tb(exc.__traceback__)
-        where = ""
-        if frames:
-            last = frames[-1]
-            where = f" at {Path(last.filename).name}:{last.lineno} in {last.name}"
-        super().__init__(f"{stage} failed: {type(exc).__name__}{where}")
-
-
-# Errors whose messages are ours and fixed (codes, file names, census dates): passed on as they
-# are. Everything else is wrapped in StageError.
-_SAFE_ERRORS: tuple[type[BaseException], ...] = (FatalInputError, ConnectionError)
-
-
-def _guarded(stage: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return fn(*args, **kwargs)
-    except _SAFE_ERRORS:
-        raise
-    except Exception as exc:
-        raise StageError(stage, exc) from None
 
 
 # Failures whose one-line message says everything (which file, which folder, which stage): the
@@ -117,14 +86,14 @@ def _retry_on_connection(task_: Any, task_run: TaskRun, state: State[Any]) -> bo
 def pull_extract(settings: Settings, name: str) -> RawExtract:
     from extracts.reader import read_extract
 
-    return _guarded(f"reading {name}", read_extract, settings, name)
+    return guarded(f"reading {name}", read_extract, settings, name)
 
 
 @task(name="validate-extracts", cache_policy=NO_CACHE, persist_result=False)
 def validate_extracts(raw: Mapping[str, RawExtract], extract_date: date) -> ValidationResult:
     from schemas.validation import validate
 
-    return _guarded("validation", validate, raw, extract_date)
+    return guarded("validation", validate, raw, extract_date)
 
 
 @dataclass(frozen=True)
@@ -153,7 +122,7 @@ def compute_submission(clean: Mapping[str, pd.DataFrame], census: date) -> Perio
             cohort=cohort_sizes(tables.individuals, tables.fpd, tables.opted_out),
         )
 
-    return _guarded(f"computing {census.isoformat()}", run)
+    return guarded(f"computing {census.isoformat()}", run)
 
 
 @task(
@@ -236,10 +205,6 @@ class PreparedInputs:
         return self.share > self.threshold
 
 
-class LaCodeError(Exception):
-    """Neither the config nor the families extract names one council, or the code is malformed."""
-
-
 def prepare_inputs(settings: Settings, logger: Any) -> PreparedInputs:
     """Pull the ten extracts (one task each) and validate them together (one task).
 
@@ -273,22 +238,5 @@ def prepare_inputs(settings: Settings, logger: Any) -> PreparedInputs:
         100 * validation.people_quarantined_share,
         100 * settings.quarantine_threshold,
     )
-    la_code = settings.la_code or validation.la_code
-    if la_code is None:
-        found = len(validation.la_codes)
-        raise LaCodeError(
-            "no la_code in the config and the families extract names "
-            + ("none" if found == 0 else f"{found} different councils")
-            + ": set la_code in the config file"
-        )
-    if not re.fullmatch(LA_CODE_PATTERN, la_code):
-        raise LaCodeError(f"la_code {la_code!r} is not an ONS upper-tier authority code")
-    others = [code for code in validation.la_codes if code != la_code]
-    if others:
-        # Another council's families in our extract: sending them would be a data breach, and
-        # dropping them silently would hide a broken extract.
-        raise LaCodeError(
-            f"the families extract holds families of {', '.join(others)} as well as {la_code}: "
-            "extract this council's families only"
-        )
+    la_code = resolve_la_code(settings.la_code, validation)
     return PreparedInputs(settings=settings, la_code=la_code, validation=validation)
