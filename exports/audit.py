@@ -91,8 +91,10 @@ class AuditRecord:
 def output_name(out_root: Path, path: Path) -> str:
     """``path`` relative to ``out_root`` when it is under it (``E08000012/2025-03-31/x.csv``),
     else as given."""
+    # The last component is not resolved: a symbolic link is named as the link, not its target.
+    where = Path(path).parent.resolve() / Path(path).name
     try:
-        return Path(path).resolve().relative_to(Path(out_root).resolve()).as_posix()
+        return where.relative_to(Path(out_root).resolve()).as_posix()
     except ValueError:
         return str(path)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +64,18 @@ def _report(state: Any) -> int:
     return outcome.exit_code
 
 
-def _run_flow(flow_fn: Any, **parameters: Any) -> int:
+# Called with the flow's final state before the outcome is reported (the CLI's audit log reads
+# the flow run id and the result from it).
+StateObserver = Callable[[Any], None]
+
+
+def _run_flow(flow_fn: Any, observer: StateObserver | None = None, **parameters: Any) -> int:
     try:
         state = flow_fn(**parameters, return_state=True)
     except Exception as exc:  # Prefect could not start (its temporary server, its database)
         return _error(f"the run could not start: {type(exc).__name__}: {exc}", EXIT_FAILED)
+    if observer is not None:
+        observer(state)
     return _report(state)
 
 
@@ -77,6 +85,7 @@ def run_command(
     config: Path | None,
     out: Path | None,
     replace: bool = False,
+    observer: StateObserver | None = None,
 ) -> int:
     """``nis run``: the submission of one census date (the latest due one when ``census`` is
     None)."""
@@ -91,6 +100,7 @@ def run_command(
 
     return _run_flow(
         nis_submission,
+        observer,
         census_date=census,
         config_path=_text(config),
         source_path=_text(source),
@@ -106,6 +116,7 @@ def backfill_command(
     config: Path | None,
     out: Path | None,
     replace: bool = False,
+    observer: StateObserver | None = None,
 ) -> int:
     """``nis backfill``: one submission per census date from ``from_census`` to ``to_census``."""
     from flows.backfill import census_range
@@ -121,6 +132,7 @@ def backfill_command(
     print(f"backfill of {len(censuses)} periods: {censuses[0]} to {censuses[-1]}")
     return _run_flow(
         nis_backfill,
+        observer,
         from_census=censuses[0].isoformat(),
         to_census=censuses[-1].isoformat(),
         config_path=_text(config),

@@ -121,9 +121,7 @@ def test_a_link_is_neither_followed_nor_removed(out: Path, tmp_path: Path) -> No
 
     plan = plan_purge(out, date(2025, 1, 1))
     planned = _names(out, [i.path for i in plan.items])
-    assert f"{LA}/2023-09-30" not in planned and not any(
-        p.startswith(linked_la) for p in planned
-    )
+    assert f"{LA}/2023-09-30" not in planned and not any(p.startswith(linked_la) for p in planned)
     assert {p.relative_to(out).as_posix() for p, _ in plan.skipped} == {
         f"{LA}/2023-09-30",
         linked_la,

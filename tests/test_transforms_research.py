@@ -84,8 +84,9 @@ def test_id_pseudonyms_use_the_la_kind_and_id_message() -> None:
     family_of_f1 = id_pseudonyms(_series([LA]), _series(["F1"]), "family", KEY).iloc[0]
     assert family_of_f1 == OPENSSL[(SECRET, "E08000012:family:F1")]
     # "family" and "person" with the same id never give the same pseudonym.
-    assert id_pseudonyms(_series([LA]), _series(["X"]), "family", KEY).iloc[0] != (
-        id_pseudonyms(_series([LA]), _series(["X"]), "person", KEY).iloc[0]
+    assert (
+        id_pseudonyms(_series([LA]), _series(["X"]), "family", KEY).iloc[0]
+        != (id_pseudonyms(_series([LA]), _series(["X"]), "person", KEY).iloc[0])
     )
     with pytest.raises(ValueError):
         id_pseudonyms(la, ids, "household", KEY)
