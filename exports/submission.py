@@ -187,7 +187,8 @@ def _move_into_place(partial: Path, target: Path, replace: bool) -> Path | None:
     fsync_dir(la_dir)
     if aside is not None:
         carry_research_files(aside, target)
-        if drop_aside:
+        left = [p.name for p in aside.iterdir()] if drop_aside else []
+        if drop_aside and all(name == REPORT_NAME or name.startswith(".") for name in left):
             # Only a failed run's report is left: the new folder carries a newer one.
             shutil.rmtree(aside)
             fsync_dir(la_dir)
