@@ -11,9 +11,13 @@ validation report); the manifest marks both internal files so.
   unless ``replace`` is given, and then the old folder is renamed ``{census}.replaced-<n>`` beside
   the new one (n = 1, 2, ... in the order they were replaced), never deleted.
 - A census folder without a manifest is not a finished submission: it is the validation report of
-  a run that failed its threshold (see :func:`write_failed_run_report`). A successful run takes its
-  place; the old report is dropped, since the new folder holds a newer one. Anything else found in
-  such a folder is kept, moved aside like a replaced submission.
+  a run that failed its threshold (see :func:`write_failed_run_report`), or of research extracts
+  made before the first run. A successful run takes its place; the old report is dropped, since the
+  new folder holds a newer one. Anything else found in such a folder is kept, moved aside like a
+  replaced submission.
+- Research extracts (``research_*.csv``, spec section 7) belong to the census folder, not to the
+  submission: whenever a run moves a new submission into place, those in the old folder are
+  carried into the new one, never dropped or left behind.
 - A run killed part-way leaves only a ``.{census}.partial-*`` folder (private, never mistaken for a
   submission); the next run for that census removes it. Runs for the same LA and census take an
   exclusive lock (``.{census}.lock``), so one never removes another's partial folder.
@@ -38,6 +42,7 @@ from typing import Any
 
 import pandas as pd
 
+from exports.census_files import carry_research_files, is_research_file
 from exports.csv_files import write_table_csv
 from exports.files import fsync_dir, make_private_dir
 from exports.manifest import (
@@ -120,7 +125,7 @@ def _check_la_code(la_code: str) -> None:
 
 
 @contextmanager
-def _census_lock(la_dir: Path, census_iso: str) -> Iterator[None]:
+def census_lock(la_dir: Path, census_iso: str) -> Iterator[None]:
     if fcntl is None:  # pragma: no cover
         yield
         return
@@ -160,23 +165,45 @@ def _next_aside(la_dir: Path, census_iso: str) -> Path:
 
 
 def _only_failed_report(folder: Path) -> bool:
-    """True when ``folder`` holds nothing but a failed run's report (and our own temp files)."""
-    return all(p.name == REPORT_NAME or p.name.startswith(".") for p in folder.iterdir())
+    """True when ``folder`` holds nothing but a failed run's report, research extracts (which a
+    run carries over) and our own temp files."""
+    return all(
+        p.name == REPORT_NAME or is_research_file(p.name) or p.name.startswith(".")
+        for p in folder.iterdir()
+    )
 
 
 def _move_into_place(partial: Path, target: Path, replace: bool) -> Path | None:
-    """Rename ``partial`` onto ``target``; returns where an old finished folder went, if any."""
+    """Rename ``partial`` onto ``target``; returns where an old folder went, if it was kept.
+
+    Research extracts in the old folder are carried into the new one: they are made by their
+    own command for the census, not by the run. The old folder is renamed aside before anything
+    moves out of it, so a run killed part-way leaves each file either in the census folder or in
+    ``{census}.replaced-<n>``, never only in a private folder a later run removes.
+    """
     la_dir = target.parent
     aside: Path | None = None
+    drop_aside = False
     if target.exists() or target.is_symlink():
         _refuse_finished(target, replace)
-        if not is_finished(target) and target.is_dir() and _only_failed_report(target):
-            shutil.rmtree(target)
-        else:
-            aside = _next_aside(la_dir, target.name)
-            os.rename(target, aside)
+        drop_aside = (
+            not is_finished(target)
+            and target.is_dir()
+            and not target.is_symlink()
+            and _only_failed_report(target)
+        )
+        aside = _next_aside(la_dir, target.name)
+        os.rename(target, aside)
     os.rename(partial, target)
     fsync_dir(la_dir)
+    if aside is not None:
+        carry_research_files(aside, target)
+        left = [p.name for p in aside.iterdir()] if drop_aside else []
+        if drop_aside and all(name == REPORT_NAME or name.startswith(".") for name in left):
+            # Only a failed run's report is left: the new folder carries a newer one.
+            shutil.rmtree(aside)
+            fsync_dir(la_dir)
+            aside = None
     return aside
 
 
@@ -264,7 +291,7 @@ def write_submission(
     if previous is None and len(changes):
         raise ValueError("changes were given without the previous submission they compare with")
     make_private_dir(la_dir)
-    with _census_lock(la_dir, target.name):
+    with census_lock(la_dir, target.name):
         _refuse_finished(target, replace)
         _remove_partials(la_dir, target.name)
         partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=la_dir))
@@ -306,7 +333,7 @@ def write_failed_run_report(
     target = submission_folder(out_root, la_code, period)
     la_dir = target.parent
     make_private_dir(la_dir)
-    with _census_lock(la_dir, target.name):
+    with census_lock(la_dir, target.name):
         if is_finished(target):
             path = la_dir / f"{target.name}.failed-{REPORT_NAME}"
         else:

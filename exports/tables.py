@@ -40,7 +40,7 @@ class PreparedTables:
     opted_out: int
 
 
-def _schema_failures(error: pandera.errors.SchemaErrors) -> str:
+def schema_failures(error: pandera.errors.SchemaErrors) -> str:
     cases = error.failure_cases
     # Column and check only: the failure cases themselves are personal data.
     pairs = (
@@ -68,7 +68,7 @@ def prepare_table(
         model.validate(table, lazy=True)
     except pandera.errors.SchemaErrors as error:
         raise SubmissionTableError(
-            f"{name} table breaks the output schema: {_schema_failures(error)}"
+            f"{name} table breaks the output schema: {schema_failures(error)}"
         ) from None
     if not (table["la_code"] == la_code).all():
         raise SubmissionTableError(f"{name} table holds rows of another la_code")
@@ -108,7 +108,7 @@ def prepare_changes(changes: pd.DataFrame) -> pd.DataFrame:
         ChangesRecord.validate(table, lazy=True)
     except pandera.errors.SchemaErrors as error:
         raise SubmissionTableError(
-            f"changes table breaks the output schema: {_schema_failures(error)}"
+            f"changes table breaks the output schema: {schema_failures(error)}"
         ) from None
     if table.duplicated(CHANGES_SORT_KEYS).any():
         raise SubmissionTableError("changes table repeats a change of a person")

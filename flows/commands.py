@@ -13,6 +13,7 @@ a traceback.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +63,17 @@ def _report(state: Any) -> int:
     return ExitCode.OK
 
 
-def _run_flow(flow_fn: Any, **parameters: Any) -> int:
+# Called with the flow's final state before the outcome is reported (the command line's audit
+# log reads the flow run id and the result from it).
+StateObserver = Callable[[Any], None]
+
+
+def _run_flow(flow_fn: Any, observer: StateObserver | None = None, **parameters: Any) -> int:
     try:
         with prefect_api():
             state = flow_fn(**parameters, return_state=True)
+            if observer is not None:
+                observer(state)
     except PipelineError as exc:  # the configured server does not answer
         return _error(str(exc), exc.exit_code)
     except Exception as exc:  # Prefect could not start (its temporary API, its database)
@@ -80,6 +88,7 @@ def run_command(
     out: Path | None,
     replace: bool = False,
     verbose: bool = False,
+    observer: StateObserver | None = None,
 ) -> int:
     """``nis run``: the submission of one census date (the latest due one when ``census`` is
     None)."""
@@ -95,6 +104,7 @@ def run_command(
 
     return _run_flow(
         nis_submission,
+        observer,
         census_date=census,
         config_path=_text(config),
         source_path=_text(source),
@@ -111,6 +121,7 @@ def backfill_command(
     out: Path | None,
     replace: bool = False,
     verbose: bool = False,
+    observer: StateObserver | None = None,
 ) -> int:
     """``nis backfill``: one submission per census date from ``from_census`` to ``to_census``."""
     from flows.backfill import census_range
@@ -127,6 +138,7 @@ def backfill_command(
     print(f"backfill of {len(censuses)} periods: {censuses[0]} to {censuses[-1]}", flush=True)
     return _run_flow(
         nis_backfill,
+        observer,
         from_census=censuses[0].isoformat(),
         to_census=censuses[-1].isoformat(),
         config_path=_text(config),
@@ -165,9 +177,14 @@ def validate_command(source: Path | None, config: Path | None, report: Path) -> 
 
 
 def package_command(
-    census: str, config: Path | None, out: Path | None, recipient: str | None
+    census: str,
+    config: Path | None,
+    out: Path | None,
+    recipient: str | None,
+    written: Callable[[Path, Any], None] | None = None,
 ) -> int:
-    """``nis package``: the transfer package of a finished submission (spec section 6)."""
+    """``nis package``: the transfer package of a finished submission (spec section 6).
+    ``written`` is told the output root and the package built (for the audit log)."""
     from exports.package import build_package, only_la_code
 
     try:
@@ -180,5 +197,7 @@ def package_command(
         return _error(str(exc), exc.exit_code)
     except OSError as exc:  # e.g. no permission to write the transfer folder
         return _error(f"cannot write the package: {exc.strerror} ({exc.filename})", ExitCode.FATAL)
+    if written is not None:
+        written(out_root, result)
     print(result.path)
     return ExitCode.OK

@@ -14,6 +14,7 @@ import traceback
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from schemas.errors import ExitCode, PipelineError
 
@@ -148,3 +149,14 @@ class StageError(PipelineError):
             last = frames[-1]
             where = f" at {Path(last.filename).name}:{last.lineno} in {last.name}"
         super().__init__(f"{stage} failed: {type(exc).__name__}{where}")
+
+
+def guarded(stage: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run ``fn``; a pipeline error or a lost database connection passes as it is (their messages
+    are ours and safe), anything else becomes a StageError."""
+    try:
+        return fn(*args, **kwargs)
+    except (PipelineError, ConnectionError):
+        raise
+    except Exception as exc:
+        raise StageError(stage, exc) from None

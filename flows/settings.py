@@ -8,6 +8,7 @@ the flows and the command line pass them the values they need.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from contextvars import ContextVar
 from datetime import date
@@ -96,6 +97,25 @@ class Settings(BaseSettings):
         ge=0,
         description="scheduled runs take the latest census date at least this long ago",
     )
+    pseudonym_secret: str | None = Field(
+        default=None,
+        description=(
+            "name of the Prefect Secret block holding the research extract's pseudonymisation "
+            "key (else the key comes from NIS_PSEUDONYM_KEY); never the key itself"
+        ),
+    )
+
+    @field_validator("pseudonym_secret")
+    @classmethod
+    def _block_name(cls, value: str | None) -> str | None:
+        # A Prefect block name is lower-case letters, digits and dashes. Anything else is most
+        # likely the key itself pasted into the file, and it must not be echoed back.
+        if value is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
+            raise ValueError(
+                "must name a Prefect Secret block (lower-case letters, digits and dashes), "
+                "never hold the key itself"
+            )
+        return value
 
     @field_validator("column_map")
     @classmethod
@@ -135,6 +155,27 @@ class Settings(BaseSettings):
         )
 
 
+def _refuse_keys_in_file(data: dict[str, Any], config_path: Path) -> None:
+    """A pseudonymisation key must never sit in a config file, which is copied, mailed and
+    committed: refuse any setting that looks like one (its value is never shown)."""
+
+    def keys(table: dict[str, Any], prefix: str = "") -> list[str]:
+        found = []
+        for key, value in table.items():
+            found.append(prefix + str(key))
+            if isinstance(value, dict):
+                found.extend(keys(value, f"{prefix}{key}."))
+        return found
+
+    for key in keys(data):
+        if "pseudonym" in key.casefold() and key != "pseudonym_secret":
+            raise ConfigError(
+                f"config file {config_path}: {key}: the pseudonymisation key must never be in the "
+                "config file; set the environment variable NIS_PSEUDONYM_KEY, or keep the key in "
+                "a Prefect Secret block and name the block with pseudonym_secret"
+            )
+
+
 def _read_file(config_path: Path) -> dict[str, Any]:
     where = f"config file {config_path}"
     if config_path.is_dir():
@@ -153,6 +194,7 @@ def _read_file(config_path: Path) -> dict[str, Any]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where} is not valid TOML: {exc}") from None
+    _refuse_keys_in_file(data, config_path)
     # Relative paths in the file are relative to the file (joining keeps absolute ones).
     base = config_path.parent
     source = data.get("source")

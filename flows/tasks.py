@@ -25,7 +25,7 @@ from exports.previous import PreviousSubmissionError
 from exports.submission import SubmissionBusyError, SubmissionExistsError
 from extracts.source import ExtractSource
 from flows.artifacts import cohort_sizes
-from flows.results import CohortSizes, InputSummary, StageError
+from flows.results import CohortSizes, InputSummary, StageError, guarded
 from flows.settings import Settings
 from flows.summary import share
 from schemas.errors import PipelineError
@@ -37,17 +37,6 @@ from transforms.submission import SubmissionTables
 
 DB_RETRIES = 3
 DB_RETRY_DELAYS: list[float] = [10, 30, 90]
-
-
-def _guarded(stage: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run ``fn``; a pipeline error or a lost database connection passes as it is (their messages
-    are ours and safe), anything else becomes a StageError."""
-    try:
-        return fn(*args, **kwargs)
-    except (PipelineError, ConnectionError):
-        raise
-    except Exception as exc:
-        raise StageError(stage, exc) from None
 
 
 class _QuietExpectedErrors(logging.Filter):
@@ -91,7 +80,7 @@ def _retry_on_connection(task_: Any, task_run: TaskRun, state: State[Any]) -> bo
 def pull_extract(source: ExtractSource, name: str) -> RawExtract:
     from extracts.reader import read_extract
 
-    return _guarded(f"reading {name}", read_extract, source, name)
+    return guarded(f"reading {name}", read_extract, source, name)
 
 
 @task(name="validate-extracts", cache_policy=NO_CACHE, persist_result=False)
@@ -100,7 +89,7 @@ def validate_extracts(
 ) -> ValidationResult:
     from schemas.validation import validate
 
-    return _guarded("validation", validate, raw, extract_date, la_code)
+    return guarded("validation", validate, raw, extract_date, la_code)
 
 
 @dataclass(frozen=True)
@@ -129,7 +118,7 @@ def compute_submission(clean: Mapping[str, pd.DataFrame], period: Period) -> Per
             cohort=cohort_sizes(tables.individuals, tables.fpd, tables.opted_out),
         )
 
-    return _guarded(f"computing {period.label}", run)
+    return guarded(f"computing {period.label}", run)
 
 
 @dataclass(frozen=True)
@@ -170,7 +159,7 @@ def compare_with_previous(
         raise StageError(f"reading the submission before {label}", exc) from None
     if previous is None:
         return PeriodChanges(changes=no_changes(), previous=None)
-    changes = _guarded(
+    changes = guarded(
         f"comparing {label} with {previous.reference.census.isoformat()}",
         changes_since,
         previous.individuals,

@@ -1,7 +1,9 @@
-"""The ``nis`` command: synth, validate, run, backfill and package.
+"""The ``nis`` command: synth, validate, run, backfill, package, research-extract and purge.
 
 A user's mistake (a missing file, a bad date, a bad config) ends with one line on stderr and
-exit code 2, never a traceback.
+exit code 2, never a traceback. Every command that reads the extracts or writes under OUT (run,
+backfill, research-extract, purge) appends one line to ``OUT/audit.jsonl`` when it ends, whatever
+the outcome (``nis_pipeline.audit_scope.audited``).
 """
 
 from __future__ import annotations
@@ -135,8 +137,14 @@ def run(
     extracts, the config or the arguments.
     """
     from flows.commands import run_command
+    from nis_pipeline.audit_scope import audited
 
-    raise typer.Exit(run_command(census, source, config, out, replace, verbose))
+    with audited("run", config=config, out=out) as audit:
+        audit.record.census = census
+        audit.try_settings(config, source_path=source, output_dir=out)
+        raise typer.Exit(
+            run_command(census, source, config, out, replace, verbose, observer=audit.observe_run)
+        )
 
 
 @app.command()
@@ -165,10 +173,64 @@ def backfill(
     still written), 2 on a mistake in the extracts, the config or the arguments.
     """
     from flows.commands import backfill_command
+    from nis_pipeline.audit_scope import audited
 
-    raise typer.Exit(
-        backfill_command(from_census, to_census, source, config, out, replace, verbose)
-    )
+    with audited("backfill", config=config, out=out) as audit:
+        audit.record.census = f"{from_census}/{to_census}"  # an ISO 8601 interval
+        audit.try_settings(config, source_path=source, output_dir=out)
+        code = backfill_command(
+            from_census,
+            to_census,
+            source,
+            config,
+            out,
+            replace,
+            verbose,
+            observer=audit.observe_run,
+        )
+        raise typer.Exit(code)
+
+
+@app.command("research-extract")
+def research_extract(
+    census: Annotated[
+        str, typer.Option("--census", metavar="YYYY-MM-DD", help="Census date of the period")
+    ],
+    source: SourceOpt = None,
+    config: ConfigOpt = None,
+    out: OutOpt = None,
+) -> None:
+    """Write the pseudonymised research extract of one census date.
+
+    The key comes from the environment variable NIS_PSEUDONYM_KEY, or else from the Prefect
+    Secret block named by pseudonym_secret in the config; never from the config file itself.
+    """
+    from nis_pipeline.audit_scope import audited
+    from nis_pipeline.research_command import research_command
+
+    with audited("research-extract", config=config, out=out) as audit:
+        raise typer.Exit(research_command(census, source, config, out, audit))
+
+
+@app.command()
+def purge(
+    before: Annotated[
+        str,
+        typer.Option("--before", metavar="YYYY-MM-DD", help="Remove census dates before this date"),
+    ],
+    config: ConfigOpt = None,
+    out: OutOpt = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", metavar="", help="List what would be removed; remove nothing"),
+    ] = False,
+) -> None:
+    """Remove the census folders (and what is kept beside them) of census dates before a date."""
+    from nis_pipeline.audit_scope import audited
+    from nis_pipeline.purge_command import purge_command
+
+    with audited("purge", config=config, out=out) as audit:
+        raise typer.Exit(purge_command(before, config, out, dry_run, audit))
 
 
 @app.command()
@@ -190,8 +252,14 @@ def package(
     or altered since it was written, or an argument is wrong.
     """
     from flows.commands import package_command
+    from nis_pipeline.audit_scope import audited
 
-    raise typer.Exit(package_command(census, config, out, recipient))
+    with audited("package", config=config, out=out) as audit:
+        audit.record.census = census
+        audit.try_settings(config, output_dir=out)
+        raise typer.Exit(
+            package_command(census, config, out, recipient, written=audit.record_package)
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from schemas.models import MODELS
-from schemas.outputs import ChangesRecord, FpdRecord, IndividualsRecord
+from schemas.outputs import ChangesRecord, FpdRecord, IndividualsRecord, ResearchRecord
 from schemas.rules import RULES
 
 _TYPE_NAMES = {"datetime64[ns]": "date", "Int64": "whole number", "Float64": "decimal (1 place)"}
@@ -53,6 +53,11 @@ def output_dictionary() -> pd.DataFrame:
 def changes_dictionary() -> pd.DataFrame:
     """The changes file (spec section 6): internal, so never in the workbook's dictionary."""
     return pd.DataFrame(_rows("changes", ChangesRecord, is_input=False))
+
+
+def research_dictionary() -> pd.DataFrame:
+    """The research extract (internal, never in a submission), column by column, in file order."""
+    return pd.DataFrame(_rows("research", ResearchRecord, is_input=False))
 
 
 def input_dictionary() -> pd.DataFrame:
@@ -102,8 +107,10 @@ def render_dictionary_markdown() -> str:
         + _markdown(output_dictionary())
         + "\n## Changes file (internal, not for submission)\n\n"
         "`changes_{la_code}_{census}.csv`: one row per change since the previous census "
-        "date's submission.\n\n"
-        + _markdown(changes_dictionary())
+        "date's submission.\n\n" + _markdown(changes_dictionary()) + "\n## Research extract\n\n"
+        "`research_{la_code}_{census}.csv`, written by `nis research-extract`: pseudonymised, for "
+        "statistical use; never part of a submission.\n\n"
+        + _markdown(research_dictionary())
         + "\n## Case extracts (input)\n\n"
         "`required` = no: the column may be absent from the extract, or empty.\n\n"
         + _markdown(input_dictionary())

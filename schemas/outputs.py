@@ -1,9 +1,11 @@
-"""pandera models of the two submission tables (spec section 5): the single source of truth for
-their columns, order, types and definitions (the workbook's data dictionary is generated from the
+"""pandera models of the two submission tables (spec section 5) and of the pseudonymised research
+extract (section 7): the single source of truth for their columns, order, types and definitions
+(the workbook's data dictionary and ``docs/data-dictionary.md`` are generated from the
 ``description`` of each field).
 
 Output dtypes:
-- identifiers, text and codes: pandas ``str`` (missing = NaN);
+- identifiers, pseudonyms, text and codes (including ``dob_month``, ``postcode_sector``): pandas
+  ``str`` (missing = NaN);
 - dates (including ``census_date``): ``datetime64[ns]`` at midnight (missing = NaT);
 - counts and 0/1 flags: ``Int64`` (nullable only where the contract allows an empty value:
   ``age_at_census``, ``persistent_absence``, ``neet_at_census`` and the percentages);
@@ -30,6 +32,8 @@ Date = pd.Timestamp
 Int = pd.Int64Dtype
 Float = pd.Float64Dtype
 
+# How the statistics file counts an FPD measure (the field's metadata["statistic"]).
+STATISTIC_KINDS = ("count", "flag", "recorded")
 # intervention_status values (section 4), in the order the rule tests them.
 INTERVENTION_STATUSES = (
     "DECLINED",
@@ -42,8 +46,6 @@ INTERVENTION_STATUSES = (
 )
 # Output column of each headline problem, in the order of schemas.codes.PROBLEMS.
 PROBLEM_COLUMNS: dict[str, str] = {problem: f"p_{problem.lower()}" for problem in codes.PROBLEMS}
-# How the statistics file counts an FPD measure (the field's metadata["statistic"]).
-STATISTIC_KINDS = ("count", "flag", "recorded")
 
 
 def _id(description: str, *, nullable: bool = False) -> Any:
@@ -90,41 +92,35 @@ class OutputModel(pa.DataFrameModel):
         coerce = False
 
 
-class _Keys(OutputModel):
-    la_code: Series[str] = pa.Field(
+def _la_code() -> Any:
+    return pa.Field(
         str_matches=codes.LA_CODE_PATTERN,
         description="ONS code of the upper-tier authority making the submission, e.g. E08000012",
     )
-    census_date: Series[Date] = pa.Field(
+
+
+def _census_date() -> Any:
+    return pa.Field(
         description=(
             "Census date of the period (31 March or 30 September); the period is the six months "
             "ending on it"
         )
     )
-    family_id: Series[str] = _id("The council's family identifier")
-    person_id: Series[str] = _id("The council's person identifier")
 
 
-class IndividualsRecord(_Keys):
-    """One row per person of the NIS cohort (spec sections 1, 4 and 5)."""
+def _role() -> Any:
+    return _code(f"Role of the person in the family ({', '.join(codes.ROLES)})", codes.ROLES)
 
-    role: Series[str] = _code(
-        f"Role of the person in the family ({', '.join(codes.ROLES)})", codes.ROLES
-    )
-    forename: Series[str] = _text("Forename")
-    surname: Series[str] = _text("Surname")
-    dob: Series[Date] = _date("Date of birth; empty for UNBORN")
-    expected_dob: Series[Date] = _date("Expected date of birth; UNBORN only")
-    gender: Series[str] = _code(
+
+def _gender() -> Any:
+    return _code(
         "Gender as a CIN census code: 1 male, 2 female, 9 indeterminate, 0 not recorded",
         tuple(codes.GENDER_CIN_CODES.values()),
     )
-    postcode: Series[str] = _text(
-        "Home postcode, upper case with one space before the inward code; empty when invalid"
-    )
-    nino: Series[str] = _text("National Insurance number; empty when invalid")
-    upn: Series[str] = _text("Unique Pupil Number; empty when invalid")
-    intervention_status: Series[str] = _code(
+
+
+def _intervention_status() -> Any:
+    return _code(
         "Status of intervention on the census date C, the first that holds: DECLINED or "
         "NOT_ELIGIBLE when that is the recorded status; IDENTIFIED when support has not started "
         "on or before C (the comparison group); ATTACHED when date_support_ended is empty or "
@@ -132,6 +128,33 @@ class IndividualsRecord(_Keys):
         "otherwise CLOSED",
         INTERVENTION_STATUSES,
     )
+
+
+# The tables are assembled from the groups of columns below. pandera orders the columns of a
+# model by its bases in reverse method resolution order, so a table class lists its groups last
+# first: ``class T(C, B, A)`` has the columns of A, then B, then C.
+
+
+class _Keys(OutputModel):
+    la_code: Series[str] = _la_code()
+    census_date: Series[Date] = _census_date()
+    family_id: Series[str] = _id("The council's family identifier")
+    person_id: Series[str] = _id("The council's person identifier")
+
+
+class _Identifiers(OutputModel):
+    role: Series[str] = _role()
+    forename: Series[str] = _text("Forename")
+    surname: Series[str] = _text("Surname")
+    dob: Series[Date] = _date("Date of birth; empty for UNBORN")
+    expected_dob: Series[Date] = _date("Expected date of birth; UNBORN only")
+    gender: Series[str] = _gender()
+    postcode: Series[str] = _text(
+        "Home postcode, upper case with one space before the inward code; empty when invalid"
+    )
+    nino: Series[str] = _text("National Insurance number; empty when invalid")
+    upn: Series[str] = _text("Unique Pupil Number; empty when invalid")
+    intervention_status: Series[str] = _intervention_status()
     date_identified: Series[Date] = _date(
         "Date the family was identified as eligible", nullable=False
     )
@@ -141,6 +164,9 @@ class IndividualsRecord(_Keys):
     date_support_ended: Series[Date] = _date(
         "Date support ended, written only when on or before the census date, else empty"
     )
+
+
+class _Problems(OutputModel):
     p_crime_asb: Series[Int] = _flag(
         "1 when the family met the crime and anti-social behaviour problem on or before the "
         "census date (an eligibility row with date_met <= C), else 0"
@@ -165,9 +191,7 @@ class IndividualsRecord(_Keys):
     )
 
 
-class FpdRecord(_Keys):
-    """Family Progress Data: one row per person of the FPD cohort (spec section 3)."""
-
+class _Measures(OutputModel):
     age_at_census: Series[Int] = pa.Field(
         ge=0,
         nullable=True,
@@ -223,6 +247,58 @@ class FpdRecord(_Keys):
         return _is_tenths(series)
 
 
+class IndividualsRecord(_Problems, _Identifiers, _Keys):
+    """One row per person of the NIS cohort (spec sections 1, 4 and 5)."""
+
+
+class FpdRecord(_Measures, _Keys):
+    """Family Progress Data: one row per person of the FPD cohort (spec section 3)."""
+
+
+_PSEUDONYM_PATTERN = r"^[0-9a-f]{64}$"
+
+
+class _ResearchHead(OutputModel):
+    family_pseudonym: Series[str] = pa.Field(
+        str_matches=_PSEUDONYM_PATTERN,
+        description=(
+            "Pseudonym of the family: lowercase hex HMAC-SHA256 of '{la_code}:family:{family_id}' "
+            "keyed with the council's pseudonymisation secret; the same in every period"
+        ),
+    )
+    person_pseudonym: Series[str] = pa.Field(
+        str_matches=_PSEUDONYM_PATTERN,
+        unique=True,
+        description=(
+            "Pseudonym of the person: lowercase hex HMAC-SHA256 of '{la_code}:person:{person_id}' "
+            "keyed with the council's pseudonymisation secret; the same in every period"
+        ),
+    )
+    la_code: Series[str] = _la_code()
+    census_date: Series[Date] = _census_date()
+    role: Series[str] = _role()
+    gender: Series[str] = _gender()
+    dob_month: Series[str] = pa.Field(
+        nullable=True,
+        str_matches=r"^\d{4}-(0[1-9]|1[0-2])$",
+        description="Year and month of birth (YYYY-MM); empty when the date of birth is unknown",
+    )
+    postcode_sector: Series[str] = pa.Field(
+        nullable=True,
+        str_matches=r"^[A-Z0-9]{2,4} [0-9]$",
+        description=(
+            "Postcode sector: the outward code, a space and the first character of the inward "
+            "code (L1 8JQ gives L1 8); empty when the postcode is unknown or invalid"
+        ),
+    )
+    intervention_status: Series[str] = _intervention_status()
+
+
+class ResearchRecord(_Measures, _Problems, _ResearchHead):
+    """The pseudonymised research extract (spec section 7): one row per person of the FPD
+    cohort, no identifier."""
+
+
 def _columns(model: type[OutputModel]) -> list[str]:
     return list(model.to_schema().columns)
 
@@ -231,6 +307,21 @@ INDIVIDUALS_COLUMNS: list[str] = _columns(IndividualsRecord)
 FPD_COLUMNS: list[str] = _columns(FpdRecord)
 # Measures of section 3, in table order (FPD_COLUMNS after the four key columns).
 FPD_MEASURES: list[str] = FPD_COLUMNS[4:]
+RESEARCH_COLUMNS: list[str] = _columns(ResearchRecord)
+# What the research extract must never hold (spec section 7): checked by its writer and its tests.
+RESEARCH_FORBIDDEN_COLUMNS: tuple[str, ...] = (
+    "family_id",
+    "person_id",
+    "forename",
+    "surname",
+    "dob",
+    "expected_dob",
+    "postcode",
+    "nino",
+    "upn",
+    "nhs_number",
+    "ethnicity",
+)
 
 
 # --- The changes file (spec section 6): internal, for the council's analyst, never submitted. ---

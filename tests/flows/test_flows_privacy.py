@@ -5,8 +5,6 @@ run or task name, state message, or line printed on the terminal."""
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import re
 from datetime import date
@@ -19,80 +17,20 @@ from flows_support import (
     LA,
     api_logs,
     artifacts,
+    child_flow_runs,
     synthetic_extracts,
     task_run_names,
     write_config,
 )
+from privacy_support import inject_bad_identifiers, personal_values, run_dates
 
 import transforms.submission
 from flows.commands import backfill_command
-from transforms.periods import Period, census_dates_between
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 
 FIRST, LAST = "2025-09-30", "2026-03-31"
 CRASHING = "2026-03-31"
-IDENTIFIER_COLUMNS = ("nino", "upn", "nhs_number", "postcode")
-
-
-def _read_people(path: Path) -> tuple[list[dict[str, str]], list[str], str]:
-    data = path.read_bytes()
-    try:
-        text, encoding = data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        text, encoding = data.decode("cp1252"), "cp1252"
-    reader = csv.DictReader(io.StringIO(text))
-    return list(reader), list(reader.fieldnames or []), encoding
-
-
-def _inject_bad_identifiers(people_csv: Path) -> None:
-    """Malformed identifiers and dates of birth on top of the generator's own defects."""
-    rows, fields, encoding = _read_people(people_csv)
-    adults = [r for r in rows if r["role"] in ("MAIN_CARER", "OTHER_ADULT")][:8]
-    for i, row in enumerate(adults):
-        row["nino"] = f"QQ{123450 + i}Z"
-        row["upn"] = f"X{987654321000 + i}"
-        row["nhs_number"] = f"12345{67890 + i}"
-        row["postcode"] = f"QX{i}Q {i}ZZZ"
-        if i % 2:
-            row["dob"] = f"31/02/19{80 + i}"
-    adults[0]["forename"], adults[0]["surname"] = "Wilhelmina", "Featherstonehaugh"
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    people_csv.write_bytes(buffer.getvalue().encode(encoding))
-
-
-def _personal_values(people_csv: Path) -> dict[str, set[str]]:
-    rows, _, _ = _read_people(people_csv)
-    values: dict[str, set[str]] = {"name": set(), "dob": set(), "identifier": set()}
-    for row in rows:
-        for column in ("forename", "surname"):
-            if row.get(column, "").strip():
-                values["name"].add(row[column].strip())
-        dob = row.get("dob", "").strip()
-        if dob:
-            values["dob"].add(dob)
-            if re.fullmatch(r"\d{2}/\d{2}/\d{4}", dob):
-                d, m, y = dob.split("/")
-                values["dob"].add(f"{y}-{m}-{d}")
-        for column in IDENTIFIER_COLUMNS:
-            raw = row.get(column, "").strip()
-            if raw:
-                values["identifier"].add(raw)
-                values["identifier"].add(re.sub(r"\s+", "", raw).upper())
-    return values
-
-
-def _run_dates() -> set[str]:
-    """Dates a run may print for its own reasons: census dates, period starts, extract date."""
-    censuses = census_dates_between(date(2015, 1, 1), date(2030, 12, 31))
-    return (
-        {c.isoformat() for c in censuses}
-        | {Period(c).start.isoformat() for c in censuses}
-        | {EXTRACT_DATE, date.today().isoformat()}
-    )
 
 
 class _Everything(logging.Handler):
@@ -126,8 +64,8 @@ def test_no_personal_data_in_logs_artifacts_names_or_terminal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = synthetic_extracts(tmp_path / "extracts", families=50, seed=3, defects=0.05)
-    _inject_bad_identifiers(source / "people.csv")
-    values = _personal_values(source / "people.csv")
+    inject_bad_identifiers(source / "people.csv")
+    values = personal_values(source / "people.csv")
     assert len(values["name"]) > 30 and len(values["identifier"]) > 30 and len(values["dob"]) > 30
     config = write_config(tmp_path / "nis.toml", threshold=1.0)
 
@@ -136,10 +74,10 @@ def test_no_personal_data_in_logs_artifacts_names_or_terminal(
     victim = sorted(values["name"])[0]
     quoted = f"{victim} {sorted(values['identifier'])[0]} {sorted(values['dob'])[0]}"
 
-    def build_or_crash(extracts: Any, period: Period) -> Any:
-        if period.label == CRASHING:
+    def build_or_crash(extracts: Any, census: date) -> Any:
+        if census.isoformat() == CRASHING:
             raise ValueError(f"cannot place {quoted}")
-        return real_build(extracts, period)
+        return real_build(extracts, census)
 
     monkeypatch.setattr(transforms.submission, "build_submission", build_or_crash)
 
@@ -155,7 +93,8 @@ def test_no_personal_data_in_logs_artifacts_names_or_terminal(
     assert code == 1
 
     run = _find_backfill_run(f"nis-backfill-{LA}-{FIRST}-to-{LAST}")
-    runs = [run]
+    children = child_flow_runs(run.id)
+    runs = [run, *children]
     texts: dict[str, list[str]] = {
         "local log": catcher.lines,
         "api log": api_logs([r.id for r in runs]),
@@ -176,7 +115,7 @@ def test_no_personal_data_in_logs_artifacts_names_or_terminal(
     )
     assert len(texts["artifact"]) >= 5 and len(texts["api log"]) > 20
 
-    allowed_dates = _run_dates()
+    allowed_dates = run_dates(EXTRACT_DATE)
     leaks: list[str] = []
     for where, lines in texts.items():
         text = "\n".join(lines)

@@ -1,0 +1,81 @@
+"""``nis purge``: the terminal side of :mod:`exports.retention`.
+
+Prints each path it removes (``removed PATH``) or, with ``--dry-run``, would remove (``would
+remove PATH``), and records them in the audit log. Exit 0 when everything listed was removed (or
+nothing was due); 1 when something could not be removed (named on stderr, with why); 2 when
+``--before`` is not a date or the config cannot be used.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import date
+from pathlib import Path
+
+from exports.audit import output_name
+from exports.retention import plan_purge, purge
+from flows.settings import ConfigError, load_settings
+from nis_pipeline.audit_scope import CommandAudit
+
+EXIT_OK, EXIT_FAILED, EXIT_FATAL = 0, 1, 2
+
+
+class PurgeDateError(ValueError):
+    pass
+
+
+def parse_before(text: str) -> date:
+    """``--before``: an ISO calendar date, YYYY-MM-DD (any day, not only a census date)."""
+    value = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PurgeDateError(f"--before {text!r} is not a date: give it as YYYY-MM-DD")
+
+
+def purge_command(
+    before: str, config: Path | None, out: Path | None, dry_run: bool, audit: CommandAudit
+) -> int:
+    record = audit.record
+    record.details["dry_run"] = dry_run
+    record.details["before"] = before
+    try:
+        settings = load_settings(config, output_dir=out)
+        audit.use_settings(settings)
+        day = parse_before(before)
+    except (ConfigError, PurgeDateError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    record.details["before"] = day.isoformat()
+    out_root = Path(settings.output_dir)
+    # A council's config purges that council only; without one, every LA folder in OUT.
+    la_codes = [settings.la_code] if settings.la_code else None
+    plan = plan_purge(out_root, day, la_codes)
+    for path, why in plan.skipped:
+        print(f"skipped {path}: {why}", file=sys.stderr)
+    record.details["skipped"] = [output_name(out_root, p) for p, _ in plan.skipped]
+    if dry_run:
+        for item in plan.items:
+            print(f"would remove {item.path}")
+        record.details["would_remove"] = [output_name(out_root, i.path) for i in plan.items]
+        record.counts["paths_to_remove"] = len(plan.items)
+        print(
+            f"dry run: {len(plan.items)} paths of census dates before {day.isoformat()} would be "
+            "removed; nothing was removed"
+        )
+        return EXIT_OK
+    result = purge(out_root, plan)
+    for item in result.removed:
+        print(f"removed {item.path}")
+    record.details["removed"] = [output_name(out_root, i.path) for i in result.removed]
+    record.details["not_removed"] = [output_name(out_root, p) for p, _ in result.failed]
+    record.counts["paths_removed"] = len(result.removed)
+    print(f"removed {len(result.removed)} paths of census dates before {day.isoformat()}")
+    if result.failed:
+        for path, why in result.failed:
+            print(f"error: could not remove {path}: {why}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK

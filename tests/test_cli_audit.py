@@ -1,0 +1,147 @@
+"""``audited``: whatever way a command ends, one audit line is appended, to the right OUT, and a
+command is never silently successful without one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from nis_pipeline.audit_scope import CommandAudit, audited, current_flow_run_id
+
+Body = Callable[[CommandAudit], None]
+QUOTED = "Featherstonehaugh 1985-05-20"  # what a library message might quote
+
+
+def _app(body: Body) -> typer.Typer:
+    app = typer.Typer(pretty_exceptions_enable=False)
+
+    @app.command()
+    def cmd(
+        out: Path = typer.Option(None, "--out"),  # noqa: B008
+        config: Path = typer.Option(None, "--config"),  # noqa: B008
+    ) -> None:
+        with audited("package", config=config, out=out) as audit:
+            body(audit)
+
+    @app.command()
+    def other() -> None:  # a second command, so typer keeps the command name
+        pass
+
+    return app
+
+
+def _run(body: Body, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(_app(body), ["cmd", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stderr
+
+
+def _entries(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "audit.jsonl").read_text().splitlines()]
+
+
+def test_success_failure_and_fatal_are_each_one_line(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+
+    def fill(code: int) -> Body:
+        def body(audit: CommandAudit) -> None:
+            audit.record.census = "2025-03-31"
+            audit.record.counts["files"] = 5
+            if code:
+                raise typer.Exit(code)
+
+        return body
+
+    for code in (0, 1, 2):
+        assert _run(fill(code), "--out", str(out))[0] == code
+    entries = _entries(out)
+    assert [(e["command"], e["exit_code"], e["outcome"]) for e in entries] == [
+        ("package", 0, "ok"),
+        ("package", 1, "failed"),
+        ("package", 2, "fatal"),
+    ]
+    assert all(e["census"] == "2025-03-31" and e["counts"] == {"files": 5} for e in entries)
+    assert all(e["flow_run_id"] is None for e in entries)
+
+
+def test_an_unexpected_exception_is_one_line_exit_1_and_recorded_as_crashed(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+
+    def body(audit: CommandAudit) -> None:
+        raise ValueError(f"cannot place {QUOTED}")
+
+    code, err = _run(body, "--out", str(out))
+    assert code == 1
+    [line] = err.splitlines()
+    assert line.startswith("error: nis package failed unexpectedly: ValueError at test_cli_audit")
+    assert "Featherstonehaugh" not in err and "Traceback" not in err
+    [entry] = _entries(out)
+    assert (entry["outcome"], entry["exit_code"], entry["error"]) == ("crashed", 1, "ValueError")
+    assert "Featherstonehaugh" not in json.dumps(entry)
+
+
+def test_a_log_that_cannot_be_written_turns_success_into_exit_1(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.write_text("a file where OUT should be")
+    code, err = _run(lambda audit: None, "--out", str(out))
+    assert code == 1
+    assert f"could not append to {out / 'audit.jsonl'}" in err
+    # A failure stays the failure it was.
+    code, _ = _run(lambda audit: (_ for _ in ()).throw(typer.Exit(2)), "--out", str(out))
+    assert code == 2
+
+
+def test_the_record_goes_to_the_config_output_dir_even_when_the_config_is_wrong(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "cfg" / "nis.toml"
+    config.parent.mkdir()
+    config.write_text('output_dir = "../council-out"\nquarantine_threshold = 7\n')
+
+    def body(audit: CommandAudit) -> None:
+        audit.try_settings(config)  # refused: the threshold is over 1
+        assert audit.settings is None
+        raise typer.Exit(2)
+
+    code, _ = _run(body, "--config", str(config))
+    assert code == 2
+    [entry] = _entries(tmp_path / "council-out")
+    assert entry["exit_code"] == 2
+
+
+def test_settings_give_out_and_council(tmp_path: Path) -> None:
+    config = tmp_path / "nis.toml"
+    config.write_text('output_dir = "elsewhere"\nla_code = "E08000012"\n')
+    out = tmp_path / "out"
+
+    def body(audit: CommandAudit) -> None:
+        audit.try_settings(config, output_dir=out)  # --out wins over the file
+
+    assert _run(body, "--config", str(config))[0] == 0
+    [entry] = _entries(out)
+    assert entry["la_code"] == "E08000012"
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_no_flow_run_outside_prefect() -> None:
+    assert current_flow_run_id() is None
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt])
+def test_an_interrupted_command_is_recorded(tmp_path: Path, interrupt: type) -> None:
+    out = tmp_path / "out"
+
+    def body(audit: CommandAudit) -> None:
+        raise interrupt()
+
+    result = CliRunner().invoke(_app(body), ["cmd", "--out", str(out)])
+    assert result.exit_code != 0
+    [entry] = _entries(out)
+    assert (entry["outcome"], entry["exit_code"]) == ("interrupted", 130)

@@ -1,0 +1,132 @@
+"""``nis purge``: prints each path it removes (or would remove with --dry-run), removes exactly
+those, keeps to the configured council, refuses a date that is not one, and is audited."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nis_pipeline.cli import app
+
+LA, OTHER_LA = "E08000012", "E06000001"
+AUDIT_BEFORE = '{"command":"run","exit_code":0}\n'
+
+
+def _make(root: Path, relative: str) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("x")
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    root = tmp_path / "out"
+    for la in (LA, OTHER_LA):
+        for census in ("2024-09-30", "2025-03-31", "2025-09-30"):
+            _make(root, f"{la}/{census}/manifest.json")
+            _make(root, f"{la}/{census}/research_{la}_{census}.csv")
+    _make(root, f"{LA}/2024-09-30.replaced-1/manifest.json")
+    _make(root, f"{LA}/2025-03-31.failed-validation_report.xlsx")
+    _make(root, f"{LA}/2024-09-30/transfer/nis_{LA}_2024-09-30.zip")
+    (root / "audit.jsonl").write_text(AUDIT_BEFORE)
+    return root
+
+
+def _invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["purge", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _tree(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*")}
+
+
+def _last_audit(out: Path) -> dict:
+    text = (out / "audit.jsonl").read_text()
+    assert text.startswith(AUDIT_BEFORE)  # earlier lines untouched
+    return json.loads(text.splitlines()[-1])
+
+
+EXPECTED = [
+    f"{LA}/2024-09-30",
+    f"{LA}/2024-09-30.replaced-1",
+    f"{LA}/2025-03-31",
+    f"{LA}/2025-03-31.failed-validation_report.xlsx",
+]
+
+
+def test_dry_run_lists_exactly_and_removes_nothing(out: Path, tmp_path: Path) -> None:
+    config = tmp_path / "nis.toml"
+    config.write_text(f'la_code = "{LA}"\n')
+    before = _tree(out)
+    code, stdout, err = _invoke(
+        "--before", "2025-06-01", "--config", str(config), "--out", str(out), "--dry-run"
+    )
+    assert (code, err) == (0, "")
+    listed = [line.removeprefix("would remove ") for line in stdout.splitlines()[:-1]]
+    assert listed == [str(out / p) for p in EXPECTED]
+    assert "nothing was removed" in stdout.splitlines()[-1]
+    assert _tree(out) - {"audit.jsonl"} == before - {"audit.jsonl"}
+    entry = _last_audit(out)
+    assert (entry["command"], entry["la_code"], entry["exit_code"]) == ("purge", LA, 0)
+    assert entry["dry_run"] is True and entry["before"] == "2025-06-01"
+    assert entry["would_remove"] == EXPECTED and entry["counts"] == {"paths_to_remove": 4}
+
+
+def test_real_run_removes_exactly_those_and_records_them(out: Path, tmp_path: Path) -> None:
+    config = tmp_path / "nis.toml"
+    config.write_text(f'la_code = "{LA}"\n')
+    before = _tree(out)
+    code, stdout, err = _invoke(
+        "--before", "2025-06-01", "--config", str(config), "--out", str(out)
+    )
+    assert (code, err) == (0, "")
+    removed_lines = [line for line in stdout.splitlines() if line.startswith("removed /")]
+    assert removed_lines == [f"removed {out / p}" for p in EXPECTED]
+    gone = {p for p in before if any(p == e or p.startswith(e + "/") for e in EXPECTED)}
+    assert _tree(out) == before - gone
+    assert (out / OTHER_LA / "2024-09-30" / "manifest.json").exists()  # another council's
+    entry = _last_audit(out)
+    assert entry["removed"] == EXPECTED and entry["counts"] == {"paths_removed": 4}
+    assert entry["dry_run"] is False and entry["outcome"] == "ok"
+
+
+def test_without_a_council_every_la_folder(out: Path) -> None:
+    code, stdout, _ = _invoke("--before", "2025-01-01", "--out", str(out))
+    assert code == 0
+    assert not (out / LA / "2024-09-30").exists() and not (out / OTHER_LA / "2024-09-30").exists()
+    assert (out / LA / "2025-03-31").exists()
+    assert _last_audit(out)["removed"] == [
+        f"{OTHER_LA}/2024-09-30",
+        f"{LA}/2024-09-30",
+        f"{LA}/2024-09-30.replaced-1",
+    ]
+
+
+@pytest.mark.parametrize("before", ["2025-02-30", "next year", "01/06/2025", ""])
+def test_a_date_that_is_not_one_is_exit_2_and_audited(out: Path, before: str) -> None:
+    snapshot = _tree(out)
+    code, stdout, err = _invoke("--before", before, "--out", str(out))
+    assert code == 2 and stdout == ""
+    [line] = err.splitlines()
+    assert line.startswith("error: --before") and "YYYY-MM-DD" in line
+    assert _tree(out) == snapshot
+    entry = _last_audit(out)
+    assert (entry["command"], entry["outcome"], entry["exit_code"]) == ("purge", "fatal", 2)
+    assert entry["inputs"] == []
+
+
+def test_a_link_out_of_out_is_skipped_and_said(out: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("keep")
+    (out / LA / "2023-03-31").symlink_to(outside)
+    code, _, err = _invoke("--before", "2025-01-01", "--out", str(out))
+    assert code == 0
+    assert f"skipped {out / LA / '2023-03-31'}: a symbolic link" in err
+    assert (outside / "keep.txt").read_text() == "keep"
+    assert _last_audit(out)["skipped"] == [f"{LA}/2023-03-31"]

@@ -1,0 +1,217 @@
+"""Writing the research extract, and how it lives beside the submission in the census folder: a
+run never drops it, never leaves it behind in a folder it moves aside, and never lists it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from exports_builders import (
+    CENSUS,
+    LA,
+    sample_counts,
+    sample_findings,
+    sample_tables,
+    statistics_of,
+)
+from flows.freshness import finished_files_if_up_to_date
+
+import exports.submission as submission
+from exports.research import (
+    ResearchFolderError,
+    ResearchTableError,
+    write_research,
+)
+from exports.submission import SubmissionBusyError, write_failed_run_report, write_submission
+from schemas.outputs import RESEARCH_COLUMNS
+from transforms.research import build_research
+
+C = CENSUS.isoformat()
+NAME = f"research_{LA}_{C}.csv"
+
+
+def _research(key: bytes = b"a long enough secret for the tests") -> pd.DataFrame:
+    tables = sample_tables()
+    return build_research(tables.individuals, tables.fpd, key)
+
+
+def _submit(out: Path, replace: bool = False):
+    tables = sample_tables()
+    return write_submission(
+        out,
+        LA,
+        CENSUS,
+        tables,
+        statistics_of(tables),
+        sample_findings(),
+        sample_counts(),
+        replace=replace,
+    )
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_written_where_section_7_says_private_and_complete(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    table = _research()
+    result = write_research(out, LA, CENSUS, table)
+    path = out / LA / C / NAME
+    assert result.path == path and result.status == "written" and result.kept_aside is None
+    assert result.rows == len(table) == 4
+    assert result.sha256 == _sha(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(out / LA / C).st_mode) == 0o700
+    assert sorted(os.listdir(out / LA / C)) == [NAME]  # no staged or temporary file left
+
+    data = path.read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf") and b"\r" not in data
+    lines = data.decode("utf-8").split("\n")
+    assert lines[0] == ",".join(RESEARCH_COLUMNS) and lines[-1] == ""
+    back = pd.read_csv(path, dtype="str", keep_default_na=False)
+    assert back["person_pseudonym"].tolist() == sorted(table["person_pseudonym"])
+    assert set(back["census_date"]) == {C} and set(back["la_code"]) == {LA}
+    assert "92.3" in set(back["attendance_pct"]) and "100.0" in set(back["attendance_pct"])
+    unborn = back.loc[back["role"] == "UNBORN"].iloc[0]
+    assert unborn["dob_month"] == "" and unborn["postcode_sector"] == ""
+
+
+def test_same_bytes_unchanged_other_bytes_kept_beside(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = write_research(out, LA, CENSUS, _research())
+    inode = os.stat(first.path).st_ino
+
+    again = write_research(out, LA, CENSUS, _research())
+    assert again.status == "unchanged" and again.sha256 == first.sha256
+    assert os.stat(first.path).st_ino == inode  # not even rewritten
+
+    other = write_research(out, LA, CENSUS, _research(b"another secret altogether, rotated"))
+    assert other.status == "replaced"
+    assert other.kept_aside == out / LA / C / f"research_{LA}_{C}.replaced-1.csv"
+    assert _sha(other.kept_aside) == first.sha256
+    assert _sha(other.path) == other.sha256 != first.sha256
+
+    third = write_research(out, LA, CENSUS, _research(b"and a third key for good measure"))
+    assert third.kept_aside == out / LA / C / f"research_{LA}_{C}.replaced-2.csv"
+    assert _sha(third.kept_aside) == other.sha256
+
+
+@pytest.mark.parametrize("column", ["person_id", "dob", "postcode", "nhs_number", "ethnicity"])
+def test_an_identifying_column_is_refused_before_anything_is_written(
+    tmp_path: Path, column: str
+) -> None:
+    table = _research().assign(**{column: "x"})
+    with pytest.raises(ResearchTableError, match=column):
+        write_research(tmp_path / "out", LA, CENSUS, table)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_table_breaking_the_schema_is_refused_without_its_values(tmp_path: Path) -> None:
+    table = _research()
+    table.loc[0, "person_pseudonym"] = "Featherstonehaugh"
+    with pytest.raises(ResearchTableError) as caught:
+        write_research(tmp_path / "out", LA, CENSUS, table)
+    assert "person_pseudonym" in str(caught.value)
+    assert "Featherstonehaugh" not in str(caught.value)
+    with pytest.raises(ResearchTableError, match="another census"):
+        write_research(tmp_path / "out", LA, CENSUS.replace(year=2026), _research())
+    with pytest.raises(ResearchTableError, match="order"):
+        write_research(tmp_path / "out", LA, CENSUS, _research()[RESEARCH_COLUMNS[::-1]])
+
+
+def test_research_before_the_first_run_stays_in_the_census_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    research = write_research(out, LA, CENSUS, _research())
+    result = _submit(out)
+    folder = out / LA / C
+    assert (folder / "manifest.json").exists()
+    assert _sha(folder / NAME) == research.sha256
+    assert sorted(os.listdir(out / LA)) == [f".{C}.lock", C]  # nothing kept aside
+    assert NAME not in result.files and NAME not in str(result.manifest)
+
+
+def test_replace_carries_the_research_extract_into_the_new_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _submit(out)
+    research = write_research(out, LA, CENSUS, _research())
+    _submit(out, replace=True)
+    folder, aside = out / LA / C, out / LA / f"{C}.replaced-1"
+    assert _sha(folder / NAME) == research.sha256
+    assert (aside / "manifest.json").exists() and not (aside / NAME).exists()
+
+
+def test_a_report_only_folder_with_research_is_replaced_keeping_the_research(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    research = write_research(out, LA, CENSUS, _research())
+    write_failed_run_report(out, LA, CENSUS, sample_findings(), sample_counts())
+    assert sorted(os.listdir(out / LA / C)) == [NAME, "validation_report.xlsx"]
+    _submit(out)
+    assert sorted(os.listdir(out / LA)) == [f".{C}.lock", C]
+    assert _sha(out / LA / C / NAME) == research.sha256
+
+
+def test_an_odd_folder_is_kept_aside_but_its_research_extract_comes_along(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    research = write_research(out, LA, CENSUS, _research())
+    (out / LA / C / "notes.txt").write_text("someone's notes")
+    _submit(out)
+    assert (out / LA / f"{C}.replaced-1" / "notes.txt").exists()
+    assert not (out / LA / f"{C}.replaced-1" / NAME).exists()
+    assert _sha(out / LA / C / NAME) == research.sha256
+
+
+def test_a_run_dying_while_carrying_leaves_the_research_beside_not_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    _submit(out)
+    research = write_research(out, LA, CENSUS, _research())
+
+    def die(old: Path, new: Path) -> list[Path]:
+        raise OSError("killed")
+
+    monkeypatch.setattr(submission, "carry_research_files", die)
+    with pytest.raises(OSError):
+        _submit(out, replace=True)
+    assert _sha(out / LA / f"{C}.replaced-1" / NAME) == research.sha256
+    assert (out / LA / C / "manifest.json").exists()
+
+
+def test_the_research_extract_does_not_make_a_submission_stale(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = _submit(out)
+    hashes = {e["extract"]: e["sha256"] for e in result.manifest["input_extracts"]}
+    before = finished_files_if_up_to_date(out / LA / C, hashes)
+    write_research(out, LA, CENSUS, _research())
+    assert finished_files_if_up_to_date(out / LA / C, hashes) == before
+    assert before is not None and NAME not in before
+
+
+def test_a_run_writing_the_census_holds_the_research_extract_off(tmp_path: Path) -> None:
+    import fcntl
+
+    la_dir = tmp_path / "out" / LA
+    la_dir.mkdir(parents=True)
+    with open(la_dir / f".{C}.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(SubmissionBusyError):
+            write_research(tmp_path / "out", LA, CENSUS, _research())
+    assert not (la_dir / C).exists()
+
+
+def test_a_census_folder_that_is_a_link_is_not_written_through(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    la_dir = tmp_path / "out" / LA
+    la_dir.mkdir(parents=True)
+    (la_dir / C).symlink_to(elsewhere)
+    with pytest.raises(ResearchFolderError):
+        write_research(tmp_path / "out", LA, CENSUS, _research())
+    assert os.listdir(elsewhere) == []
