@@ -18,9 +18,9 @@ from exports_builders import (
     sample_tables,
     statistics_of,
 )
-from flows.freshness import finished_files_if_up_to_date
 
 import exports.submission as submission
+from exports.freshness import finished_files_if_up_to_date
 from exports.research import (
     ResearchFolderError,
     ResearchTableError,
@@ -28,6 +28,8 @@ from exports.research import (
 )
 from exports.submission import SubmissionBusyError, write_failed_run_report, write_submission
 from schemas.outputs import RESEARCH_COLUMNS
+from transforms.changes import no_changes
+from transforms.periods import Period
 from transforms.research import build_research
 
 C = CENSUS.isoformat()
@@ -44,12 +46,14 @@ def _submit(out: Path, replace: bool = False):
     return write_submission(
         out,
         LA,
-        CENSUS,
+        Period(CENSUS),
         tables,
         statistics_of(tables),
         sample_findings(),
         sample_counts(),
         replace=replace,
+        changes=no_changes(),
+        previous=None,
     )
 
 
@@ -150,7 +154,7 @@ def test_a_report_only_folder_with_research_is_replaced_keeping_the_research(
 ) -> None:
     out = tmp_path / "out"
     research = write_research(out, LA, CENSUS, _research())
-    write_failed_run_report(out, LA, CENSUS, sample_findings(), sample_counts())
+    write_failed_run_report(out, LA, Period(CENSUS), sample_findings(), sample_counts())
     assert sorted(os.listdir(out / LA / C)) == [NAME, "validation_report.xlsx"]
     _submit(out)
     assert sorted(os.listdir(out / LA)) == [f".{C}.lock", C]

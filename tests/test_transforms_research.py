@@ -20,6 +20,7 @@ from schemas.outputs import (
     RESEARCH_FORBIDDEN_COLUMNS,
     ResearchRecord,
 )
+from transforms.periods import Period
 from transforms.research import (
     EmptySecretError,
     build_research,
@@ -32,7 +33,7 @@ from transforms.submission import build_submission
 
 SECRET = "correct horse battery staple"
 KEY = SECRET.encode("utf-8")
-C1, C2 = date(2025, 3, 31), date(2025, 9, 30)
+C1, C2 = Period(date(2025, 3, 31)), Period(date(2025, 9, 30))
 
 # Computed with another implementation (`printf '%s' MESSAGE | openssl dgst -sha256 -hmac KEY`).
 OPENSSL = {
@@ -249,7 +250,7 @@ def test_research_from_the_transforms_keeps_month_and_sector_only() -> None:
     assert (row["dob_month"], row["postcode_sector"], row["census_date"]) == (
         "2011-09",
         "EC1A 1",
-        pd.Timestamp(C2),
+        pd.Timestamp(C2.census),
     )
     assert (row["role"], row["gender"], row["age_at_census"]) == ("CHILD", "2", 14)
 

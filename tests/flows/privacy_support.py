@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from transforms.periods import census_dates_between, period_start
+from transforms.periods import Period, census_dates_between
 
 IDENTIFIER_COLUMNS = ("nino", "upn", "nhs_number", "postcode")
 
@@ -95,7 +95,7 @@ def run_dates(extract_date: str) -> set[str]:
     days = {today - timedelta(days=1), today, today + timedelta(days=1)}
     return (
         {c.isoformat() for c in censuses}
-        | {period_start(c).isoformat() for c in censuses}
+        | {Period(c).start.isoformat() for c in censuses}
         | {extract_date}
         | {d.isoformat() for d in days}
     )

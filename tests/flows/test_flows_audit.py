@@ -117,7 +117,8 @@ def test_backfill_records_the_range_and_every_period(source: Path, tmp_path: Pat
         ("2025-09-30", "written"),
     ]
     written = {o["name"].split("/")[1] for o in entry["outputs"]}
-    assert written == {"2025-03-31", "2025-09-30"} and len(entry["outputs"]) == 12
+    # Seven files a period: two CSVs, workbook, statistics, report, changes file, manifest.
+    assert written == {"2025-03-31", "2025-09-30"} and len(entry["outputs"]) == 14
     assert len(entry["inputs"]) == 10
 
 
