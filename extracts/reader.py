@@ -24,17 +24,24 @@ from schemas.rules import RULES, FatalInputError
 FILE_SUFFIXES = (".csv", ".xlsx", ".parquet")
 
 
-def read_extracts(settings: Settings) -> dict[str, RawExtract]:
-    """Read all ten extracts; the first fatal problem stops the read."""
-    return {name: read_extract(settings, name) for name in EXTRACT_NAMES}
+def read_extracts(settings: Settings, password: str | None = None) -> dict[str, RawExtract]:
+    """Read all ten extracts; the first fatal problem stops the read. ``password`` is the
+    database password, resolved by the caller (never part of the settings)."""
+    return {name: read_extract(settings, name, password) for name in EXTRACT_NAMES}
 
 
-def read_extract(settings: Settings, name: str) -> RawExtract:
+def read_extract(settings: Settings, name: str, password: str | None = None) -> RawExtract:
     column_map = settings.column_map.get(name, {})
     if settings.source.url is not None:
-        from extracts.sql import read_sql_extract
+        from extracts.sql import SqlSource, read_sql_extract
 
-        source, frame, digest = read_sql_extract(settings.source, name)
+        sql_source = SqlSource(
+            url=settings.source.url,
+            tables=settings.source.tables,
+            queries=settings.source.queries,
+            password=password,
+        )
+        source, frame, digest = read_sql_extract(sql_source, name)
     else:
         if settings.source.path is None:
             raise FatalInputError(RULES["F001"], name, "no source folder or database URL is set")

@@ -21,10 +21,12 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
+from pydantic import SecretStr
 
 from exports.submission import SubmissionBusyError, SubmissionExistsError
 from extracts.raw import RawExtract
 from flows.artifacts import CohortSizes, cohort_sizes
+from flows.db_password import database_password
 from nis_pipeline.settings import EXTRACT_NAMES, Settings
 from schemas.codes import LA_CODE_PATTERN
 from schemas.rules import FatalInputError
@@ -114,10 +116,12 @@ def _retry_on_connection(task_: Any, task_run: TaskRun, state: State[Any]) -> bo
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def pull_extract(settings: Settings, name: str) -> RawExtract:
+def pull_extract(settings: Settings, name: str, password: SecretStr | None = None) -> RawExtract:
     from extracts.reader import read_extract
 
-    return _guarded(f"reading {name}", read_extract, settings, name)
+    # Unwrapped only here: as a task argument it stays masked in any repr Prefect makes.
+    secret = password.get_secret_value() if password is not None else None
+    return _guarded(f"reading {name}", read_extract, settings, name, password=secret)
 
 
 @task(name="validate-extracts", cache_policy=NO_CACHE, persist_result=False)
@@ -246,7 +250,10 @@ def prepare_inputs(settings: Settings, logger: Any) -> PreparedInputs:
     Must run inside a flow. Raises FatalInputError (and LaCodeError) for the caller to report.
     """
     pull = pull_extract
+    password = None
     if settings.source.url is not None:
+        # Looked up once per run, here at the edge; a missing one stops the run (ConfigError).
+        password = database_password(settings.source.password_env, settings.source.password_secret)
         pull = pull_extract.with_options(
             retries=DB_RETRIES,
             retry_delay_seconds=DB_RETRY_DELAYS,
@@ -256,7 +263,7 @@ def prepare_inputs(settings: Settings, logger: Any) -> PreparedInputs:
     logger.info("Reading %d extracts from %s", len(EXTRACT_NAMES), where)
     raw: dict[str, RawExtract] = {}
     for name in EXTRACT_NAMES:
-        extract = pull(settings, name)
+        extract = pull(settings, name, password)
         raw[name] = extract
         logger.info("Read %s from %s: %d rows", name, extract.source, extract.rows)
     extract_date = settings.resolved_extract_date()

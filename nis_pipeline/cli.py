@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from nis_pipeline.settings import ConfigError, load_settings
+from nis_pipeline.settings import ConfigError, Settings, load_settings
 
 app = typer.Typer(
     add_completion=False,
@@ -87,7 +87,7 @@ def validate(
 
     try:
         settings = load_settings(config, source_path=source)
-        raw = read_extracts(settings)
+        raw = read_extracts(settings, _database_password(settings))
     except (ConfigError, FatalInputError, ConnectionError) as exc:
         raise _fail(str(exc)) from None
     result = run_validation(raw, settings.resolved_extract_date())
@@ -100,6 +100,15 @@ def validate(
     typer.echo(f"validation report: {report}")
     if result.exceeds(settings.quarantine_threshold):
         raise typer.Exit(EXIT_THRESHOLD)
+
+
+def _database_password(settings: Settings) -> str | None:
+    if settings.source.url is None:
+        return None
+    from flows.db_password import database_password
+
+    secret = database_password(settings.source.password_env, settings.source.password_secret)
+    return secret.get_secret_value() if secret is not None else None
 
 
 @app.command()

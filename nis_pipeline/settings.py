@@ -29,6 +29,19 @@ class ConfigError(Exception):
     """A config file that cannot be used; the message names the file and the setting."""
 
 
+# Where the database password is looked for when the config names no other place.
+DB_PASSWORD_ENV = "NIS_DB_PASSWORD"
+
+
+def _url_password(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return bool(make_url(url).password)
+    except Exception:  # not a URL at all: the reader says so when it connects
+        return False
+
+
 class SourceSettings(BaseModel):
     """Where the ten case extracts come from: a folder of files or a SQL database."""
 
@@ -43,11 +56,36 @@ class SourceSettings(BaseModel):
     queries: dict[str, str] = Field(
         default_factory=dict, description="extract name -> SQL query (wins over tables)"
     )
+    # Database passwords: only the name of where the password is, never the password itself.
+    password_env: str | None = Field(
+        default=None,
+        description="environment variable holding the database password "
+        f"(default {DB_PASSWORD_ENV})",
+    )
+    password_secret: str | None = Field(
+        default=None, description="name of a Prefect Secret block holding the database password"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _no_password_in_url(cls, value: str | None) -> str | None:
+        if value is not None and _url_password(value):
+            # The message must not repeat the URL: it holds the password.
+            raise ValueError(
+                "source.url holds a password, and a password must never be written in a config "
+                "file: remove it from the URL (postgresql+psycopg://user@host/db) and put it in "
+                f"the environment variable {DB_PASSWORD_ENV} (or another named by "
+                "source.password_env), or in a Prefect Secret block named by "
+                "source.password_secret"
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_kind(self) -> SourceSettings:
         if self.path is not None and self.url is not None:
             raise ValueError("give either source.path or source.url, not both")
+        if self.password_env is not None and self.password_secret is not None:
+            raise ValueError("give either source.password_env or source.password_secret, not both")
         unknown = (set(self.tables) | set(self.queries)) - set(EXTRACT_NAMES)
         if unknown:
             raise ValueError(f"unknown extract names in source tables/queries: {sorted(unknown)}")

@@ -44,7 +44,7 @@ def test_database_pulls_retry_a_lost_connection(
     read_file = extracts.reader.read_extract
     calls: Counter[str] = Counter()
 
-    def flaky(settings: Settings, name: str) -> Any:
+    def flaky(settings: Settings, name: str, password: str | None = None) -> Any:
         assert settings.source.url is not None
         calls[name] += 1
         if calls[name] == 1:
@@ -74,7 +74,7 @@ def test_a_fatal_database_problem_is_not_retried(
 ) -> None:
     calls: Counter[str] = Counter()
 
-    def missing_table(settings: Settings, name: str) -> Any:
+    def missing_table(settings: Settings, name: str, password: str | None = None) -> Any:
         calls[name] += 1
         raise FatalInputError(RULES["F001"], f"table {name}", "table not found")
 
