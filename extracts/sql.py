@@ -12,7 +12,7 @@ Large tables never sit in memory twice and are never fetched row by row:
 Each chunk is rendered as text as it arrives (the same :func:`column_to_text` a parquet or xlsx
 cell goes through, so a DATE column, an INTEGER column and a text column of the same values all
 read the same) and added to a running SHA-256 of the text as CSV: the digest equals
-:func:`extracts.raw.sha256_of_frame` of the whole text frame.
+:func:`extracts.raw.sha256_of_frame` of the whole text frame, whatever the chunks.
 
 Nothing here knows where the settings came from: the caller passes a :class:`SqlSource` of plain
 values, and the password (from the environment or a secret store, resolved by the caller) is set
@@ -23,7 +23,6 @@ exception's type and an SQLSTATE, never SQL, a value or the URL.
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +31,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from extracts.raw import number_rows
+from extracts.raw import frame_csv_bytes, number_rows
 from extracts.text import column_to_text
 from schemas.rules import RULES, FatalInputError
 
@@ -61,16 +60,14 @@ class SqlSource:
 
 
 class _Digest:
-    """SHA-256 of a text frame written as CSV, fed one chunk at a time."""
+    """:func:`extracts.raw.sha256_of_frame` of a text frame, fed one chunk at a time."""
 
     def __init__(self) -> None:
         self._hash = hashlib.sha256()
         self._header = True
 
     def add(self, chunk: pd.DataFrame) -> None:
-        buffer = io.StringIO()
-        chunk.to_csv(buffer, index=False, header=self._header, lineterminator="\n")
-        self._hash.update(buffer.getvalue().encode("utf-8"))
+        self._hash.update(frame_csv_bytes(chunk, header=self._header))
         self._header = False
 
     def hexdigest(self) -> str:
@@ -160,7 +157,7 @@ def _read_postgres(
         empty = True
         for batch in reader:
             empty = False
-            yield batch.to_pandas(types_mapper=_nullable_types)
+            yield _dates_as_text(batch).to_pandas(types_mapper=_nullable_types)
         if empty:
             yield reader.schema.empty_table().to_pandas(types_mapper=_nullable_types)
 
@@ -189,7 +186,7 @@ def _conninfo_quote(value: str) -> str:
 
 def _nullable_types(arrow_type: Any) -> Any:
     # Integers with gaps stay integers (not floats that lose digits past 2**53); flags stay
-    # flags. Everything else converts as a parquet file's column does.
+    # flags. Everything else converts as a parquet file's column does, to the same text.
     import pyarrow as pa
 
     if pa.types.is_integer(arrow_type):
@@ -197,6 +194,21 @@ def _nullable_types(arrow_type: Any) -> Any:
     if pa.types.is_boolean(arrow_type):
         return pd.BooleanDtype()
     return None
+
+
+def _dates_as_text(batch: Any) -> Any:
+    """DATE columns as ISO text while still in Arrow (what ``date.isoformat`` gives a parquet
+    file's dates), each distinct date cast once: dates repeat, and a Python date object per
+    cell is the slowest part of a read otherwise."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for i, column in enumerate(batch.columns):
+        if pa.types.is_date32(column.type):
+            encoded = pc.dictionary_encode(column)
+            text = pc.take(pc.cast(encoded.dictionary, pa.string()), encoded.indices)
+            batch = batch.set_column(i, batch.schema.field(i).name, text)
+    return batch
 
 
 # --- other databases: SQLAlchemy, in chunks ------------------------------------------------------
