@@ -35,10 +35,13 @@ def postgres() -> Iterator[EmbeddedPostgres]:
     tests that need it, with PostgreSQL's reason: it is never skipped."""
     from embedded_pg import ServerStartError, start_server
 
+    reason = ""
     try:
         server = start_server()
     except ServerStartError as exc:
-        pytest.fail(f"the test PostgreSQL server could not start: {exc}", pytrace=False)
+        reason = str(exc)
+    if reason:  # outside the except: the reason alone, not a chain of tracebacks
+        pytest.fail(f"the test PostgreSQL server could not start: {reason}", pytrace=False)
     try:
         yield server
     finally:

@@ -93,11 +93,15 @@ class EmbeddedPostgres:
         self.log = self.root / "server.log"
         self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
-        if self.user is not None:
-            entry = pwd.getpwnam(self.user)
-            os.chown(self.root, entry.pw_uid, entry.pw_gid)
-            self._make_binaries_runnable()
-        self._initdb()
+        try:
+            if self.user is not None:
+                entry = pwd.getpwnam(self.user)
+                os.chown(self.root, entry.pw_uid, entry.pw_gid)
+                self._make_binaries_runnable()
+            self._initdb()
+        except BaseException:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise
         atexit.register(self.destroy)
 
     # -- set-up -------------------------------------------------------------------------------
