@@ -33,9 +33,15 @@ def read_extracts(source: ExtractSource) -> dict[str, RawExtract]:
 def read_extract(source: ExtractSource, name: str) -> RawExtract:
     column_map = source.column_map.get(name, {})
     if source.url is not None:
-        from extracts.sql import read_sql_extract
+        from extracts.sql import SqlSource, read_sql_extract
 
-        label, frame, digest = read_sql_extract(source, name)
+        sql_source = SqlSource(
+            url=source.url,
+            tables=dict(source.tables),
+            queries=dict(source.queries),
+            password=source.password,
+        )
+        label, frame, digest = read_sql_extract(sql_source, name)
     else:
         if source.folder is None:
             raise FatalInputError(RULES["F001"], name, "no source folder or database URL is set")

@@ -17,6 +17,8 @@ class ExtractSource:
     tables: Mapping[str, str] = field(default_factory=dict)
     queries: Mapping[str, str] = field(default_factory=dict)
     column_map: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # The database password, looked up by the caller; never shown in a repr or compared.
+    password: str | None = field(default=None, repr=False, compare=False)
 
     def describe(self) -> str:
         """Where the extracts are, safe to show (a database is never shown by its URL, which

@@ -1,63 +1,336 @@
-"""Read an extract from a SQL database through SQLAlchemy (SQLite in tests; PostgreSQL or SQL
-Server in production, chosen by the URL)."""
+"""Read an extract from a SQL database: PostgreSQL through ADBC, anything else (SQLite in tests,
+SQL Server) through SQLAlchemy.
+
+Large tables never sit in memory twice and are never fetched row by row:
+
+- PostgreSQL is read with the ADBC driver (``adbc-driver-postgresql``), which runs the query as
+  ``COPY ... TO STDOUT (FORMAT binary)`` and decodes it straight into Arrow record batches; each
+  batch becomes a typed frame exactly as a parquet file's columns do.
+- Other databases go through SQLAlchemy with a server-side cursor (``stream_results``), fetched
+  ``chunk_rows`` rows at a time; each cell is rendered by its own type, as an xlsx cell is.
+
+Each chunk is rendered as text as it arrives (the same :func:`column_to_text` a parquet or xlsx
+cell goes through, so a DATE column, an INTEGER column and a text column of the same values all
+read the same) and added to a running SHA-256 of the text as CSV: the digest equals
+:func:`extracts.digest.sha256_of_frame` of the whole text frame, whatever the chunks.
+
+Nothing here knows where the settings came from: the caller passes a :class:`SqlSource` of plain
+values, and the password (from the environment or a secret store, resolved by the caller) is set
+on the URL object only when connecting. Error messages hold the extract's table label, the
+exception's type and an SQLSTATE, never SQL, a value or the URL.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import io
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
 
-from extracts.source import ExtractSource
+from extracts.digest import frame_csv_bytes
+from extracts.text import column_to_text
 from schemas.raw import number_rows
 from schemas.rules import RULES, FatalInputError
 
+# Rows per chunk on the SQLAlchemy path, and the size ADBC aims its Arrow batches at.
+CHUNK_ROWS = 100_000
+BATCH_BYTES = 16 * 2**20
 
-def read_sql_extract(source: ExtractSource, name: str) -> tuple[str, pd.DataFrame, str]:
-    assert source.url is not None
+# SQLSTATE classes and codes of a lost or refused connection: worth a retry.
+_CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+# SQLSTATEs of a table or schema that does not exist.
+_MISSING_TABLE_SQLSTATES = ("42P01", "3F000")
+# libpq's words for a refused login (the connection error carries no SQLSTATE).
+_LOGIN_REFUSED = ("password authentication failed", "no password supplied", "authentication fail")
+
+
+@dataclass(frozen=True)
+class SqlSource:
+    """Where the extracts live in a database: a SQLAlchemy URL without a password, the table
+    (``schema.table`` outside the default schema) or query per extract, and the password to
+    connect with, if any."""
+
+    url: str
+    tables: Mapping[str, str] = field(default_factory=dict)
+    queries: Mapping[str, str] = field(default_factory=dict)
+    password: str | None = field(default=None, repr=False)
+
+
+class _Digest:
+    """:func:`extracts.digest.sha256_of_frame` of a text frame, fed one chunk at a time."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._header = True
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        self._hash.update(frame_csv_bytes(chunk, header=self._header))
+        self._header = False
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+def read_sql_extract(
+    source: SqlSource, name: str, *, chunk_rows: int = CHUNK_ROWS, batch_bytes: int = BATCH_BYTES
+) -> tuple[str, pd.DataFrame, str]:
+    """Read one extract as text: its label (``table X`` or ``query for X``), the text frame
+    indexed by source row number, and the digest of the text.
+
+    Raises :class:`ConnectionError` when the database cannot be reached or the connection is
+    lost mid-pull (nothing partial is returned), and :class:`FatalInputError` for a bad URL, a
+    refused login, a missing table or a query that fails.
+    """
     query = source.queries.get(name)
     table = source.tables.get(name, name)
     label = f"query for {name}" if query else f"table {table}"
+    url = _connection_url(source, label)
+    digest = _Digest()
+    chunks: list[pd.DataFrame] = []
+    if url.get_backend_name() == "postgresql":
+        pieces = _read_postgres(url, query, table, label, batch_bytes)
+    else:
+        pieces = _read_sqlalchemy(url, query, table, label, chunk_rows)
     try:
-        engine = sa.create_engine(source.url)
+        for raw in pieces:
+            text = _as_text(raw)
+            digest.add(text)
+            chunks.append(text)
+    except (FatalInputError, ConnectionError):
+        raise
     except Exception as exc:
-        raise FatalInputError(RULES["F002"], "database", f"bad URL: {type(exc).__name__}") from None
+        raise _translate(exc, label, table_source=query is None) from None
+    frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+    return label, number_rows(frame), digest.hexdigest()
+
+
+def _connection_url(source: SqlSource, label: str) -> URL:
     try:
-        with engine.connect() as connection:
-            if query:
-                frame = pd.read_sql_query(
-                    sa.text(query), connection, dtype_backend="numpy_nullable"
-                )
+        url = make_url(source.url)
+    except Exception:
+        raise FatalInputError(RULES["F002"], label, "source.url is not a SQLAlchemy URL") from None
+    if source.password is not None:
+        url = url.set(password=source.password)
+    return url
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every column as text (missing stays missing), by position: a query may repeat a name,
+    which the caller reports."""
+    names = list(frame.columns)
+    columns = {i: column_to_text(frame.iloc[:, i]) for i in range(len(names))}
+    return pd.DataFrame(columns, index=frame.index).set_axis(names, axis=1)
+
+
+# --- PostgreSQL: ADBC, straight into Arrow -------------------------------------------------------
+
+
+def _read_postgres(
+    url: URL, query: str | None, table: str, label: str, batch_bytes: int
+) -> Iterator[pd.DataFrame]:
+    try:
+        from adbc_driver_postgresql import StatementOptions, dbapi
+    except ImportError:
+        raise FatalInputError(
+            RULES["F002"],
+            label,
+            "the PostgreSQL driver is not installed: pip install -e '.[postgres]'",
+        ) from None
+    from sqlalchemy.dialects import postgresql
+
+    if query is None:
+        schema, _, bare = table.rpartition(".")
+        # SQLAlchemy's quoting rules, so a mixed-case name means what it does on the other path.
+        quoted = postgresql.dialect().identifier_preparer.format_table(
+            sa.table(bare, schema=schema or None)
+        )
+        query = f"SELECT * FROM {quoted}"
+    with dbapi.connect(_libpq_conninfo(url)) as connection, connection.cursor() as cursor:
+        cursor.adbc_statement.set_options(
+            **{StatementOptions.BATCH_SIZE_HINT_BYTES.value: str(batch_bytes)}
+        )
+        cursor.execute(query)
+        reader = cursor.fetch_record_batch()
+        empty = True
+        for batch in reader:
+            empty = False
+            yield _dates_as_text(batch).to_pandas(types_mapper=_nullable_types)
+        if empty:
+            yield reader.schema.empty_table().to_pandas(types_mapper=_nullable_types)
+
+
+def _libpq_conninfo(url: URL) -> str:
+    """libpq's ``key='value'`` form of the URL: it takes any password as it is (a URL would
+    need every space and symbol in it percent-encoded), and the URL's query parameters
+    (``sslmode``, ``host`` for a socket folder, ...) are libpq's own, as psycopg passes them."""
+    parts: dict[str, str] = {}
+    for key, value in url.query.items():
+        parts[key] = value if isinstance(value, str) else ",".join(value)
+    fields = {
+        "host": url.host,
+        "port": str(url.port) if url.port else None,
+        "dbname": url.database,
+        "user": url.username,
+        "password": url.password,
+    }
+    parts.update({key: value for key, value in fields.items() if value})
+    return " ".join(f"{key}={_conninfo_quote(value)}" for key, value in parts.items())
+
+
+def _conninfo_quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _nullable_types(arrow_type: Any) -> Any:
+    # Integers with gaps stay integers (not floats that lose digits past 2**53); flags stay
+    # flags. Everything else converts as a parquet file's column does, to the same text.
+    import pyarrow as pa
+
+    if pa.types.is_integer(arrow_type):
+        return pd.Int64Dtype()
+    if pa.types.is_boolean(arrow_type):
+        return pd.BooleanDtype()
+    return None
+
+
+def _dates_as_text(batch: Any) -> Any:
+    """DATE columns as ISO text while still in Arrow (what ``date.isoformat`` gives a parquet
+    file's dates), each distinct date cast once: dates repeat, and a Python date object per
+    cell is the slowest part of a read otherwise."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for i, column in enumerate(batch.columns):
+        if pa.types.is_date32(column.type):
+            encoded = pc.dictionary_encode(column)
+            text = pc.take(pc.cast(encoded.dictionary, pa.string()), encoded.indices)
+            batch = batch.set_column(i, batch.schema.field(i).name, text)
+    return batch
+
+
+# --- other databases: SQLAlchemy, in chunks ------------------------------------------------------
+
+
+def _read_sqlalchemy(
+    url: URL, query: str | None, table: str, label: str, chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    try:
+        engine = sa.create_engine(url)
+    except Exception as exc:
+        raise FatalInputError(RULES["F002"], label, f"bad URL: {type(exc).__name__}") from None
+    try:
+        try:
+            connection = engine.connect()
+        except sa.exc.DBAPIError as exc:
+            # Nothing was read yet: anything but a refused login is the database being away.
+            if _login_refused(exc):
+                raise
+            raise _connection_error(label, exc) from None
+        with connection:
+            # yield_per: a server-side cursor where the driver has one, chunk_rows at a time.
+            streaming = connection.execution_options(yield_per=chunk_rows)
+            if query is not None:
+                statement: Any = sa.text(query)
             else:
                 # "schema.table" names a table outside the default schema (e.g. yot.offences).
                 schema, _, bare = table.rpartition(".")
                 if not sa.inspect(connection).has_table(bare, schema=schema or None):
                     raise FatalInputError(RULES["F001"], label, "table not found")
-                columns = _columns(connection, bare, schema or None)
-                selected = sa.select(sa.table(bare, *columns, schema=schema or None))
-                frame = pd.read_sql_query(selected, connection, dtype_backend="numpy_nullable")
-    except FatalInputError:
-        raise
-    except sa.exc.OperationalError as exc:
-        # Connection problems are worth a retry by the caller; keep the driver text out (it can
-        # echo SQL with literals).
-        raise ConnectionError(
-            f"{label}: database unavailable ({type(exc.orig).__name__})"
-        ) from None
-    except Exception as exc:
-        raise FatalInputError(RULES["F002"], label, type(exc).__name__) from None
+                statement = sa.select(sa.text("*")).select_from(
+                    sa.table(bare, schema=schema or None)
+                )
+            result = streaming.execute(statement)
+            names = list(result.keys())
+            empty = True
+            for rows in result.partitions():
+                empty = False
+                yield _rows_as_text(rows, names)
+            if empty:
+                yield _rows_as_text([], names)
     finally:
         engine.dispose()
-    return label, number_rows(frame), sha256_of_frame(frame)
 
 
-def sha256_of_frame(frame: pd.DataFrame) -> str:
-    """A stable digest of a frame read from a database (there are no file bytes to hash)."""
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, lineterminator="\n")
-    return hashlib.sha256(buffer.getvalue().encode("utf-8")).hexdigest()
+def _rows_as_text(rows: Sequence[Any], names: list[str]) -> pd.DataFrame:
+    """A chunk of driver rows as text, each cell by its own type, so how the rows fall into
+    chunks never changes a value (pandas' own inference of a chunk would: SQLite lets one column
+    hold text and numbers, and ``5.0`` among strings would read as "5.0" in one chunk and "5"
+    in another)."""
+    cells = pd.DataFrame(list(rows), columns=range(len(names)), dtype=object)
+    text = {i: _cells_as_text(cells[i]) for i in range(len(names))}
+    return pd.DataFrame(text, index=cells.index).set_axis(names, axis=1)
 
 
-def _columns(connection: sa.Connection, table: str, schema: str | None) -> list[sa.ColumnClause]:
-    return [sa.column(c["name"]) for c in sa.inspect(connection).get_columns(table, schema=schema)]
+def _cells_as_text(values: pd.Series) -> pd.Series:
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "empty"):  # the common case, converted in one step
+        return values.astype("str")
+    if kind == "integer":
+        return column_to_text(values.astype("Int64"))
+    return column_to_text(values)  # dates, decimals, floats, mixed: one conversion per value
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+def _translate(exc: BaseException, label: str, *, table_source: bool) -> Exception:
+    """One safe exception for any driver's failure: ConnectionError (worth a retry) or a fatal
+    input error. Driver messages are read to classify, never passed on: they can quote SQL,
+    values and the connection string."""
+    cause = exc
+    # pandas wraps a failed execute in its own DatabaseError; the driver's error is the cause.
+    if type(exc).__module__.startswith("pandas") and exc.__cause__ is not None:
+        cause = exc.__cause__
+    state = _sqlstate(cause)
+    if _login_refused(cause):
+        return FatalInputError(
+            RULES["F002"],
+            label,
+            "the database refused the login: check the user in source.url and the password "
+            "(source.password_env or source.password_secret)",
+        )
+    if _connection_lost(cause, state):
+        return _connection_error(label, cause)
+    if table_source and state in _MISSING_TABLE_SQLSTATES:
+        return FatalInputError(RULES["F001"], label, "table not found")
+    kind = type(_driver_error(cause)).__name__
+    return FatalInputError(RULES["F002"], label, f"{kind}, SQLSTATE {state}" if state else kind)
+
+
+def _connection_error(label: str, exc: BaseException) -> ConnectionError:
+    return ConnectionError(
+        f"{label}: database unavailable or connection lost ({type(_driver_error(exc)).__name__})"
+    )
+
+
+def _driver_error(exc: BaseException) -> BaseException:
+    orig = getattr(exc, "orig", None)  # SQLAlchemy keeps the DBAPI's own exception here
+    return orig if isinstance(orig, BaseException) else exc
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    state = getattr(_driver_error(exc), "sqlstate", None)
+    return state if isinstance(state, str) and state else None
+
+
+def _login_refused(exc: BaseException) -> bool:
+    text = str(_driver_error(exc)).casefold()
+    return _sqlstate(exc) in ("28P01", "28000") or any(words in text for words in _LOGIN_REFUSED)
+
+
+def _connection_lost(exc: BaseException, state: str | None) -> bool:
+    if state is not None and state.startswith(_CONNECTION_SQLSTATES):
+        return True
+    if isinstance(exc, sa.exc.DBAPIError):
+        # SQLAlchemy's dialects recognise their driver's "connection gone" errors.
+        return bool(exc.connection_invalidated) or isinstance(exc, sa.exc.InterfaceError)
+    driver = type(exc).__module__.split(".", 1)[0]
+    if driver == "adbc_driver_manager":
+        # ADBC reports a failed or lost connection as OperationalError without a SQLSTATE.
+        return type(exc).__name__ == "OperationalError" and state is None
+    # A broken Arrow stream (the server went away while batches were coming) is a bare OSError.
+    return type(exc) is OSError

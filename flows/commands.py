@@ -154,12 +154,13 @@ def validate_command(source: Path | None, config: Path | None, report: Path) -> 
     could be validated."""
     from exports.validation_report import write_validation_report
     from extracts.reader import read_extracts
+    from flows.db_password import source_password
     from flows.summary import validation_summary
     from schemas.validation import validate
 
     try:
         settings = load_settings(config, source_path=source)
-        raw = read_extracts(settings.extract_source())
+        raw = read_extracts(settings.extract_source(source_password(settings)))
         result = validate(raw, settings.resolved_extract_date(), settings.la_code)
     except (PipelineError, ConnectionError) as exc:
         code = exc.exit_code if isinstance(exc, PipelineError) else ExitCode.FATAL

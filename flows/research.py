@@ -29,6 +29,7 @@ from exports.research import (
 from exports.submission import SubmissionBusyError
 from extracts.reader import read_extracts
 from flows.artifacts import CohortSizes, cohort_sizes
+from flows.db_password import source_password
 from flows.results import StageError, guarded
 from flows.settings import Settings
 from schemas.errors import PipelineError
@@ -78,7 +79,7 @@ def research_extract(settings: Settings, census: date, key: bytes) -> ResearchRu
     the caller to report; an unexpected failure inside a stage is a ``StageError`` naming the
     stage and the exception type only; a failure to write is one of ``WRITE_ERRORS``.
     """
-    raw = read_extracts(settings.extract_source())
+    raw = read_extracts(settings.extract_source(source_password(settings)))
     validation = guarded(
         "validation", validate, raw, settings.resolved_extract_date(), settings.la_code
     )

@@ -34,6 +34,19 @@ class ConfigError(UserInputError):
     """A config file or setting that cannot be used; the message names the file and the key."""
 
 
+# Where the database password is looked for when the config names no other place.
+DB_PASSWORD_ENV = "NIS_DB_PASSWORD"
+
+
+def _url_password(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return bool(make_url(url).password)
+    except Exception:  # not a URL at all: the reader says so when it connects
+        return False
+
+
 class SourceSettings(BaseModel):
     """Where the ten case extracts come from: a folder of files or a SQL database."""
 
@@ -50,11 +63,36 @@ class SourceSettings(BaseModel):
     queries: dict[str, str] = Field(
         default_factory=dict, description="extract name -> SQL query (wins over tables)"
     )
+    # Database passwords: only the name of where the password is, never the password itself.
+    password_env: str | None = Field(
+        default=None,
+        description="environment variable holding the database password "
+        f"(default {DB_PASSWORD_ENV})",
+    )
+    password_secret: str | None = Field(
+        default=None, description="name of a Prefect Secret block holding the database password"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _no_password_in_url(cls, value: str | None) -> str | None:
+        if value is not None and _url_password(value):
+            # The message must not repeat the URL: it holds the password.
+            raise ValueError(
+                "source.url holds a password, and a password must never be written in a config "
+                "file: remove it from the URL (postgresql+psycopg://user@host/db) and put it in "
+                f"the environment variable {DB_PASSWORD_ENV} (or another named by "
+                "source.password_env), or in a Prefect Secret block named by "
+                "source.password_secret"
+            )
+        return value
 
     @_model_validator(mode="after")
     def _one_kind(self) -> SourceSettings:
         if self.path is not None and self.url is not None:
             raise ValueError("give either source.path or source.url, not both")
+        if self.password_env is not None and self.password_secret is not None:
+            raise ValueError("give either source.password_env or source.password_secret, not both")
         unknown = (set(self.tables) | set(self.queries)) - set(EXTRACT_NAMES)
         if unknown:
             raise ValueError(
@@ -144,14 +182,16 @@ class Settings(BaseSettings):
     def resolved_extract_date(self) -> date:
         return self.extract_date or date.today()
 
-    def extract_source(self) -> ExtractSource:
-        """Where the readers find the extracts, as plain values."""
+    def extract_source(self, password: str | None = None) -> ExtractSource:
+        """Where the readers find the extracts, as plain values; ``password`` is the database
+        password, looked up at the edge (``flows.db_password``), never a setting."""
         return ExtractSource(
             folder=self.source.path,
             url=self.source.url,
             tables=dict(self.source.tables),
             queries=dict(self.source.queries),
             column_map={k: dict(v) for k, v in self.column_map.items()},
+            password=password,
         )
 
 

@@ -25,6 +25,7 @@ from exports.previous import PreviousSubmissionError
 from exports.submission import SubmissionBusyError, SubmissionExistsError
 from extracts.source import ExtractSource
 from flows.artifacts import cohort_sizes
+from flows.db_password import source_password
 from flows.results import CohortSizes, InputSummary, StageError, guarded
 from flows.settings import Settings
 from flows.summary import share
@@ -275,7 +276,8 @@ def prepare_inputs(settings: Settings, logger: Any) -> PreparedInputs:
     families) for the caller to report.
     """
     pull = pull_extract
-    source = settings.extract_source()
+    # Looked up once per run, here at the edge; a missing one stops the run (ConfigError).
+    source = settings.extract_source(source_password(settings))
     if source.url is not None:
         pull = pull_extract.with_options(
             retries=DB_RETRIES,

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+
+import pytest
+from embedded_pg import EmbeddedPostgres
 
 _PREFECT_HOME = tempfile.mkdtemp(prefix="nis-tests-prefect-")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
@@ -20,3 +24,25 @@ os.environ.pop("NIS_EXTRACT_DATE", None)
 # the stderr it finds when logging is set up, and a test's capsys stream would be closed under the
 # next test's logs.
 import prefect.main  # noqa: E402,F401
+
+# --- a real PostgreSQL server --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[EmbeddedPostgres]:
+    """One PostgreSQL server per test session (per xdist worker: its own port and folder),
+    stopped and deleted at the end, also when tests fail. A server that cannot start fails the
+    tests that need it, with PostgreSQL's reason: it is never skipped."""
+    from embedded_pg import ServerStartError, start_server
+
+    reason = ""
+    try:
+        server = start_server()
+    except ServerStartError as exc:
+        reason = str(exc)
+    if reason:  # outside the except: the reason alone, not a chain of tracebacks
+        pytest.fail(f"the test PostgreSQL server could not start: {reason}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.destroy()

@@ -1,0 +1,138 @@
+"""The database source without a server: passwords are never in the config, the password's place
+is resolved at the edge, chunked SQLite reads equal whole reads, and the connection string
+handed to libpq carries any password as it is."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from nis_pipeline.settings import ConfigError, load_settings
+
+from extracts.digest import sha256_of_frame
+from extracts.sql import SqlSource, _libpq_conninfo, read_sql_extract
+from flows.db_password import database_password
+
+SECRET = "s3cr3t-Pa55"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql+psycopg://nis_reader:{SECRET}@dbhost/casework",
+        f"mssql+pyodbc://nis_reader:{SECRET}@casework_dsn",
+    ],
+)
+def test_a_url_with_a_password_in_the_config_file_is_refused(tmp_path: Path, url: str) -> None:
+    config = tmp_path / "nis.toml"
+    config.write_text(f'[source]\nurl = "{url}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config)
+    message = str(caught.value)
+    assert message.startswith(f"config file {config}: source.url: ")
+    assert "source.url holds a password, and a password must never be written in a config file" in (
+        message
+    )
+    assert "NIS_DB_PASSWORD" in message and "source.password_secret" in message
+    assert SECRET not in message and "dbhost" not in message
+
+
+def test_run_refuses_it_with_exit_2_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flows.cli_runs import run_command
+
+    config = tmp_path / "nis.toml"
+    config.write_text(f'[source]\nurl = "postgresql://u:{SECRET}@h/db"\n', encoding="utf-8")
+    assert run_command("2025-03-31", None, config, tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: config file ")
+    assert SECRET not in err and "Traceback" not in err
+
+
+def test_a_url_without_a_password_and_names_of_where_it_is_are_accepted(tmp_path: Path) -> None:
+    config = tmp_path / "nis.toml"
+    config.write_text(
+        '[source]\nurl = "postgresql+psycopg://nis_reader@dbhost/casework"\n'
+        'password_env = "CASEWORK_PASSWORD"\n',
+        encoding="utf-8",
+    )
+    source = load_settings(config).source
+    assert (source.password_env, source.password_secret) == ("CASEWORK_PASSWORD", None)
+    with pytest.raises(ConfigError, match="either source.password_env or source.password_secret"):
+        load_settings(
+            None, source={"url": "sqlite://", "password_env": "A", "password_secret": "b"}
+        )
+
+
+def test_the_password_comes_from_the_named_variable_or_nis_db_password() -> None:
+    named = database_password("CASEWORK_PASSWORD", None, {"CASEWORK_PASSWORD": SECRET})
+    assert named is not None and named.get_secret_value() == SECRET
+    assert SECRET not in repr(named) and SECRET not in str(named)
+    default = database_password(None, None, {"NIS_DB_PASSWORD": SECRET})
+    assert default is not None and default.get_secret_value() == SECRET
+    # The default variable unset (or empty): no password, for a database that needs none.
+    assert database_password(None, None, {}) is None
+    assert database_password(None, None, {"NIS_DB_PASSWORD": ""}) is None
+    with pytest.raises(ConfigError) as caught:
+        database_password("CASEWORK_PASSWORD", None, {"NIS_DB_PASSWORD": SECRET})
+    assert str(caught.value) == (
+        "the environment variable CASEWORK_PASSWORD named by source.password_env is not set: "
+        "set it to the database password before the run"
+    )
+
+
+def test_the_password_never_shows_in_the_source_or_the_libpq_string_but_once() -> None:
+    source = SqlSource(url="postgresql+psycopg://nis_reader@dbhost:5433/casework", password=SECRET)
+    assert SECRET not in repr(source)
+    from sqlalchemy.engine import make_url
+
+    url = make_url("postgresql+psycopg://nis_reader@/casework?host=/run/pg&sslmode=require")
+    text = _libpq_conninfo(url.set(password="it's a \\ pass"))
+    assert text == (
+        "host='/run/pg' sslmode='require' dbname='casework' user='nis_reader' "
+        "password='it\\'s a \\\\ pass'"
+    )
+    tcp = _libpq_conninfo(make_url(source.url))
+    assert tcp == "host='dbhost' port='5433' dbname='casework' user='nis_reader'"
+
+
+@pytest.fixture
+def sqlite_people(tmp_path: Path) -> str:
+    path = tmp_path / "cases.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE people (person_id, family_id, dob, nis_opt_out)")
+        # SQLite lets one column hold text and numbers: it must still read as text.
+        connection.executemany(
+            "INSERT INTO people VALUES (?, ?, ?, ?)",
+            [
+                ("P1", "F1", "2010-01-02", 0),
+                ("P2", "F1", "03/04/2011", 1),
+                (3, "F2", None, "0"),
+                ("P4", "F2", "2012-05-06", None),
+                ("P5", 5.0, "", 1),
+            ],
+        )
+    return f"sqlite:///{path}"
+
+
+def test_a_sqlite_read_in_chunks_equals_one_read(sqlite_people: str) -> None:
+    source = SqlSource(url=sqlite_people)
+    label, whole, digest = read_sql_extract(source, "people")
+    _, pieces, piece_digest = read_sql_extract(source, "people", chunk_rows=2)
+    assert label == "table people"
+    pd.testing.assert_frame_equal(pieces, whole)
+    assert piece_digest == digest == sha256_of_frame(whole)
+    assert whole.index.tolist() == [2, 3, 4, 5, 6]
+    assert whole["person_id"].tolist() == ["P1", "P2", "3", "P4", "P5"]
+    assert whole["family_id"].tolist() == ["F1", "F1", "F2", "F2", "5"]
+    assert whole["nis_opt_out"].tolist()[:3] == ["0", "1", "0"]
+    assert pd.isna(whole.loc[5, "nis_opt_out"]) and pd.isna(whole.loc[4, "dob"])
+
+
+def test_an_unopenable_sqlite_file_is_a_connection_error(tmp_path: Path) -> None:
+    source = SqlSource(url=f"sqlite:///{tmp_path / 'no' / 'such' / 'folder.db'}")
+    with pytest.raises(ConnectionError, match=r"^table families: database unavailable"):
+        read_sql_extract(source, "families")
