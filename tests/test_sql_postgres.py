@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from embedded_pg import PASSWORD_ROLE, EmbeddedPostgres
-from nis_pipeline.settings import EXTRACT_NAMES, load_settings
 from pg_support import (
     DATABASE,
     PASSWORD,
@@ -31,7 +30,10 @@ import extracts.sql
 from extracts.digest import sha256_of_frame
 from extracts.reader import read_extract, read_extracts
 from extracts.sql import SqlSource, read_sql_extract
-from nis_pipeline.cli import _database_password, app
+from flows.db_password import source_password
+from flows.settings import load_settings
+from nis_pipeline.cli import app
+from schemas.models import EXTRACT_NAMES
 from schemas.rules import FatalInputError
 from schemas.validation import ValidationResult, validate
 from synth.generate import write_synthetic
@@ -79,8 +81,8 @@ def test_every_extract_reads_as_its_csv_does(
     """Text and typed tables, NULL and empty blanks, a mixed-case schema, a renaming query: the
     text tables read exactly as the CSV (row numbers included), and every extract validates to
     the same clean frame and the same findings as the CSV."""
-    from_db = read_extracts(_db_settings(case_db, tmp_path))
-    from_csv = read_extracts(load_settings(None, source_path=extracts_folder))
+    from_db = read_extracts(_db_settings(case_db, tmp_path).extract_source())
+    from_csv = read_extracts(load_settings(None, source_path=extracts_folder).extract_source())
     for name in EXTRACT_NAMES:
         if not PLACEMENTS[name].typed:
             pd.testing.assert_frame_equal(from_db[name].frame, from_csv[name].frame, obj=name)
@@ -108,7 +110,7 @@ def test_typed_and_text_tables_hold_the_same_text(case_db: EmbeddedPostgres) -> 
         table: read_extract(
             load_settings(
                 None, source={"url": case_db.url(READER, DATABASE), "tables": {"people": table}}
-            ),
+            ).extract_source(),
             "people",
         ).frame
         for table in ("CaseWork.EH_People", "people_as_text", "people_as_text_nulls")
@@ -289,9 +291,9 @@ def test_the_default_password_variable_is_nis_db_password(
 ) -> None:
     settings = load_settings(_password_config(case_db, tmp_path))
     monkeypatch.delenv("NIS_DB_PASSWORD", raising=False)
-    assert _database_password(settings) is None
+    assert source_password(settings) is None
     with pytest.raises(FatalInputError, match="refused the login"):
-        read_extract(settings, "families", password=None)
+        read_extract(settings.extract_source(None), "families")
     monkeypatch.setenv("NIS_DB_PASSWORD", PASSWORD)
-    families = read_extract(settings, "families", password=_database_password(settings))
+    families = read_extract(settings.extract_source(source_password(settings)), "families")
     assert families.source == "table eh_families" and families.rows > 0

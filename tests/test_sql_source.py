@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from nis_pipeline.settings import ConfigError, load_settings
 
 from extracts.digest import sha256_of_frame
 from extracts.sql import SqlSource, _libpq_conninfo, read_sql_extract
 from flows.db_password import database_password
+from flows.settings import ConfigError, load_settings
 
 SECRET = "s3cr3t-Pa55"
 
@@ -42,7 +42,7 @@ def test_a_url_with_a_password_in_the_config_file_is_refused(tmp_path: Path, url
 def test_run_refuses_it_with_exit_2_before_anything_starts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from flows.cli_runs import run_command
+    from flows.commands import run_command
 
     config = tmp_path / "nis.toml"
     config.write_text(f'[source]\nurl = "postgresql://u:{SECRET}@h/db"\n', encoding="utf-8")

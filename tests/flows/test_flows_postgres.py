@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from embedded_pg import PASSWORD_ROLE, EmbeddedPostgres
-from flows.cli_runs import run_command
 from flows_support import (
     LA,
     api_logs,
@@ -27,6 +26,7 @@ from flows_support import (
 from pg_support import PASSWORD, admin, create_case_database, source_config
 
 import flows.tasks
+from flows.commands import run_command
 from flows.results import Outcome
 from flows.submission import nis_submission
 
@@ -118,7 +118,7 @@ def test_a_database_run_writes_the_csv_runs_files_byte_for_byte(
     assert any("Read people from table CaseWork.EH_People" in line for line in logs)
     assert not any(PASSWORD in line for line in logs)
     written = list(folder.iterdir())
-    assert len(written) == 6
+    assert len(written) == 7  # the six files of section 5 and the changes file
     assert not any(PASSWORD.encode() in p.read_bytes() for p in written)  # manifest included
 
 

@@ -135,7 +135,8 @@ def test_a_database_down_for_longer_than_the_retries_stops_the_run(
     kind, error = state_of(state)
     assert kind == "FAILED" and error.exit_code == 1
     assert str(error) == (
-        "the extracts could not be read: table families: database unavailable (OperationalError)"
+        "the extracts could not be read: table families: database unavailable or connection lost "
+        "(OperationalError)"
     )
     assert state.message == str(error)
     assert down.attempts == ATTEMPTS  # no attempt after the last retry
