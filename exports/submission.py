@@ -54,7 +54,11 @@ from exports.manifest import (
 )
 from exports.statistics import write_statistics_csv
 from exports.tables import PreparedTables, prepare_changes, prepare_tables
-from exports.validation_report import findings_sheet_rows, write_validation_report
+from exports.validation_report import (
+    ReportContext,
+    findings_sheet_rows,
+    write_validation_report,
+)
 from exports.workbook import write_prepared_workbook
 from schemas.codes import LA_CODE_PATTERN
 from transforms.periods import Period
@@ -217,6 +221,7 @@ def _write_files(
     extract_counts: pd.DataFrame,
     changes: pd.DataFrame,
     previous: PreviousReference | None,
+    report_context: ReportContext | None,
 ) -> tuple[list[str], dict[str, Any], str | None]:
     names = submission_files(la_code, period)
     entries: list[dict[str, Any]] = []
@@ -237,7 +242,9 @@ def _write_files(
     stat_rows = write_statistics_csv(statistics, folder / names.statistics)
     entries.append(file_entry(folder / names.statistics, stat_rows))
 
-    write_validation_report(findings, extract_counts, folder / names.validation_report)
+    write_validation_report(
+        findings, extract_counts, folder / names.validation_report, report_context
+    )
     shown = findings_sheet_rows(len(findings))
     entries.append(
         file_entry(folder / names.validation_report, shown, {"Findings": shown}, internal=True)
@@ -272,6 +279,7 @@ def write_submission(
     *,
     changes: pd.DataFrame,
     previous: PreviousReference | None,
+    report_context: ReportContext | None = None,
 ) -> SubmissionResult:
     """Write the submission of ``period`` into ``out_root/la_code/{census}/`` (see module notes).
 
@@ -306,6 +314,7 @@ def write_submission(
                 extract_counts,
                 changes,
                 previous,
+                report_context,
             )
             fsync_dir(partial)
             _move_into_place(partial, target, replace)
@@ -323,6 +332,7 @@ def write_failed_run_report(
     period: Period,
     findings: pd.DataFrame,
     counts: pd.DataFrame,
+    report_context: ReportContext | None = None,
 ) -> Path:
     """Write only the validation report of a run that exceeded its threshold; returns its path.
 
@@ -339,5 +349,5 @@ def write_failed_run_report(
         else:
             make_private_dir(target)
             path = target / REPORT_NAME
-        write_validation_report(findings, counts, path)
+        write_validation_report(findings, counts, path, report_context)
     return path

@@ -1,16 +1,21 @@
 """The validation report (``validation_report.xlsx``): every quarantined row and warning of a run.
 
 Internal, not for submission. Sheets:
-- ``Summary``: rows read, quarantined and warned per extract, then the number of findings per rule,
-  extract and column with the rule's severity and message, and a note when the ``Findings`` sheet
-  had to be cut at Excel's row limit.
+- ``Summary``: a header block (census date, extract date, threshold, the quarantined share of
+  people, whether a submission was written), rows read, quarantined and warned per extract, then
+  the number of findings per rule, extract and column with the rule's severity, message and how to
+  fix it (from the rule registry: the column's code list or expected format), and a note when the
+  ``Findings`` sheet had to be cut at Excel's row limit.
 - ``Findings``: one row per finding (``schemas.rules.FINDING_COLUMNS``), fatal first, then errors,
-  then warnings; within a severity by extract (contract order), source row, rule and column. The
-  order is total, so the same findings give the same file whatever order they arrive in.
+  then warnings; within a severity by extract (contract order), source row, rule and column, with
+  an autofilter on its header. The order is total, so the same findings give the same file
+  whatever order they arrive in.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +26,31 @@ from schemas.models import EXTRACT_NAMES
 from schemas.rules import FINDING_COLUMNS, RULES, Severity
 
 COUNT_COLUMNS: list[str] = ["extract", "source", "sha256", "rows_read", "quarantined", "warned"]
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What the report's header block says about the run that wrote it."""
+
+    census: date | None  # None for ``nis validate``, which is not a run of a census date
+    extract_date: date
+    threshold: float
+    people_share: float  # quarantined people rows / people rows read
+    submission: str  # whether a submission was written, in words
+
+    def facts(self) -> list[tuple[str, object]]:
+        return [
+            ("census date", self.census.isoformat() if self.census else "none (nis validate)"),
+            ("extract date", self.extract_date.isoformat()),
+            ("quarantine threshold", _percent(self.threshold)),
+            ("people quarantined", _percent(self.people_share)),
+            ("submission", self.submission),
+        ]
+
+
+def _percent(share: float) -> str:
+    return f"{share:.2%}" if 0 < share < 0.001 else f"{share:.1%}"
+
 
 _SEVERITY_ORDER = [Severity.FATAL.value, Severity.ERROR.value, Severity.WARNING.value]
 
@@ -66,7 +96,8 @@ def sort_counts(counts: pd.DataFrame) -> pd.DataFrame:
 
 
 def findings_per_rule(findings: pd.DataFrame) -> pd.DataFrame:
-    """Number of findings per rule, extract and column, with the rule's severity and message."""
+    """Number of findings per rule, extract and column, with the rule's severity, message and
+    how to fix it (a table of at most a few hundred rows, however many findings there are)."""
     per = (
         findings.groupby(["rule", "extract", "column"], dropna=False, sort=False)
         .size()
@@ -76,6 +107,12 @@ def findings_per_rule(findings: pd.DataFrame) -> pd.DataFrame:
     known = per["rule"].isin(list(RULES))
     per.insert(1, "severity", per["rule"].map({c: r.severity.value for c, r in RULES.items()}))
     per.insert(2, "rule_message", per["rule"].map({c: r.message for c, r in RULES.items()}))
+    per["how_to_fix"] = [
+        RULES[str(rule)].how_to_fix(str(extract), None if pd.isna(column) else str(column))
+        if rule in RULES
+        else ""
+        for rule, extract, column in per[["rule", "extract", "column"]].itertuples(index=False)
+    ]
     # A rule missing from the catalogue keeps the text its findings carry.
     first = findings.drop_duplicates("rule").set_index("rule")
     per.loc[~known, "severity"] = per.loc[~known, "rule"].map(first["severity"])
@@ -89,8 +126,14 @@ def findings_sheet_rows(n_findings: int) -> int:
     return min(n_findings, excel.EXCEL_MAX_ROWS - 1)
 
 
-def write_validation_report(findings: pd.DataFrame, counts: pd.DataFrame, path: Path) -> None:
-    """Write the report to ``path`` atomically (a complete file or none), mode 0600."""
+def write_validation_report(
+    findings: pd.DataFrame,
+    counts: pd.DataFrame,
+    path: Path,
+    context: ReportContext | None = None,
+) -> None:
+    """Write the report to ``path`` atomically (a complete file or none), mode 0600; with
+    ``context``, its Summary opens with the header block of the run."""
     path = Path(path)
     make_private_dir(path.parent)
     ordered = sort_findings(findings)
@@ -99,8 +142,11 @@ def write_validation_report(findings: pd.DataFrame, counts: pd.DataFrame, path: 
     per_rule = findings_per_rule(ordered)
 
     with excel.streaming_workbook(path) as book:
-        widths = [26, 24, 66, 14, 14, 12]
+        widths = [26, 24, 66, 14, 14, 12, 60]
         ws = book.sheet("Summary", ["Validation report"], widths, freeze=False)
+        if context is not None:
+            for item, value in context.facts():
+                ws.append([item, excel.safe_value(ws, value)])
         ws.append([])
         ws.append(excel.bold_row(ws, ["Rows per extract"]))
         ws.append(excel.bold_row(ws, ["extract", "source", "sha256", *COUNT_COLUMNS[3:]]))
@@ -120,5 +166,5 @@ def write_validation_report(findings: pd.DataFrame, counts: pd.DataFrame, path: 
             )
             ws.append([excel.safe_value(ws, note)])
 
-        excel.write_frame_sheet(book, "Findings", ordered.iloc[:shown])
+        excel.write_frame_sheet(book, "Findings", ordered.iloc[:shown], autofilter=True)
         book.save(path)

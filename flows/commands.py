@@ -152,7 +152,7 @@ def validate_command(source: Path | None, config: Path | None, report: Path) -> 
     """``nis validate``: read and validate the extracts, write the report, print the summary.
     Exit 0 when a run may proceed, 1 when too many people rows are quarantined, 2 when nothing
     could be validated."""
-    from exports.validation_report import write_validation_report
+    from exports.validation_report import ReportContext, write_validation_report
     from extracts.reader import read_extracts
     from flows.db_password import source_password
     from flows.summary import validation_summary
@@ -165,8 +165,15 @@ def validate_command(source: Path | None, config: Path | None, report: Path) -> 
     except (PipelineError, ConnectionError) as exc:
         code = exc.exit_code if isinstance(exc, PipelineError) else ExitCode.FATAL
         return _error(str(exc), code)
+    context = ReportContext(
+        census=None,
+        extract_date=settings.resolved_extract_date(),
+        threshold=settings.quarantine_threshold,
+        people_share=result.people_quarantined_share,
+        submission="none: nis validate writes no submission",
+    )
     try:
-        write_validation_report(result.findings, result.counts, report)
+        write_validation_report(result.findings, result.counts, report, context)
     except OSError as exc:
         return _error(f"cannot write {report}: {exc.strerror}", ExitCode.FATAL)
     for line in validation_summary(result, settings.quarantine_threshold):

@@ -131,13 +131,14 @@ def submit_period(
         )
         logger.info("%s: up to date, skipped (%s)", label, folder)
     elif prepared.threshold_exceeded:
-        message = (
+        why = (
             f"{share(prepared.share)} of people rows quarantined, above the threshold "
-            f"{share(prepared.threshold)}: no submission written"
+            f"{share(prepared.threshold)}"
         )
+        message = f"{why}: no submission written"
         report = None
         try:
-            report = str(write_failed_report(out_root, la, period, prepared.validation))
+            report = str(write_failed_report(prepared, period, why))
         except PipelineError as exc:
             message += f"; the validation report could not be written ({exc})"
         logger.error("%s: %s", label, message)
@@ -189,9 +190,7 @@ def _compute_and_export(
                 counts or "none",
             )
         logger.info("%s: writing the submission folder", label)
-        written: Any = export_submission(
-            out_root, la, period, computed, prepared.validation, replace, changes
-        )
+        written: Any = export_submission(prepared, period, computed, replace, changes)
     except SubmissionExistsError:
         message = (
             f"{out_root / la / label} holds a finished submission made from other inputs (or "

@@ -23,6 +23,7 @@ from prefect.client.schemas.objects import State, TaskRun
 from exports.manifest import PreviousReference
 from exports.previous import PreviousSubmissionError
 from exports.submission import SubmissionBusyError, SubmissionExistsError
+from exports.validation_report import ReportContext
 from extracts.source import ExtractSource
 from flows.artifacts import cohort_sizes
 from flows.db_password import source_password
@@ -177,20 +178,19 @@ def compare_with_previous(
     persist_result=False,
 )
 def export_submission(
-    out_root: Path,
-    la_code: str,
+    prepared: PreparedInputs,
     period: Period,
     computed: PeriodTables,
-    validation: ValidationResult,
     replace: bool,
     changes: PeriodChanges,
 ) -> Any:
     from exports.submission import write_submission
 
+    validation = prepared.validation
     try:
         return write_submission(
-            out_root,
-            la_code,
+            prepared.out_root,
+            prepared.la_code,
             period,
             computed.tables,
             computed.statistics,
@@ -199,6 +199,7 @@ def export_submission(
             replace=replace,
             changes=changes.changes,
             previous=changes.previous,
+            report_context=prepared.report_context(period, "written: this folder"),
         )
     except (SubmissionExistsError, SubmissionBusyError):
         raise  # their messages name the folder only
@@ -212,14 +213,18 @@ def export_submission(
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def write_failed_report(
-    out_root: Path, la_code: str, period: Period, validation: ValidationResult
-) -> Any:
+def write_failed_report(prepared: PreparedInputs, period: Period, why: str) -> Any:
     from exports.submission import write_failed_run_report
 
+    validation = prepared.validation
     try:
         return write_failed_run_report(
-            out_root, la_code, period, validation.findings, validation.counts
+            prepared.out_root,
+            prepared.la_code,
+            period,
+            validation.findings,
+            validation.counts,
+            prepared.report_context(period, f"not written: {why}"),
         )
     except SubmissionBusyError:
         raise
@@ -237,6 +242,19 @@ class PreparedInputs:
     @property
     def la_code(self) -> str:
         return self.validation.la_code
+
+    @property
+    def out_root(self) -> Path:
+        return Path(self.settings.output_dir)
+
+    def report_context(self, period: Period, submission: str) -> ReportContext:
+        return ReportContext(
+            census=period.census,
+            extract_date=self.settings.resolved_extract_date(),
+            threshold=self.threshold,
+            people_share=self.share,
+            submission=submission,
+        )
 
     @property
     def input_hashes(self) -> dict[str, str]:

@@ -64,13 +64,13 @@ GOLDEN = {
     "writer": "0360d5ac6d96df6e84104dd9548ff4e8f2717e151c5ffe3ad7aae6362e850f19",
     "submission": "8a5482e3c03b67d02c36bc5f2a369280be8527884804cb3e12cbe05bcf10ee7f",
     "random60": "01ba532376bf21eee1b982cf59a8a269c4ce5aee0b1538769f9101ba655d80a6",
-    "report": "798a69ef044be95ef83190e6af2a288e60fa82b51b943afc753c8d192dbdbdd2",
+    "report": "38bf2e8fb0d4b85f04f4e4a00a9dfe59ded1eeb50a876ecd5c87d9e71cfc834c",
 }
 CONTENT = {
     "writer": "c22515567596c777f19fb75aad07658fd3df3c6d7984146f00a9c3ffe49ad81e",
     "submission": "a69e0ac26a01dc97bb90fc63a78da8b488e5026c621e97c7b129fc86cb628ffc",
     "random60": "39f22e13f7f6c872880f3920bcc4289cf7b9a525050caad24b1f6ecbef54c2ef",
-    "report": "de1c56aa919f9463c5352b55ef6c4c59e62e902dd9817a1d30dacc28a22bec94",
+    "report": "e7639f99f15a951bcb8ea5a614fecf64b93d9b8294e75e21e27435d7cdeb9322",
 }
 
 
@@ -225,11 +225,15 @@ def test_autofilter_is_off_unless_asked_and_covers_the_spliced_rows(built):
     # Excel wants the filter after the rows, and the hidden name that marks its range.
     assert filtered.index("</sheetData>") < filtered.index('<autoFilter ref="A1:E9"')
     assert "'Filtered'!$A$1:$E$9" in workbook or "Filtered!$A$1:$E$9" in workbook
-    for name in ("submission", "report"):
-        with zipfile.ZipFile(built[name]) as z:
-            parts = [p for p in z.namelist() if p.startswith("xl/worksheets/")]
-            assert not any(b"autoFilter" in z.read(p) for p in parts)
-            assert b"_FilterDatabase" not in z.read("xl/workbook.xml")
+    # The submission workbook has none; the validation report filters its findings only.
+    with zipfile.ZipFile(built["submission"]) as z:
+        parts = [p for p in z.namelist() if p.startswith("xl/worksheets/")]
+        assert not any(b"autoFilter" in z.read(p) for p in parts)
+        assert b"_FilterDatabase" not in z.read("xl/workbook.xml")
+    report = openpyxl.load_workbook(built["report"])
+    assert report["Summary"].auto_filter.ref is None
+    findings = report["Findings"]
+    assert findings.auto_filter.ref == f"A1:H{findings.max_row}" and findings.max_row > 2
 
 
 def test_autofilter_on_an_empty_table_covers_the_header(tmp_path):

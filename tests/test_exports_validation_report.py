@@ -67,14 +67,29 @@ def test_header_is_bold_and_frozen(tmp_path):
 
 def test_summary_counts_rows_per_extract_and_findings_per_rule(tmp_path):
     rows = _rows(openpyxl.load_workbook(_write(tmp_path))["Summary"])
-    start = rows.index(("Rows per extract", None, None, None, None, None))
-    assert rows[start + 1] == ("extract", "source", "sha256", "rows_read", "quarantined", "warned")
+    start = rows.index(("Rows per extract", None, None, None, None, None, None))
+    assert rows[start + 1][:6] == (
+        "extract",
+        "source",
+        "sha256",
+        "rows_read",
+        "quarantined",
+        "warned",
+    )
     assert [r[0] for r in rows[start + 2 : start + 5]] == ["families", "people", "eligibility"]
-    assert rows[start + 3][3:] == (40, 1, 1)
+    assert rows[start + 3][3:6] == (40, 1, 1)
 
-    start = rows.index(("Findings per rule", None, None, None, None, None))
-    assert rows[start + 1] == ("rule", "severity", "rule_message", "extract", "column", "findings")
-    assert rows[start + 2 : start + 6] == [
+    start = rows.index(("Findings per rule", None, None, None, None, None, None))
+    assert rows[start + 1] == (
+        "rule",
+        "severity",
+        "rule_message",
+        "extract",
+        "column",
+        "findings",
+        "how_to_fix",
+    )
+    assert [r[:6] for r in rows[start + 2 : start + 6]] == [
         ("E105", "error", "code not in the contract's code list", "families", "status", 1),
         (
             "E190",
@@ -87,7 +102,36 @@ def test_summary_counts_rows_per_extract_and_findings_per_rule(tmp_path):
         ("W201", "warning", "NINO fails format", "people", "nino", 1),
         ("W204", "warning", "postcode fails UK format", "people", "postcode", 1),
     ]
-    assert ("findings", 4, None, None, None, None) in rows
+    # How to fix each: the column's own code list or format, from the rule registry.
+    fixes = [r[6] for r in rows[start + 2 : start + 6]]
+    assert fixes[0] == "Use one of: IDENTIFIED, ATTACHED, CLOSED, DECLINED, NOT_ELIGIBLE."
+    assert fixes[1].startswith("Fix the quarantined family or person row with the same family_id")
+    assert "AB123456C" in fixes[2] and "L1 8JQ" in fixes[3]
+    assert ("findings", 4, None, None, None, None, None) in rows
+
+
+def test_the_header_block_says_which_run_wrote_the_report(tmp_path):
+    import datetime as dt
+
+    from exports.validation_report import ReportContext
+
+    path = tmp_path / "validation_report.xlsx"
+    context = ReportContext(
+        census=dt.date(2025, 9, 30),
+        extract_date=dt.date(2025, 11, 1),
+        threshold=0.05,
+        people_share=0.0004,
+        submission="written: this folder",
+    )
+    write_validation_report(sample_findings(), sample_counts(), path, context)
+    rows = _rows(openpyxl.load_workbook(path)["Summary"])
+    assert [r[:2] for r in rows[1:6]] == [
+        ("census date", "2025-09-30"),
+        ("extract date", "2025-11-01"),
+        ("quarantine threshold", "5.0%"),
+        ("people quarantined", "0.04%"),
+        ("submission", "written: this folder"),
+    ]
 
 
 def test_findings_per_rule_counts_repeats():
