@@ -23,7 +23,7 @@ exception's type and an SQLSTATE, never SQL, a value or the URL.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +108,28 @@ def read_sql_extract(
     return label, number_rows(frame), digest.hexdigest()
 
 
+def column_names(source: SqlSource, name: str) -> tuple[str, list[str]]:
+    """The label and the column names of one extract's table or query, reading one small chunk
+    at most (for ``nis columns``)."""
+    query = source.queries.get(name)
+    table = source.tables.get(name, name)
+    label = f"query for {name}" if query else f"table {table}"
+    url = _connection_url(source, label)
+    if url.get_backend_name() == "postgresql":
+        pieces = _read_postgres(url, query, table, label, 1024)
+    else:
+        pieces = _read_sqlalchemy(url, query, table, label, 1)
+    try:
+        first = next(pieces)
+    except (FatalInputError, ConnectionError):
+        raise
+    except Exception as exc:
+        raise _translate(exc, label, table_source=query is None) from None
+    finally:
+        pieces.close()
+    return label, [str(c) for c in first.columns]
+
+
 def _connection_url(source: SqlSource, label: str) -> URL:
     try:
         url = make_url(source.url)
@@ -131,7 +153,7 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _read_postgres(
     url: URL, query: str | None, table: str, label: str, batch_bytes: int
-) -> Iterator[pd.DataFrame]:
+) -> Generator[pd.DataFrame, None, None]:
     try:
         from adbc_driver_postgresql import StatementOptions, dbapi
     except ImportError:
@@ -217,7 +239,7 @@ def _dates_as_text(batch: Any) -> Any:
 
 def _read_sqlalchemy(
     url: URL, query: str | None, table: str, label: str, chunk_rows: int
-) -> Iterator[pd.DataFrame]:
+) -> Generator[pd.DataFrame, None, None]:
     try:
         engine = sa.create_engine(url)
     except Exception as exc:

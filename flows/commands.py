@@ -209,3 +209,58 @@ def package_command(
         written(out_root, result)
     print(result.path)
     return ExitCode.OK
+
+
+def columns_command(source: Path | None, config: Path | None) -> int:
+    """``nis columns``: per extract, each header and the contract column it maps to, the headers
+    the contract does not know (with the column each most likely means) and the contract columns
+    missing. Exit 0 when every required column is found, 2 otherwise."""
+    from extracts.headers import read_headers
+    from flows.db_password import source_password
+    from schemas.columns import column_notes, match_headers
+    from schemas.models import EXTRACT_NAMES
+
+    try:
+        settings = load_settings(config, source_path=source)
+        extract_source = settings.extract_source(source_password(settings))
+    except PipelineError as exc:
+        return _error(str(exc), exc.exit_code)
+    if extract_source.url is None and extract_source.folder is None:
+        return _error(
+            "no source given: pass --source DIR or set [source] path in the config",
+            ExitCode.FATAL,
+        )
+    lacking: list[str] = []
+    for name in EXTRACT_NAMES:
+        try:
+            where, headers = read_headers(extract_source, name)
+        except (PipelineError, ConnectionError) as exc:
+            print(f"{name}: {exc}")
+            lacking.append(name)
+            continue
+        column_map = extract_source.column_map.get(name, {})
+        match = match_headers(name, headers, column_map)
+        print(f"{name} ({where})")
+        mapped = {v: k for k, v in match.found.items()}
+        for header in headers:
+            text = str(header).strip()
+            if text in mapped:
+                via = " (column_map)" if text.casefold() != mapped[text] else ""
+                print(f"  {text!r:<32} -> {mapped[text]}{via}")
+        for note in column_notes(match):
+            print(f"  {note.text}")
+        if match.repeated:
+            print(f"  given twice: {', '.join(match.repeated)}")
+        if match.missing_optional:
+            print(f"  missing, read as empty: {', '.join(match.missing_optional)}")
+        if match.missing_required or match.repeated:
+            print(f"  MISSING (required): {', '.join(match.missing_required) or '-'}")
+            lacking.append(name)
+    if lacking:
+        return _error(
+            f"{len(lacking)} of {len(EXTRACT_NAMES)} extracts cannot be used as they are: "
+            f"{', '.join(lacking)}",
+            ExitCode.FATAL,
+        )
+    print("every required column is found")
+    return ExitCode.OK

@@ -109,6 +109,19 @@ def validate(
 
 
 @app.command()
+def columns(source: SourceOpt = None, config: ConfigOpt = None) -> None:
+    """Show how each extract's headers map to the contract's columns: the column each header
+    gives, the headers the contract does not know (with the column each most likely means and
+    the column_map line to add), and the contract columns missing.
+
+    Exit 0 when every required column is found, 2 otherwise.
+    """
+    from flows.commands import columns_command
+
+    raise typer.Exit(columns_command(source, config))
+
+
+@app.command()
 def run(
     census: Annotated[
         str,

@@ -177,3 +177,20 @@ def test_families_of_another_council_stop_the_run_with_exit_2(
     assert line.startswith("error: [F005] families.csv: the families extract holds another")
     assert "families of E08000013 besides la_code E08000012" in line
     assert not (tmp_path / "out" / LA / "2025-09-30").exists()
+
+
+def test_run_calls_out_an_unmapped_column_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = synthetic_extracts(tmp_path / "extracts", families=20, seed=5)
+    people = source / "people.csv"
+    header, rest = people.read_text(encoding="utf-8").split("\n", 1)
+    people.write_text(header.replace(",dob,", ",Date of Birth,") + "\n" + rest, encoding="utf-8")
+    config = write_config(tmp_path / "nis.toml")
+    assert run_command("2025-09-30", source, config, tmp_path / "out", False) == 1
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0] == "headers the contract does not know:"
+    assert lines[1].startswith("  'Date of Birth' in people: not a contract column, and people")
+    assert 'add "Date of Birth" = "dob" under [column_map.people]' in lines[1]
+    _one_error_line(captured.err)  # the threshold, said once

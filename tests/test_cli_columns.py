@@ -1,0 +1,128 @@
+"""Column maps that help: a council's own headers, a config that maps all but one, and what
+``nis columns`` and ``nis validate`` then say (the issue's new-analyst case)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from extract_builders import HEADERS, fresh_rows, write_extracts
+from typer.testing import CliRunner
+
+from nis_pipeline.cli import app
+
+# The people extract as a case system exports it: its own headers for the contract's columns.
+LOCAL = {
+    "person_id": "Person Reference",
+    "family_id": "Family Reference",
+    "role": "Role in Family",
+    "dob": "Date of Birth",
+    "gender": "Sex",
+    "nino": "NI Number",
+}
+
+
+def _council_extracts(folder: Path) -> Path:
+    headers = dict(HEADERS)
+    headers["people"] = [LOCAL.get(h, h) for h in HEADERS["people"]] + ["Keyworker"]
+    rows = fresh_rows()
+    for person in rows["people"]:
+        for contract, local in LOCAL.items():
+            person[local] = person.pop(contract)
+        person["Keyworker"] = "someone"
+    return write_extracts(folder, rows, headers=headers)
+
+
+def _config(path: Path, *, with_dob: bool = False) -> Path:
+    lines = [
+        "extract_date = 2025-06-01",
+        "[column_map.people]",
+        '"Person Reference" = "person_id"',
+        '"Family Reference" = "family_id"',
+        '"Role in Family" = "role"',
+        '"Sex" = "gender"',
+        '"NI Number" = "nino"',
+    ]
+    if with_dob:
+        lines.append('"Date of Birth" = "dob"')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _invoke(*args: str | Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+DOB_NOTE = (
+    "'Date of Birth' in people: not a contract column, and people has no 'dob' column; did you "
+    'mean \'dob\'? add "Date of Birth" = "dob" under [column_map.people]'
+)
+
+
+def test_columns_names_each_header_and_the_column_map_line_missing(tmp_path: Path) -> None:
+    source = _council_extracts(tmp_path / "extracts")
+    code, out, err = _invoke("columns", "--source", source, "--config", _config(tmp_path / "c"))
+    assert code == 0, err  # dob is optional: the extracts can be read, but see the note
+    people = out[out.index("people (people.csv)") : out.index("eligibility (")]
+    assert "'Person Reference'               -> person_id (column_map)" in people
+    assert "'Sex'                            -> gender (column_map)" in people
+    assert "'forename'                       -> forename\n" in people
+    assert f"  {DOB_NOTE}\n" in people
+    assert "'Keyworker' in people: not a contract column; ignored" in people
+    # The note that matters comes before the one that does not.
+    assert people.index(DOB_NOTE) < people.index("'Keyworker'")
+    assert "missing, read as empty: dob" in people
+    assert out.rstrip().endswith("every required column is found")
+
+
+def test_columns_exits_2_when_a_required_column_is_missing(tmp_path: Path) -> None:
+    source = _council_extracts(tmp_path / "extracts")
+    config = _config(tmp_path / "c")
+    config.write_text(config.read_text().replace('"Sex" = "gender"\n', ""), encoding="utf-8")
+    code, out, err = _invoke("columns", "--source", source, "--config", config)
+    assert code == 2
+    people = out[out.index("people (people.csv)") : out.index("eligibility (")]
+    assert "MISSING (required): gender" in people
+    assert "'Sex' in people: not a contract column, and people has no 'gender' column" in people
+    assert err.strip() == "error: 1 of 10 extracts cannot be used as they are: people"
+    assert "Traceback" not in out + err
+
+
+def test_columns_reports_an_extract_that_is_not_there(tmp_path: Path) -> None:
+    source = write_extracts(tmp_path / "extracts")
+    (source / "offences.csv").unlink()
+    code, out, err = _invoke("columns", "--source", source)
+    assert code == 2
+    assert "offences: [F001]" in out and "offences.csv" in out
+    assert "families (families.csv)" in out  # the others are still shown
+
+
+def test_validate_calls_out_the_unmapped_date_of_birth_before_the_counts(tmp_path: Path) -> None:
+    source = _council_extracts(tmp_path / "extracts")
+    report = tmp_path / "report.xlsx"
+    code, out, _ = _invoke(
+        "validate", "--source", source, "--config", _config(tmp_path / "c"), "--report", report
+    )
+    # Every born person lacks a date of birth, so most people rows are quarantined (E121) ...
+    assert code == 1
+    lines = out.splitlines()
+    # ... and the reason is the first thing said, before the table of counts.
+    assert lines[0] == "headers the contract does not know:"
+    assert lines[1] == f"  {DOB_NOTE}"
+    assert lines.index(f"  {DOB_NOTE}") < next(
+        i for i, line in enumerate(lines) if line.startswith("extract ")
+    )
+
+    # With the mapping added, nothing is called out and nobody is quarantined for it.
+    code, out, _ = _invoke(
+        "validate",
+        "--source",
+        source,
+        "--config",
+        _config(tmp_path / "c", with_dob=True),
+        "--report",
+        report,
+    )
+    assert code == 0
+    assert "did you mean" not in out
+    assert "'Keyworker' in people: not a contract column; ignored" in out
