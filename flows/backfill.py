@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.artifacts import backfill_markdown, publish_markdown, publish_validation
 from flows.naming import backfill_run_name, rename_current_run
 from flows.results import Outcome, PeriodFailed, PeriodResult, RunFailed, RunResult
-from flows.submission import failed, load_run_settings, stopped, submit_period
+from flows.submission import ended, failed, load_run_settings, stopped, submit_period
 from flows.tasks import PreparedInputs, prepare_inputs
 from schemas.errors import PipelineError
 from transforms.periods import CensusDateError, Period, census_dates_between, parse_census
@@ -75,10 +75,22 @@ def nis_backfill(
     output_dir: str | None = None,
     replace: bool = False,
 ) -> Any:
-    """Write one submission per census date from ``from_census`` to ``to_census`` inclusive
-    (ISO dates, 31 March or 30 September). ``replace`` rewrites finished periods, keeping the
-    old folders beside the new ones."""
+    """Write one submission per census date from ``from_census`` to ``to_census`` inclusive,
+    oldest first, reading and validating the extracts once.
+
+    Args:
+        from_census: First census date as YYYY-MM-DD, 31 March or 30 September (e.g.
+            2024-03-31).
+        to_census: Last census date as YYYY-MM-DD, 31 March or 30 September (e.g. 2025-09-30).
+        config_path: The config file (nis.toml), relative to the folder the worker runs in.
+        source_path: Folder of the ten extracts; overrides the config's [source].
+        output_dir: Root folder of the submissions; overrides the config's output_dir.
+        replace: Replace finished submissions made from other inputs (the old ones are kept
+            beside them).
+    """
     logger = get_run_logger()
+    settings = None
+    span = f"{from_census}/{to_census}"
     try:
         settings = load_run_settings(config_path, source_path, output_dir)
         censuses = census_range(from_census, to_census)
@@ -90,7 +102,7 @@ def nis_backfill(
         )
         prepared = prepare_inputs(settings, logger)
     except (PipelineError, ConnectionError) as exc:
-        return stopped(logger, exc)
+        return ended("backfill", span, settings, output_dir, stopped(logger, exc))
     la = prepared.la_code
     first, last = censuses[0].isoformat(), censuses[-1].isoformat()
     rename_current_run(backfill_run_name(la, first, last))
@@ -121,10 +133,10 @@ def nis_backfill(
         f"NIS backfill {la} {first} to {last}",
     )
     if result.failed:
-        return failed(RunFailed(result))
+        return ended("backfill", span, settings, output_dir, failed(RunFailed(result)))
     logger.info(
         "Backfill done: %d written, %d up to date",
         sum(p.outcome is Outcome.WRITTEN for p in periods),
         sum(p.outcome is Outcome.UP_TO_DATE for p in periods),
     )
-    return result
+    return ended("backfill", span, settings, output_dir, result)

@@ -12,6 +12,7 @@ a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 from flows.local_server import prefect_api, quiet_defaults
 from flows.results import RunFailed, RunResult
+from flows.run_audit import AUDITED_BY
 from flows.settings import Settings, load_settings
 from flows.summary import run_summary
 from schemas.errors import ExitCode, PipelineError
@@ -69,6 +71,11 @@ StateObserver = Callable[[Any], None]
 
 
 def _run_flow(flow_fn: Any, observer: StateObserver | None = None, **parameters: Any) -> int:
+    # With an observer the command records the run in the audit log: its flow must not add a
+    # second line.
+    before = os.environ.get(AUDITED_BY)
+    if observer is not None:
+        os.environ[AUDITED_BY] = "nis"
     try:
         with prefect_api():
             state = flow_fn(**parameters, return_state=True)
@@ -78,6 +85,11 @@ def _run_flow(flow_fn: Any, observer: StateObserver | None = None, **parameters:
         return _error(str(exc), exc.exit_code)
     except Exception as exc:  # Prefect could not start (its temporary API, its database)
         return _error(f"the run could not start: {type(exc).__name__}", ExitCode.FAILED)
+    finally:
+        if before is None:
+            os.environ.pop(AUDITED_BY, None)
+        else:
+            os.environ[AUDITED_BY] = before
     return _report(state)
 
 

@@ -135,6 +135,13 @@ class Settings(BaseSettings):
         ge=0,
         description="scheduled runs take the latest census date at least this long ago",
     )
+    package_recipient: str | None = Field(
+        default=None,
+        description=(
+            "age public key (age1...) of whoever receives the submission: scheduled runs then "
+            "also build the encrypted transfer package (nis package --recipient)"
+        ),
+    )
     pseudonym_secret: str | None = Field(
         default=None,
         description=(
@@ -142,6 +149,19 @@ class Settings(BaseSettings):
             "key (else the key comes from NIS_PSEUDONYM_KEY); never the key itself"
         ),
     )
+
+    @field_validator("package_recipient")
+    @classmethod
+    def _age_public_key(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from exports.package import PackageRefused, parse_recipient
+
+        try:
+            parse_recipient(value)
+        except PackageRefused as exc:
+            raise ValueError(str(exc).replace("--recipient", "package_recipient")) from None
+        return value.strip()
 
     @field_validator("pseudonym_secret")
     @classmethod

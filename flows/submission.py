@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
-from prefect.states import Failed
+from prefect.states import Failed, State
 
 from exports.freshness import finished_files_if_up_to_date
 from exports.previous import PreviousSubmissionError, previous_reference
@@ -29,10 +29,11 @@ from flows.tasks import (
     compare_with_previous,
     compute_submission,
     export_submission,
+    package_period,
     prepare_inputs,
     write_failed_report,
 )
-from schemas.errors import PipelineError
+from schemas.errors import ExitCode, PipelineError
 from transforms.periods import Period, latest_census, parse_census
 
 SCHEDULE_TIMEZONE = ZoneInfo("Europe/London")
@@ -240,20 +241,29 @@ def nis_submission(
     output_dir: str | None = None,
     replace: bool = False,
 ) -> Any:
-    """Write the submission for ``census_date`` (ISO, e.g. 2026-03-31).
+    """Write the NIS submission of one census date.
 
     With no census date, takes the latest census date at least ``census_lag_weeks`` (config,
     default 6) before the run's scheduled start: what the six-monthly schedule needs.
-    ``source_path`` and ``output_dir`` override the config file's folders.
+
+    Args:
+        census_date: Census date as YYYY-MM-DD, 31 March or 30 September (e.g. 2026-03-31).
+            Leave empty for the latest one due.
+        config_path: The config file (nis.toml), relative to the folder the worker runs in.
+        source_path: Folder of the ten extracts; overrides the config's [source].
+        output_dir: Root folder of the submissions; overrides the config's output_dir.
+        replace: Replace a finished submission made from other inputs (the old one is kept
+            beside it).
     """
     logger = get_run_logger()
+    settings: Settings | None = None
     try:
         settings = load_run_settings(config_path, source_path, output_dir)
         period = Period(resolve_census(census_date, settings))
         logger.info("Census date %s (period %s to %s)", period, period.start, period)
         prepared = prepare_inputs(settings, logger)
     except (PipelineError, ConnectionError) as exc:
-        return stopped(logger, exc)
+        return ended("run", census_date or "latest", settings, output_dir, stopped(logger, exc))
     rename_current_run(period_run_name(prepared.la_code, period.label))
     logger = get_run_logger()
     publish_validation(
@@ -264,6 +274,25 @@ def nis_submission(
     )
     outcome = submit_period(prepared, period, replace, logger)
     result = RunResult(periods=(outcome,), la_code=prepared.la_code, inputs=prepared.summary())
-    if not outcome.outcome.ok:
-        return failed(RunFailed(result))
-    return result
+    returned: Any = failed(RunFailed(result)) if not outcome.outcome.ok else result
+    if settings.package_recipient and outcome.outcome.ok:
+        try:
+            _ = package_period(prepared, period, settings.package_recipient)
+        except PipelineError as exc:  # e.g. the folder was altered since it was written
+            logger.error("%s: %s", period.label, exc)
+            returned = failed(exc)
+    return ended("run", period.label, settings, output_dir, returned)
+
+
+def ended(
+    command: str, census: str, settings: Settings | None, output_dir: str | None, returned: Any
+) -> Any:
+    """Append the run's audit line (unless a ``nis`` command records it) and hand back what the
+    flow returns: its result, or the Failed state of its failure."""
+    from flows.run_audit import audit_flow_run
+
+    data = returned.data if isinstance(returned, State) else returned
+    code = data.exit_code if isinstance(data, PipelineError) else ExitCode.OK
+    root = Path(settings.output_dir) if settings else (Path(output_dir) if output_dir else None)
+    audit_flow_run(command, census, root, data, int(code))
+    return returned

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 
@@ -324,3 +324,24 @@ def prepare_inputs(settings: Settings, logger: Any) -> PreparedInputs:
     for note in validation.column_notes:
         logger.warning("%s", note)
     return PreparedInputs(settings=settings, validation=validation)
+
+
+@task(
+    name="package-submission",
+    task_run_name="package-{period.label}",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def package_period(prepared: PreparedInputs, period: Period, recipient: str) -> Any:
+    """The transfer package of the period just written, encrypted to the configured recipient
+    (spec section 6): what the six-monthly deployment hands to whoever uploads it."""
+    from exports.package import build_package
+
+    try:
+        built = build_package(prepared.out_root, prepared.la_code, period.census, recipient)
+    except PipelineError:
+        raise
+    except Exception as exc:
+        raise StageError(f"packaging {period.label}", exc) from None
+    get_run_logger().info("%s: transfer package %s", period.label, built.path)
+    return built

@@ -135,9 +135,9 @@ class CommandAudit:
             record.flow_run_id = current_flow_run_id()
         root = self.out_root
         if self._run_state is not None:
-            from nis_pipeline.run_facts import add_run_facts
+            from flows.run_facts import add_state_facts
 
-            add_run_facts(record, root, self._run_state)
+            add_state_facts(record, root, self._run_state)
         if not record.inputs and self.settings is not None and record.command in READS_EXTRACTS:
             record.inputs = source_file_hashes(self.settings)
         try:

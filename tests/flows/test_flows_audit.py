@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -190,3 +192,48 @@ def test_a_flow_run_calling_a_command_gives_its_id() -> None:
 
     seen, actual = probe()
     assert seen == actual
+
+
+def test_a_run_no_command_wraps_appends_its_own_line_and_packages_when_configured(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a worker runs the six-monthly deployment: the flow called as is, with a recipient in
+    the config. It appends one audit line itself and leaves the encrypted package only."""
+    from pyrage import decrypt, x25519
+
+    from flows.run_audit import AUDITED_BY
+    from flows.submission import nis_submission
+
+    monkeypatch.delenv(AUDITED_BY, raising=False)
+    identity = x25519.Identity.generate()
+    out, census = tmp_path / "out", "2025-09-30"
+    config = write_config(tmp_path / "nis.toml")
+    with config.open("a", encoding="utf-8") as handle:
+        handle.write(f'package_recipient = "{identity.to_public()}"\n')
+    state = nis_submission(
+        census_date=census,
+        config_path=str(config),
+        source_path=str(source),
+        output_dir=str(out),
+        return_state=True,
+    )
+    assert state.is_completed(), state.message
+    [entry] = _audit(out)
+    assert (entry["command"], entry["census"], entry["outcome"]) == ("run", census, "ok")
+    assert entry["started_by"] == "prefect"
+    assert entry["flow_run_id"] == str(state.state_details.flow_run_id)
+    transfer = out / LA / census / "transfer"
+    [sealed] = list(transfer.iterdir())
+    assert sealed.name == f"nis_{LA}_{census}.zip.age"
+    names = sorted(zipfile.ZipFile(io.BytesIO(decrypt(sealed.read_bytes(), [identity]))).namelist())
+    assert f"nis_{LA}_{census}_individuals.csv" in names and "manifest.json" in names
+    assert not any(n.startswith(("validation_report", "changes_")) for n in names)
+
+    # A bad key in the config is a config error, before anything runs.
+    bad = tmp_path / "bad.toml"
+    bad.write_text(config.read_text().replace(str(identity.to_public()), "age1nope"), "utf-8")
+    failed_state = nis_submission(
+        census_date=census, config_path=str(bad), source_path=str(source), return_state=True
+    )
+    assert failed_state.is_failed()
+    assert "package_recipient is not a valid age public key" in failed_state.message

@@ -40,7 +40,8 @@ def failed_report_path(out_root: Path, la_code: str, census: str) -> Path:
     return folder / REPORT_NAME
 
 
-def add_run_facts(record: AuditRecord, out_root: Path, state: Any) -> None:
+def add_state_facts(record: AuditRecord, out_root: Path, state: Any) -> None:
+    """The facts of a run from its final Prefect state (what the command line holds)."""
     flow_run_id = getattr(getattr(state, "state_details", None), "flow_run_id", None)
     if flow_run_id is not None:
         record.flow_run_id = str(flow_run_id)
@@ -48,6 +49,12 @@ def add_run_facts(record: AuditRecord, out_root: Path, state: Any) -> None:
         result = state.result(raise_on_failure=False)
     except Exception:  # a crashed run keeps no result; the exit code says it failed
         return
+    add_run_facts(record, out_root, result)
+
+
+def add_run_facts(record: AuditRecord, out_root: Path, result: Any) -> None:
+    """The facts of a run from what its flow handed back (a RunResult, or a RunFailed that
+    carries one)."""
     result = getattr(result, "result", result)  # a failed run's RunFailed carries its result
     if not isinstance(result, RunResult):
         return

@@ -1,0 +1,41 @@
+"""The audit line of a run that no ``nis`` command wraps: a deployment run under a worker.
+
+``nis run`` and ``nis backfill`` append their audit line themselves when they end (the command
+line knows the exit code, and also records runs that never reached a flow). A scheduled run, or
+one started from the Prefect UI, has no command around it, so the flow appends its own line when
+it ends; the commands set ``NIS_AUDITED_BY`` so that their flows do not append a second one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from exports.audit import AuditRecord, append_audit
+from flows.run_facts import add_run_facts
+
+AUDITED_BY = "NIS_AUDITED_BY"
+
+
+def audit_flow_run(
+    command: str, census: str, out_root: Path | None, outcome: Any, exit_code: int
+) -> None:
+    """Append the line of a flow run that ended with ``outcome`` (what the flow returns as its
+    result, or its pipeline exception), unless a ``nis`` command is recording it."""
+    if os.environ.get(AUDITED_BY) or out_root is None:
+        return
+    from prefect.runtime import flow_run
+
+    record = AuditRecord(command=command, census=census, exit_code=exit_code)
+    record.flow_run_id = str(flow_run.id) if flow_run.id else None
+    record.details["started_by"] = "prefect"
+    add_run_facts(record, out_root, outcome)
+    try:
+        append_audit(out_root, record)
+    except OSError as exc:
+        from prefect import get_run_logger
+
+        get_run_logger().error(
+            "could not append to the audit log under %s: %s", out_root, exc.strerror
+        )
