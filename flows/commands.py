@@ -276,3 +276,27 @@ def columns_command(source: Path | None, config: Path | None) -> int:
         )
     print("every required column is found")
     return ExitCode.OK
+
+
+def alerts_command(block: str, path: Path | None) -> int:
+    """``nis alerts``: create the automations of ``automations.yaml`` on the Prefect server
+    (PREFECT_API_URL), notifying through ``block``."""
+    from prefect.settings import get_current_settings
+
+    from flows.alerts import DEFAULT_FILE, install_alerts
+
+    if not get_current_settings().api.url:
+        return _error(
+            "no Prefect server is configured: alerts live on the server the deployments run on; "
+            "set PREFECT_API_URL (prefect config set PREFECT_API_URL=http://HOST:4200/api)",
+            ExitCode.FATAL,
+        )
+    try:
+        done = install_alerts(block, path or DEFAULT_FILE)
+    except PipelineError as exc:
+        return _error(str(exc), exc.exit_code)
+    except Exception as exc:  # the server refused or is away
+        return _error(f"the Prefect server refused the automations: {type(exc).__name__}", 1)
+    for name, what in done:
+        print(f"{what}: {name}")
+    return ExitCode.OK

@@ -41,12 +41,21 @@ DB_RETRIES = 3
 DB_RETRY_DELAYS: list[float] = [10, 30, 90]
 
 
+# What Prefect's engine logs when a flow run ends Failed under a worker: the run's own failure,
+# raised again to end the process. The reason was logged once already, and the run's state
+# carries it: for the pipeline's own errors this line says nothing but "unexpected".
+_ENGINE_EXIT = "Engine execution exited with unexpected exception"
+
+
 class _QuietExpectedErrors(logging.Filter):
-    """Drop the traceback from Prefect's log of a task that failed in an expected way, so a
-    user's mistake reads as one line on the terminal and in the UI."""
+    """Drop the traceback from Prefect's log of a task or flow that failed in an expected way,
+    and the engine's "unexpected exception" line for it, so a user's mistake reads as one line
+    on the terminal and in the UI."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and isinstance(record.exc_info[1], PipelineError | ConnectionError):
+            if record.getMessage() == _ENGINE_EXIT:
+                return False
             record.exc_info = None
             record.exc_text = None
         return True

@@ -275,5 +275,32 @@ def package(
         )
 
 
+@app.command()
+def alerts(
+    block: Annotated[
+        str,
+        typer.Option(
+            "--block",
+            metavar="TYPE/NAME",
+            help="The notification block to alert through, e.g. slack-webhook/nis-alerts",
+        ),
+    ],
+    automations: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-file", metavar="FILE", help="The automations (default automations.yaml)"
+        ),
+    ] = None,
+) -> None:
+    """Create (or update) the pipeline's alerts on the Prefect server: a failed NIS run, a late
+    or unfinished six-monthly run, and a work pool without a worker.
+
+    Exit 0 when every automation is in place, 2 when the server or block is not set up.
+    """
+    from flows.commands import alerts_command
+
+    raise typer.Exit(alerts_command(block, automations))
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -125,3 +125,47 @@ def test_module_spec_entrypoints_are_importable_as_modules() -> None:
         path = deployment["entrypoint"].partition(":")[0]
         module = path.removesuffix(".py").replace("/", ".")
         assert importlib.util.find_spec(module) is not None
+
+
+@pytest.mark.parametrize("name", ["nis-six-monthly", "nis-backfill"])
+def test_every_parameter_is_described_for_the_run_form(name: str) -> None:
+    from prefect.utilities.callables import parameter_schema
+
+    flow = _load_entrypoint(_deployments()[name]["entrypoint"])
+    properties = parameter_schema(flow.fn).model_dump_for_openapi()["properties"]
+    assert all(p.get("description") for p in properties.values()), properties
+    dates = [p for n, p in properties.items() if "census" in n]
+    assert dates and all("YYYY-MM-DD" in p["description"] for p in dates)
+
+
+def test_manual_runs_are_not_tagged_scheduled() -> None:
+    # A manual run of a deployment carries the deployment's tags; Prefect tags the runs its
+    # scheduler makes itself.
+    assert all("scheduled" not in d.get("tags", []) for d in _deployments().values())
+
+
+@pytest.mark.prefect
+@pytest.mark.xdist_group("prefect")
+def test_a_failing_flow_called_from_python_raises_the_pipelines_own_error(
+    tmp_path: Path,
+) -> None:
+    """The issue's case: nis-backfill's entrypoint called with a census date that is not one."""
+    from transforms.periods import CensusDateError
+
+    backfill = _load_entrypoint(_deployments()["nis-backfill"]["entrypoint"])
+    with pytest.raises(CensusDateError) as raised:
+        backfill(
+            from_census="2025-03-31",
+            to_census="2025-06-30",
+            source_path=str(tmp_path),
+            output_dir=str(tmp_path / "out"),
+        )
+    assert str(raised.value).startswith("2025-06-30 is not a census date")
+    state = backfill(
+        from_census="2025-03-31",
+        to_census="2025-06-30",
+        source_path=str(tmp_path),
+        output_dir=str(tmp_path / "out"),
+        return_state=True,
+    )
+    assert state.is_failed() and state.message == str(raised.value)

@@ -140,6 +140,36 @@ def _wait_for_run(api: str, run_id: str, processes: Processes) -> dict[str, Any]
     pytest.fail(f"the flow run did not finish in {RUN_TIMEOUT}s\n{processes.tail()}")
 
 
+def _post(url: str, body: dict[str, Any]) -> httpx.Response:
+    """POST as Prefect's own client does: a 503 is the server asking to retry (its SQLite
+    database was busy), so retry it a few times."""
+    for attempt in range(8):
+        response = httpx.post(url, json=body, timeout=10)
+        if response.status_code != 503:
+            break
+        time.sleep(0.5 * (attempt + 1))
+    response.raise_for_status()
+    return response
+
+
+def _start_run(api: str, deployment: str, parameters: dict[str, Any]) -> str:
+    found = httpx.get(f"{api}/deployments/name/{deployment}", timeout=10)
+    found.raise_for_status()
+    created = _post(
+        f"{api}/deployments/{found.json()['id']}/create_flow_run", {"parameters": parameters}
+    )
+    return str(created.json()["id"])
+
+
+def _run_logs(api: str, run_id: str) -> str:
+    logs = httpx.post(
+        f"{api}/logs/filter",
+        json={"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200},
+        timeout=10,
+    ).json()
+    return "\n".join(entry["message"] for entry in logs)
+
+
 def test_backfill_deployment_runs_through_a_real_server_and_worker(tmp_path: Path) -> None:
     source = synthetic_extracts(tmp_path / "extracts", families=30, seed=21)
     config = write_config(tmp_path / "nis.toml", la_code=LA)
@@ -167,6 +197,7 @@ def test_backfill_deployment_runs_through_a_real_server_and_worker(tmp_path: Pat
         _wait_healthy(api, server, processes)
         _run([PREFECT, "work-pool", "create", "nis-process", "--type", "process"], env)
         _run([PREFECT, "deploy", "--name", "nis-backfill", "--no-prompt"], env)
+        _run([PREFECT, "deploy", "--name", "nis-six-monthly", "--no-prompt"], env)
         processes.start(
             "worker", [PREFECT, "worker", "start", "--pool", "nis-process", "--limit", "1"], env
         )
@@ -174,9 +205,9 @@ def test_backfill_deployment_runs_through_a_real_server_and_worker(tmp_path: Pat
         deployment = httpx.get(f"{api}/deployments/name/nis-backfill/nis-backfill", timeout=10)
         deployment.raise_for_status()
         assert deployment.json()["parameters"] == {"config_path": "nis.toml"}
-        created = httpx.post(
+        created = _post(
             f"{api}/deployments/{deployment.json()['id']}/create_flow_run",
-            json={
+            {
                 "parameters": {
                     "from_census": "2025-09-30",
                     "to_census": "2026-03-31",
@@ -185,9 +216,7 @@ def test_backfill_deployment_runs_through_a_real_server_and_worker(tmp_path: Pat
                     "output_dir": str(out),
                 }
             },
-            timeout=10,
         )
-        created.raise_for_status()
         run = _wait_for_run(api, created.json()["id"], processes)
 
         assert run["state"]["type"] == "COMPLETED", processes.tail()
@@ -205,10 +234,104 @@ def test_backfill_deployment_runs_through_a_real_server_and_worker(tmp_path: Pat
             (f"nis-{LA}-2025-09-30", "COMPLETED"),
             (f"nis-{LA}-2026-03-31", "COMPLETED"),
         ]
+
+        # A backfill that fails: Failed, its reason as the state message, no engine traceback.
+        failing = _run_logs_of_failed_run(
+            api,
+            processes,
+            "nis-backfill/nis-backfill",
+            {
+                "from_census": "2025-03-31",
+                "to_census": "2025-06-30",
+                "config_path": str(config),
+                "source_path": str(source),
+                "output_dir": str(out),
+            },
+        )
+        assert failing["state"]["message"].startswith(
+            "2025-06-30 is not a census date (31 March or 30 September): the nearest are "
+            "2025-03-31 and 2025-09-30"
+        )
+        # A six-monthly run that fails: an extract is missing.
+        broken = tmp_path / "broken"
+        broken.mkdir()
+        for extract in source.iterdir():
+            if extract.name != "offences.csv":
+                (broken / extract.name).write_bytes(extract.read_bytes())
+        failing = _run_logs_of_failed_run(
+            api,
+            processes,
+            "nis-submission/nis-six-monthly",
+            {
+                "census_date": "2025-09-30",
+                "config_path": str(config),
+                "source_path": str(broken),
+                "output_dir": str(out),
+            },
+        )
+        assert failing["state"]["message"].startswith("[F001] ")
+        assert "offences.csv" in failing["state"]["message"]
+        worker_log = (logs / "worker.log").read_text(errors="replace")
+        assert "Engine execution exited with unexpected exception" not in worker_log
+        assert "Traceback" not in worker_log and "TypeError" not in worker_log
+
+        _alerts_are_created(api, env)
         started = [p.pid for _, p in processes.started]
 
     for pid in started:  # everything this test started is gone
         assert not Path(f"/proc/{pid}").exists() or _is_zombie(pid)
+
+
+def _run_logs_of_failed_run(
+    api: str, processes: Processes, deployment: str, parameters: dict[str, Any]
+) -> dict[str, Any]:
+    run = _wait_for_run(api, _start_run(api, deployment, parameters), processes)
+    assert run["state"]["type"] == "FAILED", processes.tail()
+    # The run's process sends its last log lines as it exits, after its final state.
+    deadline = time.monotonic() + 30
+    logs = _run_logs(api, run["id"])
+    while "Finished in state Failed" not in logs and time.monotonic() < deadline:
+        time.sleep(1)
+        logs = _run_logs(api, run["id"])
+    assert "Finished in state Failed" in logs, logs
+    assert "Traceback" not in logs and "Engine execution exited" not in logs, logs
+    assert "TypeError" not in logs, logs
+    return run
+
+
+def _alerts_are_created(api: str, env: dict[str, str]) -> None:
+    """``nis alerts`` creates the automations of automations.yaml, notifying through the block
+    the council made; a second run updates them rather than adding copies."""
+    block = (
+        "from prefect.blocks.notifications import SlackWebhook;"
+        "SlackWebhook(url='https://hooks.slack.com/services/T0/B0/nis').save('nis-alerts')"
+    )
+    _run([sys.executable, "-c", block], env)
+    nis = str(Path(sys.executable).with_name("nis"))
+    first = _run([nis, "alerts", "--block", "slack-webhook/nis-alerts"], env)
+    names = [
+        "nis-run-failed",
+        "nis-six-monthly-late",
+        "nis-six-monthly-not-completed",
+        "nis-work-pool-not-ready",
+    ]
+    assert first.splitlines() == [f"created: {name}" for name in names]
+    again = _run([nis, "alerts", "--block", "slack-webhook/nis-alerts"], env)
+    assert again.splitlines() == [f"updated: {name}" for name in names]
+    found = httpx.post(f"{api}/automations/filter", json={}, timeout=10).json()
+    assert sorted(a["name"] for a in found) == names
+    block_id = httpx.post(
+        f"{api}/block_documents/filter",
+        json={"block_documents": {"name": {"any_": ["nis-alerts"]}}},
+        timeout=10,
+    ).json()[0]["id"]
+    for automation in found:
+        assert [a["block_document_id"] for a in automation["actions"]] == [block_id]
+    failed = next(a for a in found if a["name"] == "nis-run-failed")
+    assert set(failed["trigger"]["expect"]) == {
+        "prefect.flow-run.Failed",
+        "prefect.flow-run.Crashed",
+    }
 
 
 def _is_zombie(pid: int) -> bool:
