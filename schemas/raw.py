@@ -24,7 +24,8 @@ class RawExtract:
     ``frame`` holds text only (pandas ``str``, missing = NaN), columns renamed to the contract's
     names, unknown columns dropped. Its index is the source row number: the line of a CSV or the
     row of a sheet, counting the header as row 1 (parquet and SQL rows are numbered the same way,
-    as if the header were row 1).
+    as if the header were row 1). A CSV record is numbered by the line it starts on, so a quoted
+    field holding line breaks does not shift the numbers after it.
     """
 
     name: str
@@ -32,6 +33,9 @@ class RawExtract:
     frame: pd.DataFrame
     sha256: str
     extra_columns: tuple[str, ...] = field(default_factory=tuple)
+    # Source rows that had more fields than the header (a CSV line with a stray comma, a sheet
+    # row with values past the last header): kept, cut to the header, and quarantined (E119).
+    extra_field_rows: tuple[int, ...] = field(default_factory=tuple)
 
     @property
     def rows(self) -> int:
