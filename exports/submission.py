@@ -14,7 +14,10 @@
 - A run killed part-way leaves only a ``.{census}.partial-*`` folder (private, never mistaken for a
   submission); the next run for that census removes it. Runs for the same LA and census take an
   exclusive lock (``.{census}.lock``), so one never removes another's partial folder.
-- Folders are 0700, files 0600.
+- Folders are 0700, files 0600. Nothing is written through a symbolic link (the output, LA and
+  census folders and the lock file are refused when they are links), and a write the machine
+  refuses (a full disk, a read-only folder) ends with :class:`exports.paths.WriteFailed`, one
+  line naming the folder and the reason, with the partial folder removed (``exports.paths``).
 
 Failed runs (exit 1) write only ``validation_report.xlsx``, into ``OUT/{la_code}/{census}/`` when
 no finished submission is there, else beside it as ``{census}.failed-validation_report.xlsx``, so a
@@ -39,11 +42,13 @@ import pandas as pd
 from exports.csv_files import write_table_csv
 from exports.files import fsync_dir, make_private_dir
 from exports.manifest import MANIFEST_NAME, build_manifest, file_entry, write_manifest
+from exports.paths import check_output_folders, explain_os_errors, open_lock
 from exports.statistics import write_statistics_csv
 from exports.tables import PreparedTables, prepare_tables
 from exports.validation_report import findings_sheet_rows, write_validation_report
 from exports.workbook import write_prepared_workbook
 from schemas.codes import LA_CODE_PATTERN
+from schemas.errors import PipelineError, UserInputError
 from transforms.submission import SubmissionTables
 
 try:  # POSIX; elsewhere runs are not protected from each other
@@ -58,8 +63,12 @@ class SubmissionExistsError(FileExistsError):
     """The census folder already holds a finished submission and replacing was not asked for."""
 
 
-class SubmissionBusyError(RuntimeError):
+class SubmissionBusyError(PipelineError, RuntimeError):
     """Another run is writing the same LA and census date."""
+
+
+class BadLaCodeError(UserInputError, ValueError):
+    """An LA code that is not one: it would name a folder outside OUT (``/``, ``..``)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,7 @@ def is_finished(folder: Path) -> bool:
 def _check_la_code(la_code: str) -> None:
     # Also keeps the folder name a plain name: no separators, no "..".
     if not re.fullmatch(LA_CODE_PATTERN, la_code):
-        raise ValueError("la_code is not an ONS upper-tier authority code")
+        raise BadLaCodeError("la_code is not an ONS upper-tier authority code")
 
 
 @contextmanager
@@ -113,8 +122,7 @@ def _census_lock(la_dir: Path, census_iso: str) -> Iterator[None]:
     if fcntl is None:  # pragma: no cover
         yield
         return
-    lock_path = la_dir / f".{census_iso}.lock"
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = open_lock(la_dir / f".{census_iso}.lock")
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -208,6 +216,11 @@ def _write_files(
     return [e["name"] for e in entries] + [names.manifest], manifest, reason
 
 
+def _census_folder(out_root: Path, la_code: str, census: date, *args: Any, **kwargs: Any) -> Path:
+    return Path(out_root) / la_code / census.isoformat()
+
+
+@explain_os_errors(_census_folder)
 def write_submission(
     out_root: Path,
     la_code: str,
@@ -226,10 +239,12 @@ def write_submission(
     """
     target = submission_folder(out_root, la_code, census)
     la_dir = target.parent
+    check_output_folders(out_root, la_dir, target)
     _refuse_finished(target, replace)
     prepared = prepare_tables(tables, la_code, census)
     make_private_dir(la_dir)
     with _census_lock(la_dir, target.name):
+        check_output_folders(out_root, la_dir, target)  # again, now that no other run moves them
         _refuse_finished(target, replace)
         _remove_partials(la_dir, target.name)
         partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=la_dir))
@@ -247,6 +262,7 @@ def write_submission(
     )
 
 
+@explain_os_errors(_census_folder)
 def write_failed_run_report(
     out_root: Path,
     la_code: str,
@@ -262,8 +278,10 @@ def write_failed_run_report(
     """
     target = submission_folder(out_root, la_code, census)
     la_dir = target.parent
+    check_output_folders(out_root, la_dir, target)
     make_private_dir(la_dir)
     with _census_lock(la_dir, target.name):
+        check_output_folders(out_root, la_dir, target)
         if is_finished(target):
             path = la_dir / f"{target.name}.failed-{REPORT_NAME}"
         else:

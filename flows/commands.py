@@ -26,7 +26,7 @@ os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "WARNIN
 from flows.results import RunFailed, RunResult  # noqa: E402
 from flows.settings import Settings, load_settings  # noqa: E402
 from schemas.errors import ExitCode, PipelineError  # noqa: E402
-from transforms.periods import parse_census  # noqa: E402
+from transforms.periods import check_census_not_after, parse_census  # noqa: E402
 
 
 def _error(message: str, code: int) -> int:
@@ -50,6 +50,13 @@ def _check_source(settings: Settings) -> None:
         raise ConfigError("no source given: pass --source DIR or set [source] path in the config")
     for name in EXTRACT_NAMES:
         find_extract_file(Path(settings.source.path), name)
+
+
+def _check_out(settings: Settings) -> None:
+    """Fail fast on an output folder that is a symbolic link (the writers refuse one too)."""
+    from exports.paths import check_not_symlink
+
+    check_not_symlink(Path(settings.output_dir), "the output folder")
 
 
 def _report(state: Any) -> int:
@@ -87,7 +94,9 @@ def run_command(
     try:
         settings = load_settings(config, source_path=source, output_dir=out)
         if census is not None:
-            census = parse_census(census).isoformat()
+            day = check_census_not_after(parse_census(census), settings.resolved_extract_date())
+            census = day.isoformat()
+        _check_out(settings)
         _check_source(settings)
     except PipelineError as exc:
         return _error(str(exc), exc.exit_code)
@@ -117,6 +126,8 @@ def backfill_command(
     try:
         settings = load_settings(config, source_path=source, output_dir=out)
         censuses = census_range(from_census, to_census)
+        check_census_not_after(censuses[-1], settings.resolved_extract_date())
+        _check_out(settings)
         _check_source(settings)
     except PipelineError as exc:
         return _error(str(exc), exc.exit_code)

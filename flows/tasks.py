@@ -20,7 +20,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 
-from exports.submission import SubmissionBusyError, SubmissionExistsError
+from exports.submission import SubmissionExistsError
 from extracts.source import ExtractSource
 from flows.artifacts import CohortSizes, cohort_sizes
 from flows.results import StageError
@@ -155,8 +155,8 @@ def export_submission(
             validation.counts,
             replace=replace,
         )
-    except (SubmissionExistsError, SubmissionBusyError):
-        raise  # their messages name the folder only
+    except (SubmissionExistsError, PipelineError):
+        raise  # their messages name the folder and the reason only
     except Exception as exc:
         raise StageError(f"writing {census.isoformat()}", exc) from None
 
@@ -176,7 +176,7 @@ def write_failed_report(
         return write_failed_run_report(
             out_root, la_code, census, validation.findings, validation.counts
         )
-    except SubmissionBusyError:
+    except PipelineError:
         raise
     except Exception as exc:
         raise StageError(f"writing the failed-run report for {census.isoformat()}", exc) from None

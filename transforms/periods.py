@@ -9,6 +9,11 @@ Choices where the spec is silent:
   that :meth:`date.fromisoformat` would accept (``20250930``, week dates) are refused, so a period
   is always named one way.
 - A ``datetime`` (or ``pandas.Timestamp``) is accepted and its date part is used.
+- Census dates run from ``EARLIEST_CENSUS`` (2015-09-30, the end of the first period of the
+  expanded programme, which began on 1 April 2015) to ``LATEST_CENSUS`` (2199-09-30: dates from
+  2201 are typing slips to the date parser); a census date outside them is refused, not
+  computed with. A run also refuses a census date after the extract date
+  (:func:`check_census_not_after`): that period had not ended when the extracts were taken.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from datetime import date, datetime, timedelta
 
 from schemas.errors import UserInputError
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # (month, day) of the two census dates in a calendar year, in calendar order.
 _CENSUS_DAYS = ((3, 31), (9, 30))
+EARLIEST_CENSUS = date(2015, 9, 30)
+LATEST_CENSUS = date(2199, 9, 30)
 
 
 class CensusDateError(UserInputError, ValueError):
@@ -75,12 +82,30 @@ def parse_census(value: str | date) -> date:
         raise CensusDateError(
             f"a census date must be ISO text or a date, not {type(value).__name__}"
         )
+    if not EARLIEST_CENSUS <= day <= LATEST_CENSUS:
+        raise CensusDateError(
+            f"{day.isoformat()} is outside the census dates the pipeline supports, "
+            f"{EARLIEST_CENSUS.isoformat()} (the first period of the expanded programme) to "
+            f"{LATEST_CENSUS.isoformat()}"
+        )
     if not is_census(day):
         raise CensusDateError(
             f"{day.isoformat()} is not a census date (31 March or 30 September): the nearest are "
             f"{_census_before(day).isoformat()} and {_census_after(day).isoformat()}"
         )
     return day
+
+
+def check_census_not_after(census: date, extract_date: date) -> date:
+    """``census``, unless it is after ``extract_date``: that period had not ended when the
+    extracts were taken, so its submission would be missing what happened after."""
+    if census > extract_date:
+        raise CensusDateError(
+            f"census date {census.isoformat()} is after the extract date "
+            f"{extract_date.isoformat()}: that period had not ended when the extracts were taken "
+            "(set extract_date in the config when the extracts are newer than today)"
+        )
+    return census
 
 
 def _checked(census: date) -> date:
