@@ -42,6 +42,10 @@ _DIMENSION = re.compile(
 )
 
 
+_FIRST_LINE = re.compile(rb"[^\r\n]{0,65536}")
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")
+
+
 class FileRefused(ValueError):
     """The file is not what its name says, or would take unbounded time or memory to read."""
 
@@ -52,6 +56,17 @@ def binary_kind(data: bytes) -> str | None:
         if data.startswith(signature):
             return kind
     return None
+
+
+def check_text_header(data: bytes) -> None:
+    """A CSV's header line holds no control characters: one there means binary data (or UTF-16
+    text without its byte order mark, which is half NUL bytes), whatever decoding would make of
+    it. (Checked on the bytes, before decoding: random bytes can look like any encoding.)"""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return  # UTF-16 with its mark: the decoder names it
+    header = _FIRST_LINE.match(data)
+    if header is not None and _CONTROL.search(header.group()):
+        raise FileRefused("binary data, not CSV text (or UTF-16 text without its byte order mark)")
 
 
 def check_xlsx(data: bytes) -> None:

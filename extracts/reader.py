@@ -16,7 +16,14 @@ from typing import Any
 import pandas as pd
 
 from extracts.csv_file import read_csv_records
-from extracts.guards import EXCEL_MAX_ROWS, FileRefused, binary_kind, check_parquet, check_xlsx
+from extracts.guards import (
+    EXCEL_MAX_ROWS,
+    FileRefused,
+    binary_kind,
+    check_parquet,
+    check_text_header,
+    check_xlsx,
+)
 from extracts.source import ExtractSource
 from extracts.text import TextDecodeError, clean_text, column_to_text, decode_csv_bytes
 from schemas.models import EXTRACT_NAMES, MODELS
@@ -123,6 +130,7 @@ def _read_csv(data: bytes) -> Table:
     kind = binary_kind(data)
     if kind is not None:
         raise FileRefused(f"not CSV text: it is {kind}")
+    check_text_header(data)
     records = read_csv_records(decode_csv_bytes(data))
     return Table(records.frame, records.extra_field_rows)
 
