@@ -20,9 +20,9 @@ from extract_builders import HEADERS, fresh_rows, write_extracts
 from foundation_support import EXTRACT_DATE, finding_tuples, validate_folder
 from hostile_files import (
     Build,
-    bom_then_cp1252,
     binary_junk,
     blank_lines_only,
+    bom_then_cp1252,
     csv_text,
     data_on_second_sheet,
     duplicate_header,
