@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from flows_support import (
     LA,
-    run_result,
     state_of,
     submission_files,
     synthetic_extracts,
