@@ -34,6 +34,7 @@ from extracts.guards import FileRefused
 # A control character in the header line means this is not a CSV text file at all (binary data,
 # or UTF-16 text without its byte order mark, which is half NUL bytes).
 _BINARY_HEADER = re.compile(r"[\x00-\x08\x0e-\x1f]")
+_VISIBLE = re.compile(r"\S")
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class CsvRecords:
 
 
 def read_csv_records(text: str) -> CsvRecords:
-    if not text.strip():
+    if _VISIBLE.search(text) is None:
         raise FileRefused("the file is empty")
     first_line = text[: _line_end(text)]
     if _BINARY_HEADER.search(first_line):
@@ -106,8 +107,12 @@ def _read_fast(text: str, width: int) -> CsvRecords | None:
 def _record_starts(text: str, frame: pd.DataFrame) -> np.ndarray | None:
     """The line each record starts on, or None when the records do not add up to the file's
     lines (then the careful reading decides)."""
-    lines = physical_lines(text)
     records = len(frame)
+    # Without a quote no field can hold a line break: each record is one line (the common case,
+    # and a scan that stops at the first quote).
+    if '"' not in text:
+        return np.arange(1, records + 1, dtype=np.int64)
+    lines = physical_lines(text)
     if lines == records:
         return np.arange(1, records + 1, dtype=np.int64)
     # Some quoted fields hold line breaks: count them, record by record.
