@@ -51,7 +51,12 @@ def read_extract(source: ExtractSource, name: str) -> RawExtract:
         if source.folder is None:
             raise FatalInputError(RULES["F001"], name, "no source folder or database URL is set")
         label, table, digest = _read_file_extract(Path(source.folder), name)
-    raw = _conform(name, label, table, digest, dict(column_map))
+    try:
+        raw = _conform(name, label, table, digest, dict(column_map))
+    except FatalInputError:
+        raise
+    except Exception as exc:  # a cell no text rendering takes (a driver's odd type): the source's
+        raise FatalInputError(RULES["F002"], label, _safe_reason(exc)) from None
     if raw.rows == 0 and name in MUST_HAVE_ROWS:
         # A submission from no families or no people would be "finished" and empty.
         raise FatalInputError(RULES["F007"], label)
