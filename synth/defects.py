@@ -10,7 +10,8 @@ becomes invalid through it. Quarantine cascades (E190) would make that hard to k
 - references are broken by pointing at IDs that exist nowhere (orphans), never by removing a
   record something depends on; a duplicated key is made by giving one row another row's key,
   and both rows are ledgered;
-- warnings (bad NINO, UPN, NHS number, postcode) keep the row, so they may fall on any person.
+- warnings (bad NINO, UPN, NHS number, postcode, names that would run as a formula or are too
+  long) keep the row, so they may fall on any person.
 
 Every extract gets ``rate`` of its rows corrupted (after stripping), spread evenly over the rules
 that apply to it, and at least one row per rule when there are rows to take it.
@@ -427,9 +428,33 @@ class Corrupter:
             self.ledger.add(t.name, rows[:half], "role", "E105", "role not in the code list")
             self.ledger.add(t.name, rows[half:], "gender", "E105", "gender not in the code list")
 
+        def long_id(rows: np.ndarray) -> None:
+            t.set_text("person_id", rows, S.add(t.columns["person_id"][rows], "X" * 60))
+
+        def formula_id(rows: np.ndarray) -> None:
+            # Never "=": a workbook writer would store that as a formula, not as the text.
+            prefixes = np.array(["+", "-", "@"])[rng.integers(0, 3, len(rows))]
+            t.set_text("person_id", rows, S.add(prefixes, t.columns["person_id"][rows]))
+
+        def formula_name(rows: np.ndarray) -> None:
+            t.set_text("forename", rows, S.add("@", t.columns["forename"][rows]))
+
+        def long_name(rows: np.ndarray) -> None:
+            t.set_text("surname", rows, S.add(t.columns["surname"][rows], "x" * 101))
+
         rec = self._record
         specs = [
             self._missing(t, "gender", free),
+            Spec(
+                "E117",
+                free,
+                rec(t, "person_id", "E117", "person_id longer than 64 characters", long_id),
+            ),
+            Spec(
+                "E118",
+                free,
+                rec(t, "person_id", "E118", "person_id begins with +, - or @", formula_id),
+            ),
             self._duplicate(t, ("person_id",), free),
             self._impossible(t, "date_joined", free),
             self._ambiguous(t, "date_joined", free),
@@ -483,6 +508,16 @@ class Corrupter:
                 "W204",
                 t.columns["postcode"] != "",
                 rec(t, "postcode", "W204", "postcode with letters no postcode has", bad_postcode),
+            ),
+            Spec(
+                "W207",
+                np.ones(n, dtype=bool),
+                rec(t, "forename", "W207", "forename begins with @", formula_name),
+            ),
+            Spec(
+                "W208",
+                np.ones(n, dtype=bool),
+                rec(t, "surname", "W208", "surname longer than 100 characters", long_name),
             ),
         ]
         used = run_specs(rng, n, self.rate, specs)

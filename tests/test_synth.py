@@ -28,7 +28,12 @@ from synth.calendar import EXTRACT_DATE
 from synth.generate import LEDGER_NAME, generate_tables, write_synthetic
 from synth.vocab import all_names
 
-LEDGER_RULES = sorted(c for c in RULES if not c.startswith("F") and c not in ("W205", "E190"))
+# Not made by the generator: W205 (a header, not a row), E190 (the cascade it avoids), E119 and
+# W206 (faults of a file's structure and bytes, a row with a stray field or a NUL, which its
+# tables and an xlsx sheet cannot hold): the hostile-file corpus tests those.
+LEDGER_RULES = sorted(
+    c for c in RULES if not c.startswith("F") and c not in ("W205", "E190", "E119", "W206")
+)
 
 
 def _read_csv(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
