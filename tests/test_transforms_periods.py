@@ -181,6 +181,8 @@ def test_non_census_dates_at_the_ends_of_the_calendar_do_not_crash(text: str) ->
 def test_the_first_and_last_supported_census_dates() -> None:
     assert parse_census("2015-09-30") == date(2015, 9, 30)
     assert previous_census(date(2015, 9, 30)) == date(2015, 3, 31)
+    # The first supported period's cohorts look back a period: that arithmetic still works.
+    assert previous_period_start(date(2015, 9, 30)) == date(2014, 10, 1)
     assert parse_census("2199-09-30") == date(2199, 9, 30)
     assert next_census(date(2199, 9, 30)) == date(2200, 3, 31)
 

@@ -59,15 +59,27 @@ def _census_after(value: date) -> date:
 
 
 def parse_census(value: str | date) -> date:
-    """Read a period name (ISO text or a date) and check it is a census date.
+    """Read a period name (ISO text or a date) and check it is a census date the pipeline
+    supports (``EARLIEST_CENSUS`` to ``LATEST_CENSUS``).
 
     Raises :class:`CensusDateError` naming the nearest census dates before and after.
     """
+    day = _read_day(value)
+    if not EARLIEST_CENSUS <= day <= LATEST_CENSUS:
+        raise CensusDateError(
+            f"{day.isoformat()} is outside the census dates the pipeline supports, "
+            f"{EARLIEST_CENSUS.isoformat()} (the first period of the expanded programme) to "
+            f"{LATEST_CENSUS.isoformat()}"
+        )
+    return _census_day(day)
+
+
+def _read_day(value: str | date) -> date:
     if isinstance(value, datetime):
-        day = value.date()
-    elif isinstance(value, date):
-        day = value
-    elif isinstance(value, str):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
         text = value.strip()
         if not _ISO_DATE.match(text):
             raise CensusDateError(
@@ -75,19 +87,13 @@ def parse_census(value: str | date) -> date:
                 "30 September, e.g. 2025-09-30)"
             )
         try:
-            day = date.fromisoformat(text)
+            return date.fromisoformat(text)
         except ValueError as exc:
             raise CensusDateError(f"{value!r} is not a valid calendar date: {exc}") from None
-    else:
-        raise CensusDateError(
-            f"a census date must be ISO text or a date, not {type(value).__name__}"
-        )
-    if not EARLIEST_CENSUS <= day <= LATEST_CENSUS:
-        raise CensusDateError(
-            f"{day.isoformat()} is outside the census dates the pipeline supports, "
-            f"{EARLIEST_CENSUS.isoformat()} (the first period of the expanded programme) to "
-            f"{LATEST_CENSUS.isoformat()}"
-        )
+    raise CensusDateError(f"a census date must be ISO text or a date, not {type(value).__name__}")
+
+
+def _census_day(day: date) -> date:
     if not is_census(day):
         raise CensusDateError(
             f"{day.isoformat()} is not a census date (31 March or 30 September): the nearest are "
@@ -109,7 +115,9 @@ def check_census_not_after(census: date, extract_date: date) -> date:
 
 
 def _checked(census: date) -> date:
-    return parse_census(census)
+    # Any census date, not only the supported ones: the period before the first supported one
+    # is still a period (its start is the cut-off of the first one's cohorts).
+    return _census_day(_read_day(census))
 
 
 def period_start(census: date) -> date:
