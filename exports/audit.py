@@ -17,6 +17,7 @@ rewritten. The file is 0600 and OUT is created 0700 when missing.
 from __future__ import annotations
 
 import contextlib
+import errno
 import getpass
 import json
 import os
@@ -165,6 +166,9 @@ def append_audit(
     Raises OSError when the log cannot be written (the caller reports it: an unrecorded run is
     not a silent success).
     """
+    if Path(out_root).is_symlink():
+        # Never written through: a link could send the log (and what it proves) anywhere.
+        raise OSError(errno.ELOOP, "the output folder is a symbolic link")
     entry = audit_entry(record, time or utc_now(), user or os_user())
     line = audit_line(entry)
     make_private_dir(Path(out_root))

@@ -11,8 +11,9 @@
 - Text is always text: openpyxl would store a value starting with ``=`` as a formula and one
   spelling an Excel error code (``#N/A``) as an error; such values are forced to text. (``+``,
   ``-`` and ``@`` are only dangerous in CSV-to-Excel imports; in an xlsx a string cell is inert
-  whatever it starts with.) Characters that the xlsx format cannot hold are dropped, because
-  openpyxl's error for them would quote the value.
+  whatever it starts with.) No cell is ever a formula. Characters that the xlsx format cannot
+  hold (XML's forbidden ones, U+FFFE and U+FFFF included) are dropped, because openpyxl's error
+  for them would quote the value, and Excel would not open the file.
 - Table sheets (the submission tables, the findings, the data dictionary) are too big for
   openpyxl's per-cell writer (about 40 microseconds a cell without lxml: half an hour for a large
   LA). openpyxl makes the package (workbook, styles, sheet header, panes, widths, filter) with
@@ -35,6 +36,7 @@ import contextlib
 import datetime as dt
 import os
 import posixpath
+import re
 import shutil
 import tempfile
 import zipfile
@@ -50,12 +52,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.xml.functions import tostring
 
 from exports.files import atomic_path
+from schemas.cleaning import UNWRITABLE
 
 # Rows in a worksheet, header included.
 EXCEL_MAX_ROWS = 1_048_576
@@ -69,6 +72,10 @@ _RELS_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _PACKAGE_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 
+# What XML forbids: openpyxl's own pattern misses U+FFFE and U+FFFF, and one of them makes the
+# workbook unopenable. Parsing removes these from the data already (rule W206, so the CSV holds
+# the same text); this is the last guard for text that did not come through it.
+_UNWRITABLE_RE = re.compile(UNWRITABLE)
 _BOLD = Font(bold=True)
 _MIN_WIDTH, _MAX_WIDTH = 8, 60
 _COPY_BUFFER = 1 << 20
@@ -243,7 +250,7 @@ def safe_value(ws: WriteOnlySheet, value: Any) -> Any:
 
 
 def _clean(value: Any) -> Any:
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+    return _UNWRITABLE_RE.sub("", value) if isinstance(value, str) else value
 
 
 def _keep_text(cell: WriteOnlyCell) -> None:
@@ -294,7 +301,7 @@ _EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
 
 
 def _escape(text: pd.Series) -> pd.Series:
-    text = text.str.replace(ILLEGAL_CHARACTERS_RE.pattern, "", regex=True).str.slice(0, 32767)
+    text = text.str.replace(UNWRITABLE, "", regex=True).str.slice(0, 32767)
     for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
         text = text.str.replace(char, entity, regex=False)
     return text

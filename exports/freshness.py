@@ -6,6 +6,12 @@ and the manifest names the same previous submission (census date and individuals
 one now in place, writing the period again would give the same files, changes file included, so
 the run skips it and reports it as up to date. (Settings that change results without changing
 the inputs, such as the column map, are not compared: after changing them, run with --replace.)
+
+A finished submission is up to date only while its files are the ones its manifest lists (each
+file's SHA-256). One deleted, truncated or edited since is *altered* (:func:`altered_files`): the
+run does not skip it and does not overwrite it either; it stops (exit 1) naming the altered
+files and asking for --replace, which writes the period again and keeps the altered folder
+beside it.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from exports.files import sha256_file
 from exports.manifest import CONTRACT_VERSION, MANIFEST_NAME, PreviousReference, read_manifest
 
 
@@ -36,9 +43,10 @@ def finished_files_if_up_to_date(
     folder: Path, input_hashes: Mapping[str, str], previous: PreviousReference | None = None
 ) -> tuple[str, ...] | None:
     """The file names of ``folder``'s finished submission when it was made from exactly
-    ``input_hashes`` and compared with ``previous`` (the previous census date's finished
-    submission now in place, None when there is none); None when there is no finished
-    submission, it cannot be read, or any input or the previous submission differs."""
+    ``input_hashes``, compared with ``previous`` (the previous census date's finished
+    submission now in place, None when there is none), and its files are still the ones its
+    manifest lists; None when there is no finished submission, it cannot be read, any input or
+    the previous submission differs, or a file was altered since."""
     manifest = read_manifest(folder)
     if manifest is None:
         return None
@@ -52,10 +60,38 @@ def finished_files_if_up_to_date(
     # since, where there was none) makes it stale.
     if manifest.get("previous") != (None if previous is None else previous.as_json()):
         return None
+    if altered_files(folder, manifest):
+        return None
+    return (*(name for name, _ in _listed_files(manifest)), MANIFEST_NAME)
+
+
+def altered_files(folder: Path, manifest: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+    """The files a finished submission's manifest lists that are no longer as it was written:
+    missing, or with other bytes (their SHA-256 differs). Empty when all match, or when the
+    folder holds no readable manifest (then it is no finished submission to compare)."""
+    if manifest is None:
+        manifest = read_manifest(folder)
+        if manifest is None:
+            return ()
     files = manifest.get("files")
-    names = (
-        [f["name"] for f in files if isinstance(f, Mapping) and "name" in f]
-        if isinstance(files, list)
-        else []
-    )
-    return (*names, MANIFEST_NAME)
+    if not isinstance(files, list) or not files:
+        return (MANIFEST_NAME,)  # a manifest listing no files was not written by a finished run
+    altered = []
+    for name, digest in _listed_files(manifest):
+        path = folder / name
+        # A name that is not a plain file name of the folder was not written by this pipeline.
+        plain = Path(name).name == name and path.is_file() and not path.is_symlink()
+        if not plain or sha256_file(path) != digest:
+            altered.append(name)
+    return tuple(altered)
+
+
+def _listed_files(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
+    files = manifest.get("files")
+    if not isinstance(files, list):
+        return []
+    return [
+        (str(f["name"]), str(f.get("sha256")))
+        for f in files
+        if isinstance(f, Mapping) and isinstance(f.get("name"), str)
+    ]

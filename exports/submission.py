@@ -21,7 +21,10 @@ validation report); the manifest marks both internal files so.
 - A run killed part-way leaves only a ``.{census}.partial-*`` folder (private, never mistaken for a
   submission); the next run for that census removes it. Runs for the same LA and census take an
   exclusive lock (``.{census}.lock``), so one never removes another's partial folder.
-- Folders are 0700, files 0600.
+- Folders are 0700, files 0600. Nothing is written through a symbolic link (the output, LA and
+  census folders and the lock file are refused when they are links), and a write the machine
+  refuses (a full disk, a read-only folder) ends with :class:`exports.paths.WriteFailed`, one
+  line naming the folder and the reason, with the partial folder removed (``exports.paths``).
 
 Failed runs (exit 1) write only ``validation_report.xlsx``, into ``OUT/{la_code}/{census}/`` when
 no finished submission is there, else beside it as ``{census}.failed-validation_report.xlsx``, so a
@@ -30,6 +33,7 @@ failed rerun never touches a finished submission.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -52,6 +56,7 @@ from exports.manifest import (
     file_entry,
     write_manifest,
 )
+from exports.paths import check_output_folders, explain_os_errors, open_lock
 from exports.statistics import write_statistics_csv
 from exports.tables import PreparedTables, prepare_changes, prepare_tables
 from exports.validation_report import (
@@ -61,6 +66,7 @@ from exports.validation_report import (
 )
 from exports.workbook import write_prepared_workbook
 from schemas.codes import LA_CODE_PATTERN
+from schemas.errors import PipelineError, UserInputError
 from transforms.periods import Period
 from transforms.submission import SubmissionTables
 
@@ -76,8 +82,12 @@ class SubmissionExistsError(FileExistsError):
     """The census folder already holds a finished submission and replacing was not asked for."""
 
 
-class SubmissionBusyError(RuntimeError):
+class SubmissionBusyError(PipelineError, RuntimeError):
     """Another run is writing the same LA and census date."""
+
+
+class BadLaCodeError(UserInputError, ValueError):
+    """An LA code that is not one: it would name a folder outside OUT (``/``, ``..``)."""
 
 
 @dataclass(frozen=True)
@@ -125,25 +135,40 @@ def is_finished(folder: Path) -> bool:
 def _check_la_code(la_code: str) -> None:
     # Also keeps the folder name a plain name: no separators, no "..".
     if not re.fullmatch(LA_CODE_PATTERN, la_code):
-        raise ValueError("la_code is not an ONS upper-tier authority code")
+        raise BadLaCodeError("la_code is not an ONS upper-tier authority code")
 
 
 @contextmanager
 def census_lock(la_dir: Path, census_iso: str) -> Iterator[None]:
+    """Hold ``.{census}.lock`` in ``la_dir`` for the length of the block, or raise
+    :class:`SubmissionBusyError` at once when another run holds it. The file is removed when
+    the block ends, so no lock file is left behind."""
     if fcntl is None:  # pragma: no cover
         yield
         return
-    lock_path = la_dir / f".{census_iso}.lock"
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
+    path = la_dir / f".{census_iso}.lock"
+    while True:
+        fd = open_lock(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            os.close(fd)
             raise SubmissionBusyError(
                 f"another run is writing {la_dir / census_iso}; try again when it has finished"
             ) from None
+        # The run before may have removed the file between our opening and our lock: a lock on
+        # a file no longer at the path guards nothing, so start again on the path's own file.
+        try:
+            if os.path.samestat(os.fstat(fd), os.lstat(path)):
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
         yield
     finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # while still holding it, so no one locks a file about to go
         os.close(fd)  # releases the lock
 
 
@@ -267,6 +292,11 @@ def _write_files(
     return [e["name"] for e in entries] + [names.manifest], manifest, reason
 
 
+def _census_folder(out_root: Path, la_code: str, period: Period, *args: Any, **kwargs: Any) -> Path:
+    return Path(out_root) / la_code / period.label
+
+
+@explain_os_errors(_census_folder)
 def write_submission(
     out_root: Path,
     la_code: str,
@@ -293,6 +323,7 @@ def write_submission(
     """
     target = submission_folder(out_root, la_code, period)
     la_dir = target.parent
+    check_output_folders(out_root, la_dir, target)
     _refuse_finished(target, replace)
     prepared = prepare_tables(tables, la_code, period)
     changes = prepare_changes(changes)
@@ -300,6 +331,7 @@ def write_submission(
         raise ValueError("changes were given without the previous submission they compare with")
     make_private_dir(la_dir)
     with census_lock(la_dir, target.name):
+        check_output_folders(out_root, la_dir, target)  # again, now that no other run moves them
         _refuse_finished(target, replace)
         _remove_partials(la_dir, target.name)
         partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=la_dir))
@@ -326,6 +358,7 @@ def write_submission(
     )
 
 
+@explain_os_errors(_census_folder)
 def write_failed_run_report(
     out_root: Path,
     la_code: str,
@@ -342,8 +375,10 @@ def write_failed_run_report(
     """
     target = submission_folder(out_root, la_code, period)
     la_dir = target.parent
+    check_output_folders(out_root, la_dir, target)
     make_private_dir(la_dir)
     with census_lock(la_dir, target.name):
+        check_output_folders(out_root, la_dir, target)
         if is_finished(target):
             path = la_dir / f"{target.name}.failed-{REPORT_NAME}"
         else:

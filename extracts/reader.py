@@ -7,22 +7,33 @@ or table, never a value from it.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
-import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from extracts.csv_file import read_csv_records
+from extracts.guards import (
+    EXCEL_MAX_ROWS,
+    FileRefused,
+    binary_kind,
+    check_parquet,
+    check_text_header,
+    check_xlsx,
+)
 from extracts.source import ExtractSource
-from extracts.text import column_to_text, decode_csv_bytes
+from extracts.text import TextDecodeError, clean_text, column_to_text, decode_csv_bytes
 from schemas.columns import match_headers
 from schemas.models import EXTRACT_NAMES, MODELS
 from schemas.raw import RawExtract, number_rows
 from schemas.rules import RULES, FatalInputError
 
 FILE_SUFFIXES = (".csv", ".xlsx", ".parquet")
+# Extracts that may not be empty: without families or people there is nothing to submit.
+MUST_HAVE_ROWS = ("families", "people")
 
 
 def read_extracts(source: ExtractSource) -> dict[str, RawExtract]:
@@ -42,11 +53,21 @@ def read_extract(source: ExtractSource, name: str) -> RawExtract:
             password=source.password,
         )
         label, frame, digest = read_sql_extract(sql_source, name)
+        table = Table(frame)
     else:
         if source.folder is None:
             raise FatalInputError(RULES["F001"], name, "no source folder or database URL is set")
-        label, frame, digest = _read_file_extract(Path(source.folder), name)
-    return _conform(name, label, frame, digest, dict(column_map))
+        label, table, digest = _read_file_extract(Path(source.folder), name)
+    try:
+        raw = _conform(name, label, table, digest, dict(column_map))
+    except FatalInputError:
+        raise
+    except Exception as exc:  # a cell no text rendering takes (a driver's odd type): the source's
+        raise FatalInputError(RULES["F002"], label, _safe_reason(exc)) from None
+    if raw.rows == 0 and name in MUST_HAVE_ROWS:
+        # A submission from no families or no people would be "finished" and empty.
+        raise FatalInputError(RULES["F007"], label)
+    return raw
 
 
 def find_extract_file(folder: Path, name: str) -> Path:
@@ -68,7 +89,16 @@ def find_extract_file(folder: Path, name: str) -> Path:
     return matches[0]
 
 
-def _read_file_extract(folder: Path, name: str) -> tuple[str, pd.DataFrame, str]:
+@dataclass(frozen=True)
+class Table:
+    """What a file reader hands on: cells of any type, headers as written, indexed by source row
+    number; and the rows that had more fields than the header."""
+
+    frame: pd.DataFrame
+    extra_field_rows: tuple[int, ...] = ()
+
+
+def _read_file_extract(folder: Path, name: str) -> tuple[str, Table, str]:
     path = find_extract_file(folder, name)
     try:
         data = path.read_bytes()
@@ -78,16 +108,20 @@ def _read_file_extract(folder: Path, name: str) -> tuple[str, pd.DataFrame, str]
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            frame = _read_csv(data)
+            table = _read_csv(data)
         elif suffix == ".xlsx":
-            frame = _read_xlsx(data)
+            table = _read_xlsx(data)
         else:
-            frame = _read_parquet(data)
+            table = _read_parquet(data)
     except FatalInputError as exc:
         raise FatalInputError(exc.rule, path.name, exc.detail) from None
+    except (FileRefused, TextDecodeError) as exc:
+        raise FatalInputError(RULES["F002"], path.name, str(exc)) from None
+    except MemoryError:
+        raise FatalInputError(RULES["F002"], path.name, "too large to read in memory") from None
     except Exception as exc:  # any library's "cannot parse" is the user's file, not our bug
         raise FatalInputError(RULES["F002"], path.name, _safe_reason(exc)) from None
-    return path.name, frame, digest
+    return path.name, table, digest
 
 
 def _safe_reason(exc: Exception) -> str:
@@ -104,72 +138,88 @@ def _safe_reason(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def _read_csv(data: bytes) -> pd.DataFrame:
-    try:
-        text = decode_csv_bytes(data)
-    except UnicodeDecodeError:
-        raise FatalInputError(RULES["F002"], "", "not UTF-8 or Windows-1252 text") from None
-    if not text.strip():
-        raise FatalInputError(RULES["F002"], "", "the file is empty")
-    # Blank lines are kept while reading so the index stays the CSV line number, then dropped.
-    # index_col=False: otherwise a first data row with more fields than the header makes pandas
-    # take the first column as the index and shift every value one column left.
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(
-                io.StringIO(text),
-                dtype="str",
-                keep_default_na=False,
-                na_filter=False,
-                skip_blank_lines=False,
-                quoting=csv.QUOTE_MINIMAL,
-                index_col=False,
-            )
-    except pd.errors.ParserWarning:
-        # With index_col=False pandas drops the extra fields with only a warning.
-        raise FatalInputError(RULES["F002"], "", "a row has more fields than the header") from None
-    # The header as written: pandas renames a repeated name (date, date.1) and a blank one
-    # (Unnamed: 3), which would hide a column given twice from the check in _conform.
-    header = next(csv.reader(io.StringIO(text)), [])
-    if len(header) == len(frame.columns):
-        frame = frame.set_axis(header, axis=1)
-    return number_rows(frame)
+def _read_csv(data: bytes) -> Table:
+    kind = binary_kind(data)
+    if kind is not None:
+        raise FileRefused(f"not CSV text: it is {kind}")
+    check_text_header(data)
+    records = read_csv_records(decode_csv_bytes(data))
+    return Table(records.frame, records.extra_field_rows)
 
 
-def _read_xlsx(data: bytes) -> pd.DataFrame:
+def _read_xlsx(data: bytes) -> Table:
     from openpyxl import load_workbook
 
+    check_xlsx(data)
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
-        sheet = workbook.worksheets[0]
-        # Read-only mode trusts the size the file declares, and some exporters declare it
-        # wrong (A1, or fewer rows than written): rows past it would vanish without a word.
-        sheet.reset_dimensions()
-        rows = list(sheet.iter_rows(values_only=True))
+        header, numbers, body, extra = _sheet_rows(workbook.worksheets[0])
+        if header is None:
+            raise FileRefused(_empty_first_sheet(workbook.worksheets))
     finally:
         workbook.close()
-    if not rows:
-        raise FatalInputError(RULES["F002"], "", "the first sheet is empty")
-    header = ["" if h is None else str(h) for h in rows[0]]
-    width = len(header)
-    body = [tuple(r[:width]) + (None,) * (width - len(r)) for r in rows[1:]]
-    frame = pd.DataFrame(body, columns=header, dtype=object)
-    return number_rows(frame)
+    frame = pd.DataFrame(body, columns=header, dtype=object, index=pd.Index(numbers, dtype="int64"))
+    return Table(frame, tuple(extra))
 
 
-def _read_parquet(data: bytes) -> pd.DataFrame:
+def _sheet_rows(
+    sheet: Any,
+) -> tuple[list[str] | None, list[int], list[tuple[Any, ...]], list[int]]:
+    """The first non-empty row as the header, then every non-empty row with its sheet row
+    number, cut to the header's width (rows with values past it are listed)."""
+    # Read-only mode trusts the size the file declares, and some exporters declare it wrong (A1,
+    # or fewer rows than written): rows past it would vanish without a word.
+    sheet.reset_dimensions()
+    header: list[str] | None = None
+    width = 0
+    numbers: list[int] = []
+    body: list[tuple[Any, ...]] = []
+    extra: list[int] = []
+    # openpyxl yields a row for every row number up to the last one, empty or not: rows are
+    # counted as they come, and a row number past Excel's last stops the read at once (a
+    # sheet with one row numbered in the millions would otherwise take minutes and gigabytes).
+    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if number > EXCEL_MAX_ROWS:
+            raise FileRefused(f"the first sheet has rows past Excel's last row {EXCEL_MAX_ROWS:,}")
+        if row.count(None) == len(row):
+            continue
+        if header is None:
+            header = ["" if h is None else str(h) for h in row]
+            width = len(header)
+            continue
+        if len(row) > width and row[width:].count(None) != len(row) - width:
+            extra.append(number)
+        numbers.append(number)
+        body.append(tuple(row[:width]) + (None,) * (width - len(row)))
+    return header, numbers, body, extra
+
+
+def _empty_first_sheet(sheets: list[Any]) -> str:
+    for position, sheet in enumerate(sheets[1:], start=2):
+        sheet.reset_dimensions()
+        for row in sheet.iter_rows(max_row=50, values_only=True):
+            if row.count(None) != len(row):
+                return (
+                    f"the first sheet is empty; the data seems to be on sheet {position}: "
+                    "extracts are read from the first sheet, so move it there"
+                )
+    return "the first sheet is empty"
+
+
+def _read_parquet(data: bytes) -> Table:
     import pyarrow.parquet as pq
 
+    check_parquet(data)
     table = pq.read_table(io.BytesIO(data))
     frame = table.to_pandas()
-    return number_rows(frame)
+    return Table(number_rows(frame))
 
 
 def _conform(
-    name: str, source: str, frame: pd.DataFrame, digest: str, column_map: dict[str, str]
+    name: str, source: str, table: Table, digest: str, column_map: dict[str, str]
 ) -> RawExtract:
     """Rename, check required columns, drop unknown ones, and render every cell as text."""
+    frame = table.frame
     match = match_headers(name, list(frame.columns), column_map)
     if match.repeated:
         raise FatalInputError(
@@ -182,14 +232,17 @@ def _conform(
     picked = frame.iloc[:, positions]
     picked = picked.set_axis([by_header[str(h).strip()] for h in picked.columns], axis=1)
     keep = [c for c in MODELS[name].to_schema().columns if c in match.found]
-    text = pd.DataFrame(
-        {c: _clean_text(column_to_text(picked[c])) for c in keep}, index=frame.index
+    text = pd.DataFrame({c: clean_text(column_to_text(picked[c])) for c in keep}, index=frame.index)
+    # Rows with nothing in them (trailing blank lines, blank sheet rows) are not records; a row
+    # with more fields than the header is one, whatever its first fields hold.
+    long_rows = text.index.isin(table.extra_field_rows)
+    if len(text.columns):
+        text = text.loc[text.notna().any(axis=1).to_numpy(dtype=bool) | long_rows]
+    return RawExtract(
+        name=name,
+        source=source,
+        frame=text,
+        sha256=digest,
+        headers=match,
+        extra_field_rows=tuple(r for r in table.extra_field_rows if r in text.index),
     )
-    # Rows with nothing in them (trailing blank lines, blank sheet rows) are not records.
-    text = text.loc[text.notna().any(axis=1)] if len(text.columns) else text
-    return RawExtract(name=name, source=source, frame=text, sha256=digest, headers=match)
-
-
-def _clean_text(values: pd.Series) -> pd.Series:
-    stripped = values.astype("str").str.strip()
-    return stripped.mask(stripped == "")

@@ -7,19 +7,75 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from schemas.cleaning import strip_invisible
+
+# Floats are exact whole numbers below this; above it two ids can share one float.
+_EXACT_FLOAT_LIMIT = 2.0**53
+
+
+class TextDecodeError(ValueError):
+    """The bytes are not text in one of the accepted encodings; the message names the line."""
+
+
+def line_at(data: bytes, offset: int) -> int:
+    """The physical line (1-based) holding byte ``offset``: CR LF, LF and a lone CR each end a
+    line, as editors count them."""
+    return (
+        data.count(b"\n", 0, offset)
+        + data.count(b"\r", 0, offset)
+        - data.count(b"\r\n", 0, offset)
+        + 1
+    )
+
 
 def decode_csv_bytes(data: bytes) -> str:
-    """UTF-8 (with or without BOM) first; Windows-1252 when the bytes are not valid UTF-8.
+    """UTF-8 (with or without BOM), or Windows-1252 when the bytes are not UTF-8; never a guess.
 
-    Windows-1252 is what Excel's "CSV" save writes on UK machines; trying UTF-8 first is safe
-    because cp1252 text with accented letters is almost never valid UTF-8.
+    Windows-1252 is what Excel's "CSV" save writes on UK machines. A file that holds UTF-8
+    characters and also bytes that are not UTF-8 is two encodings at once (a UTF-8 export edited
+    in a Windows-1252 tool, or two files joined): reading it either way would garble one part,
+    so it is refused with the lines of both. UTF-16 and UTF-32 (which Excel calls "Unicode text")
+    are refused: the contract lists the encodings a CSV may have.
     """
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+        raise TextDecodeError(
+            'UTF-16 or UTF-32 text (Excel\'s "Unicode text"): save it as "CSV UTF-8"'
+        )
+    bom = data.startswith(b"\xef\xbb\xbf")
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
+        return data[3:].decode("utf-8") if bom else data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = exc.start + (3 if bom else 0)
+    if bom:
+        raise TextDecodeError(
+            f"starts as UTF-8 but line {line_at(data, bad)} is not UTF-8: save it again as "
+            '"CSV UTF-8"'
+        )
+    utf8 = first_utf8_character(data)
+    if utf8 is not None:
+        raise TextDecodeError(
+            f"mixed encodings: line {line_at(data, utf8)} is UTF-8 but line "
+            f'{line_at(data, bad)} is not; save the whole file as "CSV UTF-8"'
+        )
+    try:
         return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise TextDecodeError(
+            f"not UTF-8 or Windows-1252 text (line {line_at(data, exc.start)})"
+        ) from None
+
+
+def first_utf8_character(data: bytes) -> int | None:
+    """The offset of the first byte pair that starts a UTF-8 character beyond ASCII (a lead byte
+    followed by a continuation byte), or None. Windows-1252 text practically never holds one
+    (it would be a capital accented letter followed by a symbol, like "Ã©")."""
+    codes = np.frombuffer(data, dtype=np.uint8)
+    high = np.flatnonzero(codes[:-1] >= 0xC2)
+    if not len(high):
+        return None
+    lead, follow = codes[high], codes[high + 1]
+    pairs = high[(lead <= 0xF4) & (follow >= 0x80) & (follow <= 0xBF)]
+    return int(pairs[0]) if len(pairs) else None
 
 
 def column_to_text(values: pd.Series) -> pd.Series:
@@ -27,7 +83,10 @@ def column_to_text(values: pd.Series) -> pd.Series:
 
     Dates become ISO text so that an Excel date cell, a parquet date and a SQL date all reach
     the same date parser as a CSV's ``2025-04-01``. Whole floats lose their ``.0`` (Excel stores
-    every number as a float, and an ID of ``1234.0`` is ``1234``).
+    every number as a float, and an ID of ``1234.0`` is ``1234``); a float of 2**53 or more is
+    not an exact whole number, so it keeps its float spelling (``1e+17``) and never passes for
+    an id it might have been. Numbers in a date column stay numbers (``20240115``, ``45306``):
+    the date parser refuses them, rather than reading days since 1970 or 1900.
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         text = values.dt.strftime("%Y-%m-%d")
@@ -37,7 +96,8 @@ def column_to_text(values: pd.Series) -> pd.Series:
     if pd.api.types.is_integer_dtype(values):
         return values.astype("Int64").astype("str").mask(values.isna())
     if pd.api.types.is_float_dtype(values):
-        whole = values.notna() & np.isfinite(values) & (values == np.floor(values))
+        finite = values.notna() & np.isfinite(values)
+        whole = finite & (values == np.floor(values)) & (values.abs() < _EXACT_FLOAT_LIMIT)
         text = values.astype("str")
         as_int = values.where(whole).astype("Int64").astype("str")
         return text.mask(whole, as_int).mask(values.isna())
@@ -57,7 +117,7 @@ def _objects_to_text(values: pd.Series) -> pd.Series:
             return value.isoformat()
         if isinstance(value, bool):
             return "1" if value else "0"
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, float) and value.is_integer() and abs(value) < _EXACT_FLOAT_LIMIT:
             return str(int(value))
         return str(value)
 
@@ -69,3 +129,9 @@ def _objects_to_text(values: pd.Series) -> pd.Series:
 
 def _has_time(value: dt.datetime) -> bool:
     return (value.hour, value.minute, value.second, value.microsecond) != (0, 0, 0, 0)
+
+
+def clean_text(values: pd.Series) -> pd.Series:
+    """Text with invisible characters stripped from both ends (``schemas.cleaning``); empty
+    becomes missing."""
+    return strip_invisible(values)

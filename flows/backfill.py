@@ -21,7 +21,13 @@ from flows.results import Outcome, PeriodFailed, PeriodResult, RunFailed, RunRes
 from flows.submission import ended, failed, load_run_settings, stopped, submit_period
 from flows.tasks import PreparedInputs, prepare_inputs
 from schemas.errors import PipelineError
-from transforms.periods import CensusDateError, Period, census_dates_between, parse_census
+from transforms.periods import (
+    CensusDateError,
+    Period,
+    census_dates_between,
+    check_census_not_after,
+    parse_census,
+)
 
 
 def census_range(from_census: str, to_census: str) -> list[date]:
@@ -94,6 +100,7 @@ def nis_backfill(
     try:
         settings = load_run_settings(config_path, source_path, output_dir)
         censuses = census_range(from_census, to_census)
+        check_census_not_after(censuses[-1], settings.resolved_extract_date())
         logger.info(
             "Backfill of %d periods: %s to %s",
             len(censuses),

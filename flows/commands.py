@@ -24,7 +24,7 @@ from flows.run_audit import AUDITED_BY
 from flows.settings import Settings, load_settings
 from flows.summary import run_summary
 from schemas.errors import ExitCode, PipelineError
-from transforms.periods import parse_census
+from transforms.periods import check_census_not_after, parse_census
 
 
 def _error(message: str, code: int) -> int:
@@ -48,6 +48,13 @@ def _check_source(settings: Settings) -> None:
         raise ConfigError("no source given: pass --source DIR or set [source] path in the config")
     for name in EXTRACT_NAMES:
         find_extract_file(Path(settings.source.path), name)
+
+
+def _check_out(settings: Settings) -> None:
+    """Fail fast on an output folder that is a symbolic link (the writers refuse one too)."""
+    from exports.paths import check_not_symlink
+
+    check_not_symlink(Path(settings.output_dir), "the output folder")
 
 
 def _report(state: Any) -> int:
@@ -108,7 +115,9 @@ def run_command(
     try:
         settings = load_settings(config, source_path=source, output_dir=out)
         if census is not None:
-            census = parse_census(census).isoformat()
+            day = check_census_not_after(parse_census(census), settings.resolved_extract_date())
+            census = day.isoformat()
+        _check_out(settings)
         _check_source(settings)
     except PipelineError as exc:
         return _error(str(exc), exc.exit_code)
@@ -142,6 +151,8 @@ def backfill_command(
     try:
         settings = load_settings(config, source_path=source, output_dir=out)
         censuses = census_range(from_census, to_census)
+        check_census_not_after(censuses[-1], settings.resolved_extract_date())
+        _check_out(settings)
         _check_source(settings)
     except PipelineError as exc:
         return _error(str(exc), exc.exit_code)

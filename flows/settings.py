@@ -308,8 +308,42 @@ def _explain(exc: ValidationError) -> str:
                 "digits, e.g. E08000012)"
             )
         else:
-            problems.append(f"{key}: {error['msg']}")
+            problems.append(f"{key} {_plain_words(error)}")
     return "; ".join(problems)
+
+
+# Pydantic's error kinds, in the config's words (what the key must be, not the library's view).
+_MUST_BE = {
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "date_parsing": "must be a date written YYYY-MM-DD",
+    "date_from_datetime_parsing": "must be a date written YYYY-MM-DD",
+    "date_from_datetime_inexact": "must be a date written YYYY-MM-DD",
+    "date_type": "must be a date written YYYY-MM-DD",
+    "dict_type": 'must be a table (a [section], or { key = "value" })',
+    "model_type": 'must be a table (a [section], or { key = "value" })',
+    "model_attributes_type": 'must be a table (a [section], or { key = "value" })',
+    "string_type": "must be text in quotes",
+    "path_type": "must be a path in quotes",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+}
+
+
+def _plain_words(error: Any) -> str:
+    kind, context = error["type"], error.get("ctx") or {}
+    if kind in _MUST_BE:
+        return _MUST_BE[kind]
+    if kind == "greater_than_equal":
+        return f"must be at least {context.get('ge')}"
+    if kind == "less_than_equal":
+        return f"must be at most {context.get('le')}"
+    if kind == "value_error":
+        return "is wrong: " + str(error["msg"]).removeprefix("Value error, ")
+    return f"is wrong: {error['msg']}"
 
 
 def _keys_of(section: list[str]) -> list[str]:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from prefect import flow, get_run_logger
 from prefect.states import Failed, State
 
-from exports.freshness import finished_files_if_up_to_date
+from exports.freshness import altered_files, finished_files_if_up_to_date
 from exports.previous import PreviousSubmissionError, previous_reference
 from exports.submission import REPORT_NAME, SubmissionExistsError
 from flows.artifacts import period_markdown, publish_markdown, publish_validation
@@ -34,7 +34,7 @@ from flows.tasks import (
     write_failed_report,
 )
 from schemas.errors import ExitCode, PipelineError
-from transforms.periods import Period, latest_census, parse_census
+from transforms.periods import Period, check_census_not_after, latest_census, parse_census
 
 SCHEDULE_TIMEZONE = ZoneInfo("Europe/London")
 
@@ -60,9 +60,10 @@ def run_date() -> date:
 def resolve_census(census_date: str | None, settings: Settings, today: date | None = None) -> date:
     """The census date asked for, or the latest one at least ``census_lag_weeks`` before today."""
     if census_date:
-        return parse_census(census_date)
-    lag = timedelta(weeks=settings.census_lag_weeks)
-    return latest_census(today or run_date(), lag)
+        census = parse_census(census_date)
+    else:
+        census = latest_census(today or run_date(), timedelta(weeks=settings.census_lag_weeks))
+    return check_census_not_after(census, settings.resolved_extract_date())
 
 
 def _submission_run_name() -> str:
@@ -117,7 +118,17 @@ def submit_period(
     result: PeriodResult
     cohort = None
     up_to_date = _up_to_date(out_root, la, period, prepared.input_hashes)
-    if up_to_date is not None:
+    altered = () if replace or up_to_date is not None else altered_files(folder)
+    if altered:
+        # Neither up to date nor to be overwritten unasked: someone changed a finished folder.
+        message = (
+            f"{folder} holds a finished submission altered since it was written "
+            f"({len(altered)} file(s) missing or changed: {', '.join(altered)}): run again with "
+            "replace (--replace) to write it again; the altered one is kept beside it"
+        )
+        logger.error("%s: %s", label, message)
+        result = PeriodResult(label, la, Outcome.FAILED, message=message)
+    elif up_to_date is not None:
         # Writing again would give the same bytes, so even --replace keeps the folder as it is
         # (a .replaced-N copy of identical files would only be clutter).
         message = "made from the same inputs" + ("; nothing to replace" if replace else "")

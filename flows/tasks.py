@@ -22,7 +22,7 @@ from prefect.client.schemas.objects import State, TaskRun
 
 from exports.manifest import PreviousReference
 from exports.previous import PreviousSubmissionError
-from exports.submission import SubmissionBusyError, SubmissionExistsError
+from exports.submission import SubmissionExistsError
 from exports.validation_report import ReportContext
 from extracts.source import ExtractSource
 from flows.artifacts import cohort_sizes
@@ -210,8 +210,8 @@ def export_submission(
             previous=changes.previous,
             report_context=prepared.report_context(period, "written: this folder"),
         )
-    except (SubmissionExistsError, SubmissionBusyError):
-        raise  # their messages name the folder only
+    except (SubmissionExistsError, PipelineError):
+        raise  # their messages name the folder and the reason only
     except Exception as exc:
         raise StageError(f"writing {period.label}", exc) from None
 
@@ -235,7 +235,7 @@ def write_failed_report(prepared: PreparedInputs, period: Period, why: str) -> A
             validation.counts,
             prepared.report_context(period, f"not written: {why}"),
         )
-    except SubmissionBusyError:
+    except PipelineError:
         raise
     except Exception as exc:
         raise StageError(f"writing the failed-run report for {period.label}", exc) from None

@@ -140,6 +140,8 @@ class CommandAudit:
             add_state_facts(record, root, self._run_state)
         if not record.inputs and self.settings is not None and record.command in READS_EXTRACTS:
             record.inputs = source_file_hashes(self.settings)
+        if exit_code != 0 and Path(root).is_symlink():
+            return True  # the command refused that output folder already, and said so
         try:
             append_audit(root, record)
         except OSError as exc:

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from exports.audit import AuditRecord, output_name
+from flows.pseudonym_key import SecretError, load_pseudonym_key
 from flows.research import WRITE_ERRORS, ResearchRun, research_extract
-from flows.secrets import SecretError, load_pseudonym_key
 from flows.settings import ConfigError, Settings, load_settings
 from flows.summary import share
 from nis_pipeline.audit_scope import CommandAudit

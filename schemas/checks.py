@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from schemas import codes
+from schemas.cleaning import FORMULA_PREFIXES
 from schemas.identifiers import nhs_is_valid, nino_is_valid, postcode_is_valid, upn_is_valid
 from schemas.keys import isin
 from schemas.models import EXTRACT_NAMES, RECORD_KEYS, SCHEMAS, unique_keys
@@ -81,6 +82,15 @@ def with_check(check_name: str) -> tuple[Target, ...]:
     )
 
 
+def every_column() -> tuple[Target, ...]:
+    return columns_where(lambda n, c: True)
+
+
+def whole_rows() -> tuple[Target, ...]:
+    """One target per extract naming no column: a rule about the row as a whole."""
+    return tuple(Target(name) for name in EXTRACT_NAMES)
+
+
 def not_nullable() -> tuple[Target, ...]:
     return columns_where(lambda n, c: not SCHEMAS[n].columns[c].nullable)
 
@@ -116,6 +126,39 @@ def parse_failure(failure: str) -> Check:
         return np.zeros(len(parsed.frame), dtype=bool) if failed is None else _mask(failed)
 
     return check
+
+
+def row_fault(fault: str) -> Check:
+    """The rows the reader found broken as a whole with ``fault``."""
+
+    def check(ctx: CheckContext, target: Target) -> np.ndarray:
+        parsed = ctx.parsed[target.extract]
+        mask = parsed.row_faults.get(fault)
+        return np.zeros(len(parsed.frame), dtype=bool) if mask is None else _mask(mask)
+
+    return check
+
+
+def characters_removed(ctx: CheckContext, target: Target) -> np.ndarray:
+    """The cells of the target column that lost characters no file can carry while parsing."""
+    assert target.column is not None
+    parsed = ctx.parsed[target.extract]
+    mask = parsed.cleaned.get(target.column)
+    return np.zeros(len(parsed.frame), dtype=bool) if mask is None else _mask(mask)
+
+
+def longer_than(limit: int) -> Check:
+    def check(ctx: CheckContext, target: Target) -> np.ndarray:
+        assert target.column is not None
+        return _mask(ctx.frame(target.extract)[target.column].str.len() > limit)
+
+    return check
+
+
+def formula_prefix(ctx: CheckContext, target: Target) -> np.ndarray:
+    """The value begins with a character that makes a spreadsheet run it as a formula."""
+    assert target.column is not None
+    return _mask(ctx.frame(target.extract)[target.column].str.startswith(FORMULA_PREFIXES))
 
 
 def pandera_check(check_name: str) -> Check:

@@ -23,4 +23,5 @@ EXCLUSION_TYPES = ("SUSPENSION", "PERMANENT")
 DA_INVOLVEMENTS = ("VICTIM", "PERPETRATOR", "WITNESS")
 EPISODE_TYPES = ("CIN", "CPP", "LAC")
 SPELL_TYPES = ("EMPLOYED", "OUT_OF_WORK_BENEFIT", "NEET")
-LA_CODE_PATTERN = r"^E(06|08|09|10)\d{6}$"
+# [0-9], not \d: fullwidth digits must not pass (the code names a folder too).
+LA_CODE_PATTERN = r"^E(06|08|09|10)[0-9]{6}$"

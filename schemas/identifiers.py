@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-NINO_PATTERN = r"^(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$"
+# [0-9], never \d: Python's \d also matches other scripts' digits (fullwidth ３), which are not
+# the contract's digits and which the check-digit arithmetic below cannot read.
+NINO_PATTERN = r"^(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][0-9]{6}[A-D]$"
 POSTCODE_PATTERN = (
     r"^(?:(?:[A-PR-UWYZ][0-9][0-9]?|[A-PR-UWYZ][A-HK-Y][0-9][0-9]?|[A-PR-UWYZ][0-9][A-HJKPSTUW]"
     r"|[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRVWXY])[0-9][ABD-HJLNP-UW-Z]{2}|GIR0AA)$"
@@ -17,7 +19,7 @@ POSTCODE_PATTERN = (
 # The 23 letters of the UPN check alphabet (no I, O, S): both the check letter and a temporary
 # UPN's final letter are indexes into it.
 UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"
-_UPN_BODY_PATTERN = r"^[A-HJ-NP-RT-Z]\d{11}[0-9A-HJ-NP-RT-Z]$"
+_UPN_BODY_PATTERN = r"^[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]$"
 
 
 def normalise(values: pd.Series) -> pd.Series:
@@ -53,7 +55,7 @@ def upn_is_valid(upn: pd.Series) -> pd.Series:
 
 
 def nhs_is_valid(nhs: pd.Series) -> pd.Series:
-    shaped = nhs.str.fullmatch(r"\d{10}").fillna(False).astype(bool).to_numpy()
+    shaped = nhs.str.fullmatch(r"[0-9]{10}").fillna(False).astype(bool).to_numpy()
     result = nhs.isna().to_numpy().copy()
     if shaped.any():
         digits = np.array(nhs[shaped].tolist(), dtype="S10").view(np.uint8).reshape(-1, 10).astype(

@@ -170,7 +170,7 @@ class People(ExtractModel):
     )
     nino: Series[str] | None = _identifier(
         "National Insurance number",
-        "two letters, six digits and a final letter A to D, e.g. AB123456C; spaces are ignored",
+        "two letters, six digits and a final letter A to D; spaces are ignored",
         aliases=("ni number", "ni no", "national insurance number", "nino number"),
     )
     upn: Series[str] | None = _identifier(

@@ -14,13 +14,16 @@ import numpy as np
 import pandas as pd
 
 from schemas import codes
+from schemas.cleaning import remove_unwritable
 from schemas.identifiers import normalise
 from schemas.models import SCHEMAS
 
-_ISO = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-_UK = r"\d{1,2}/\d{1,2}/\d{4}"
-_TWO_DIGIT_YEAR = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2}"
-_WHOLE = r"\+?\d{1,9}"
+# [0-9], never \d: Python's \d also matches other scripts' digits (fullwidth ３, Arabic-Indic ٣),
+# which the conversions after the match do not read the same way.
+_ISO = r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+_UK = r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"
+_TWO_DIGIT_YEAR = r"[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{2}"
+_WHOLE = r"\+?[0-9]{1,9}"
 _FLAG_SPELLINGS = {
     "1": "1",
     "0": "0",
@@ -37,18 +40,31 @@ INVALID_DATE = "invalid date"
 AMBIGUOUS_DATE = "ambiguous date"
 NOT_WHOLE = "not a whole number"
 NOT_FLAG = "not a flag"
+# A fault of the whole row, found by the reader (the row is quarantined as it is).
+EXTRA_FIELDS = "more fields than the header"
 
 
 @dataclass(frozen=True)
 class ParsedExtract:
     """An extract after parsing: the typed frame (model column order, absent optional columns
-    added as missing) and the cells that failed, as masks over its rows by (column, failure)."""
+    added as missing); the cells that failed, as masks over its rows by (column, failure); the
+    cells that lost characters no file can carry, by column; and the rows the reader found
+    broken as a whole, by fault."""
 
     frame: pd.DataFrame
     failures: dict[tuple[str, str], pd.Series] = field(default_factory=dict)
+    cleaned: dict[str, pd.Series] = field(default_factory=dict)
+    row_faults: dict[str, pd.Series] = field(default_factory=dict)
 
     def failed(self, column: str, failure: str) -> pd.Series | None:
         return self.failures.get((column, failure))
+
+    def faulted_rows(self) -> np.ndarray:
+        """Rows broken as a whole: no other rule looks at them (their values may be shifted)."""
+        faulted = np.zeros(len(self.frame), dtype=bool)
+        for mask in self.row_faults.values():
+            faulted |= mask.to_numpy(dtype=bool)
+        return faulted
 
 
 def parse_dates(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -104,14 +120,23 @@ def _codes(text: pd.Series, column: str) -> pd.Series:
     return upper
 
 
-def parse_extract(name: str, raw: pd.DataFrame) -> ParsedExtract:
-    """Parse the text frame of extract ``name`` (see :class:`ParsedExtract`)."""
+def parse_extract(
+    name: str, raw: pd.DataFrame, extra_field_rows: tuple[int, ...] = ()
+) -> ParsedExtract:
+    """Parse the text frame of extract ``name`` (see :class:`ParsedExtract`);
+    ``extra_field_rows`` are the source rows the reader found with more fields than the header."""
     out: dict[str, pd.Series] = {}
     failures: dict[tuple[str, str], pd.Series] = {}
+    cleaned: dict[str, pd.Series] = {}
     empty = pd.Series(np.nan, index=raw.index, dtype="str")
     for column, spec in SCHEMAS[name].columns.items():
         kind = (spec.metadata or {}).get("kind", "text")
         text = raw[column] if column in raw.columns else empty
+        if column in raw.columns:
+            # Once, here, for every writer after: the CSV and the workbook then hold the same text.
+            text, lost = remove_unwritable(text)
+            if lost.any():
+                cleaned[column] = lost
         if kind == "date":
             out[column], invalid, ambiguous = parse_dates(text)
             failures[(column, INVALID_DATE)] = invalid
@@ -127,4 +152,7 @@ def parse_extract(name: str, raw: pd.DataFrame) -> ParsedExtract:
         else:
             out[column] = text.astype("str")
     frame = pd.DataFrame(out, index=raw.index)
-    return ParsedExtract(frame, {k: v for k, v in failures.items() if v.any()})
+    row_faults = {}
+    if extra_field_rows:
+        row_faults[EXTRA_FIELDS] = pd.Series(raw.index.isin(extra_field_rows), index=raw.index)
+    return ParsedExtract(frame, {k: v for k, v in failures.items() if v.any()}, cleaned, row_faults)

@@ -3,7 +3,7 @@ names, indexed by source row number."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -26,7 +26,8 @@ class RawExtract:
     ``frame`` holds text only (pandas ``str``, missing = NaN), columns renamed to the contract's
     names, unknown columns dropped. Its index is the source row number: the line of a CSV or the
     row of a sheet, counting the header as row 1 (parquet and SQL rows are numbered the same way,
-    as if the header were row 1).
+    as if the header were row 1). A CSV record is numbered by the line it starts on, so a quoted
+    field holding line breaks does not shift the numbers after it.
     """
 
     name: str
@@ -34,6 +35,9 @@ class RawExtract:
     frame: pd.DataFrame
     sha256: str
     headers: HeaderMatch | None = None  # how the source's headers fell on the contract's
+    # Source rows that had more fields than the header (a CSV line with a stray comma, a sheet
+    # row with values past the last header): kept, cut to the header, and quarantined (E119).
+    extra_field_rows: tuple[int, ...] = field(default_factory=tuple)
 
     @property
     def rows(self) -> int:

@@ -21,9 +21,10 @@ import pandas as pd
 
 from schemas import checks as c
 from schemas.checks import Check, Target
+from schemas.cleaning import ID_MAX_LENGTH, NAME_MAX_LENGTH
 from schemas.errors import UserInputError
 from schemas.models import SCHEMAS, allowed_codes, column_format
-from schemas.parsing import AMBIGUOUS_DATE, INVALID_DATE, NOT_FLAG, NOT_WHOLE
+from schemas.parsing import AMBIGUOUS_DATE, EXTRA_FIELDS, INVALID_DATE, NOT_FLAG, NOT_WHOLE
 
 
 class Severity(StrEnum):
@@ -55,6 +56,9 @@ class Rule:
     check: Check | None = field(default=None, compare=False)
     # The pandera check or declaration of the models this rule reports, when it is one.
     pandera: str | None = None
+    # A warning blanks the value it is about (never sent malformed), unless the value was
+    # already made safe and is worth keeping (characters removed from a name or an id).
+    keeps_value: bool = False
 
     def applies_to(self, extract: str) -> Iterator[Target]:
         return (t for t in self.targets if t.extract == extract)
@@ -149,6 +153,14 @@ _RULES: list[Rule] = [
         "Set la_code in the config file.",
     ),
     Rule(
+        "F007",
+        F,
+        Kind.FILE,
+        "extract holds no rows",
+        "Export the {extract} extract again with the council's records: without families or "
+        "people there is nothing to submit, and an empty submission would look finished.",
+    ),
+    Rule(
         "W205",
         W,
         Kind.FILE,
@@ -157,6 +169,27 @@ _RULES: list[Rule] = [
         "[column_map.{extract}]; or leave it out of the extract (it is never sent).",
     ),
     # --- cells that cannot be read --------------------------------------------------------------
+    Rule(
+        "E119",
+        E,
+        Kind.PARSE,
+        "row has more fields than the header",
+        "A value holds an unquoted comma, or the row has a value past the last column: quote "
+        'the value ("Smith, John") or remove the stray value. The row is read no further.',
+        c.whole_rows(),
+        c.row_fault(EXTRA_FIELDS),
+    ),
+    Rule(
+        "W206",
+        W,
+        Kind.PARSE,
+        "control characters removed from the value",
+        "Remove the control characters (NUL and the like, invisible in most tools) from "
+        "{column} in the case system; the value is sent without them.",
+        c.every_column(),
+        c.characters_removed,
+        keeps_value=True,
+    ),
     Rule(
         "E103",
         E,
@@ -203,6 +236,26 @@ _RULES: list[Rule] = [
         c.not_nullable(),
         c.missing,
         pandera="nullable",
+    ),
+    Rule(
+        "E117",
+        E,
+        Kind.FIELD,
+        f"id longer than {ID_MAX_LENGTH} characters",
+        f"Write {{column}} as the case system's id: at most {ID_MAX_LENGTH} characters (a "
+        "longer value is usually a note pasted into the id column).",
+        c.of_kind("id"),
+        c.longer_than(ID_MAX_LENGTH),
+    ),
+    Rule(
+        "E118",
+        E,
+        Kind.FIELD,
+        "id begins with =, +, - or @ (a spreadsheet would run it as a formula)",
+        "Write {column} as the case system's id: no council id begins with =, +, - or @, and a "
+        "file holding one could run a formula on the recipient's machine.",
+        c.of_kind("id"),
+        c.formula_prefix,
     ),
     Rule(
         "E105",
@@ -278,6 +331,26 @@ _RULES: list[Rule] = [
         "Correct {column}: {format}. Until then it is sent empty.",
         (_T("people", "postcode"),),
         c.POSTCODE,
+    ),
+    Rule(
+        "W207",
+        W,
+        Kind.FIELD,
+        "name begins with =, +, - or @ (a spreadsheet would run it as a formula)",
+        "Correct {column} in the case system. Until then it is sent empty, so that no file "
+        "sent can run a formula when opened in a spreadsheet.",
+        (_T("people", "forename"), _T("people", "surname")),
+        c.formula_prefix,
+    ),
+    Rule(
+        "W208",
+        W,
+        Kind.FIELD,
+        f"name longer than {NAME_MAX_LENGTH} characters",
+        "Correct {column} in the case system (a longer value is usually a note pasted into the "
+        "name column). Until then it is sent empty.",
+        (_T("people", "forename"), _T("people", "surname")),
+        c.longer_than(NAME_MAX_LENGTH),
     ),
     # --- several values of a row ----------------------------------------------------------------
     Rule(

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.checks import CheckContext
+from schemas.cleaning import ID_MAX_LENGTH
 from schemas.columns import column_notes
 from schemas.identifiers import format_postcode
 from schemas.models import EXTRACT_NAMES
@@ -31,6 +32,9 @@ from schemas.rules import (
     Severity,
     empty_findings,
 )
+
+# Warnings whose value is kept (already made safe) rather than blanked.
+_KEEPS_VALUE = [code for code, rule in RULES.items() if rule.keeps_value]
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,10 @@ def validate(
     """Validate the extracts as of ``extract_date``. ``la_code`` is the council's code from the
     config, if set; the extracts must then hold that council's families only, and without it
     they must name exactly one council (else :class:`FatalInputError` F005 or F006)."""
-    parsed = {name: parse_extract(name, raw[name].frame) for name in EXTRACT_NAMES}
+    parsed = {
+        name: parse_extract(name, raw[name].frame, raw[name].extra_field_rows)
+        for name in EXTRACT_NAMES
+    }
     context = CheckContext(
         parsed=parsed,
         extract_date=extract_date,
@@ -112,6 +119,10 @@ def _run(rule: Rule, context: CheckContext) -> list[pd.DataFrame]:
         if rule.kind is not Kind.PARSE and target.column is not None:
             # A cell that failed parsing is reported once, under the parse rule.
             broken = broken & ~_parse_failed(parsed, target.column)
+        if target.column is not None:
+            # A row broken as a whole (more fields than the header) is reported once, as such:
+            # its values may be shifted, so what other rules would say of them means nothing.
+            broken = broken & ~parsed.faulted_rows()
         if not broken.any():
             continue
         if rule.severity is Severity.ERROR:
@@ -194,12 +205,14 @@ def _attach_keys(findings: pd.DataFrame, typed: dict[str, pd.DataFrame]) -> pd.D
 
 
 def _lookup(rows: pd.Series, values: pd.Series) -> pd.Series:
-    """values[row] for each row number; missing where the row is absent (or has no number)."""
+    """values[row] for each row number; missing where the row is absent (or has no number), and
+    where the value is too long to be an id (E117: it would only bloat the report)."""
     if values.empty:
         return pd.Series(np.nan, index=rows.index, dtype="str")
     positions = values.index.get_indexer(pd.Index(rows.fillna(-1).astype("int64")))
     taken = values.to_numpy(dtype=object)[np.where(positions >= 0, positions, 0)]
-    return pd.Series(taken, index=rows.index, dtype="str").mask(positions < 0)
+    found = pd.Series(taken, index=rows.index, dtype="str")
+    return found.mask((positions < 0) | (found.str.len() > ID_MAX_LENGTH).fillna(False))
 
 
 def _clean_frames(
@@ -213,7 +226,9 @@ def _clean_frames(
         found = mine.loc[mine["extract"] == name]
         bad = found.loc[found["severity"] == Severity.ERROR.value, "row"].astype("int64")
         kept = frame.loc[~frame.index.isin(bad)].copy()
-        warned = found.loc[found["severity"] == Severity.WARNING.value]
+        warned = found.loc[
+            (found["severity"] == Severity.WARNING.value) & ~found["rule"].isin(_KEEPS_VALUE)
+        ]
         for column, rows in warned.groupby("column", observed=True)["row"]:
             kept.loc[kept.index.isin(rows.astype("int64")), str(column)] = np.nan
         if "postcode" in kept.columns:

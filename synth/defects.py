@@ -16,7 +16,8 @@ invalid through it. Quarantine cascades (E190) would make that hard to keep exac
 - references are broken by pointing at IDs that exist nowhere (orphans), never by removing a
   record something depends on; a duplicated key is made by giving one row another row's key,
   and both rows are ledgered;
-- warnings (bad NINO, UPN, NHS number, postcode) keep the row, so they may fall on any person.
+- warnings (bad NINO, UPN, NHS number, postcode, names that would run as a formula or are too
+  long) keep the row, so they may fall on any person.
 
 Every extract gets ``rate`` of its rows corrupted (after stripping), spread evenly over the rules
 that apply to it (and each rule's share evenly over its targets there), and at least one row per

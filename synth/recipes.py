@@ -38,6 +38,7 @@ import numpy as np
 
 from schemas import checks, codes
 from schemas.checks import Target
+from schemas.cleaning import ID_MAX_LENGTH, NAME_MAX_LENGTH
 from schemas.models import SCHEMAS, allowed_codes, unique_keys
 from schemas.rules import RULES, Kind, Rule
 from synth import identifiers as ident
@@ -56,6 +57,10 @@ SKIPPED: dict[str, str] = {
     "E190": "a cascade, not a defect: a row given an error is one nothing depends on (its "
     "family's dependants are not written, a person in error is named by no row), so nothing "
     "cascades",
+    "E119": "a fault of a file's structure (a row with more fields than the header), which the "
+    "generator's tables cannot hold: the hostile-file corpus of the tests makes it",
+    "W206": "a fault of a file's bytes (a NUL or control character in a value), which an xlsx "
+    "extract cannot hold: the hostile-file corpus of the tests makes it",
 }
 NO_RECIPE = "no recipe in synth.recipes: add one, or a reason to SKIPPED"
 NOT_COVERED = "its recipe cannot break it on the columns it targets"
@@ -532,6 +537,48 @@ def _bad_postcode(rng: np.random.Generator, values: np.ndarray) -> np.ndarray:
     return ident.invalid_postcodes(rng, S.slice(compact, 0, S.str_len(compact) - 3))
 
 
+def _on_keys(recipe: Recipe) -> Recipe:
+    """``recipe`` on a record's own key only (a family's family_id, a person's person_id): on a
+    reference it would also break the reference (E107/E108), two rules at once."""
+
+    def only(ctx: Context, site: Site) -> Breakage | None:
+        if (site.extract, site.target.column) not in (
+            ("families", "family_id"),
+            ("people", "person_id"),
+        ):
+            return None
+        return recipe(ctx, site)
+
+    return only
+
+
+def _text_edit(defect: str, edit: Callable[[Context, np.ndarray], np.ndarray]) -> Recipe:
+    """Rewrite the target column's present values with ``edit``."""
+
+    def recipe(ctx: Context, site: Site) -> Breakage | None:
+        t, column = site.table, site.column
+
+        def apply(rows: np.ndarray) -> None:
+            t.set_text(column, rows, edit(ctx, t.columns[column][rows]))
+
+        return Breakage(present(t, column), apply, defect.format(column=column))
+
+    return recipe
+
+
+def _formula_prefix(ctx: Context, values: np.ndarray) -> np.ndarray:
+    # Never "=": the xlsx extracts the generator also writes would hold a real formula.
+    prefixes = np.array(["+", "-", "@"])[ctx.rng.integers(0, 3, len(values))]
+    return S.add(prefixes, values.astype(str))
+
+
+def _too_long(limit: int) -> Callable[[Context, np.ndarray], np.ndarray]:
+    def edit(ctx: Context, values: np.ndarray) -> np.ndarray:
+        return S.add(values.astype(str), "X" * limit)
+
+    return edit
+
+
 NAMED: dict[str, Recipe] = {
     "E103": _parse_recipe("date", "{column} is a date no calendar has", _impossible),
     "E104": _parse_recipe("date", "{column} written with a two-digit year", _ambiguous),
@@ -580,6 +627,10 @@ NAMED: dict[str, Recipe] = {
         "postcode",
         _identifier("postcode with letters no postcode has", _bad_postcode),
     ),
+    "E117": _on_keys(_text_edit("{column} longer than the id limit", _too_long(ID_MAX_LENGTH))),
+    "E118": _on_keys(_text_edit("{column} begins with +, - or @", _formula_prefix)),
+    "W207": _text_edit("{column} begins with +, - or @", _formula_prefix),
+    "W208": _text_edit("{column} longer than the name limit", _too_long(NAME_MAX_LENGTH)),
 }
 BY_PANDERA: dict[str, Recipe] = {
     "nullable": blank_required,

@@ -46,3 +46,11 @@ def postgres() -> Iterator[EmbeddedPostgres]:
         yield server
     finally:
         server.destroy()
+
+
+# Property tests judge values, not speed: on a shared, loaded machine hypothesis's per-example
+# deadline only makes them flaky (speed is measured in benchmarks/).
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("nis", deadline=None)
+_hypothesis_settings.load_profile("nis")

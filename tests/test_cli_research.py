@@ -26,7 +26,6 @@ LA = "E08000012"
 CENSUS = "2025-03-31"
 KEY = "k3y-never-printed-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 RESEARCH = f"{LA}/{CENSUS}/research_{LA}_{CENSUS}.csv"
-LOCK = f"{LA}/.{CENSUS}.lock"  # the census folder's lock, shared with runs
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +134,7 @@ def test_writes_the_section_7_file_and_one_audit_line(source: Path, tmp_path: Pa
     )
     assert code == 0, err
     assert f"{CENSUS}: research extract written - {out / RESEARCH}" in stdout
-    assert _files(out) == {RESEARCH, "audit.jsonl", LOCK}
+    assert _files(out) == {RESEARCH, "audit.jsonl"}
 
     table = pd.read_csv(out / RESEARCH, dtype="str", keep_default_na=False)
     assert list(table.columns) == RESEARCH_COLUMNS

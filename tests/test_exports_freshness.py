@@ -1,23 +1,31 @@
 """When a backfill may skip a period: only a finished submission made from the same input hashes
-under the same contract version, compared with the same previous submission, is up to date."""
+under the same contract version, compared with the same previous submission, and whose files are
+still the ones its manifest lists, is up to date; one whose files were deleted, truncated or
+edited since is altered."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from exports.freshness import finished_files_if_up_to_date
+import pytest
+
+from exports.freshness import altered_files, finished_files_if_up_to_date
 from exports.manifest import CONTRACT_VERSION, PreviousReference
 
 HASHES = {"families": "a" * 64, "people": "b" * 64}
+CSV = "nis_E08000012_2025-09-30_individuals.csv"
+CSV_BYTES = b"la_code,person_id\nE08000012,P1\n"
 
 
 def _folder(tmp_path: Path, **changes: Any) -> Path:
+    (tmp_path / CSV).write_bytes(CSV_BYTES)
     manifest: dict[str, Any] = {
         "contract_version": CONTRACT_VERSION,
-        "files": [{"name": "nis_E08000012_2025-09-30_individuals.csv"}],
+        "files": [{"name": CSV, "sha256": hashlib.sha256(CSV_BYTES).hexdigest()}],
         "input_extracts": [{"extract": k, "sha256": v} for k, v in HASHES.items()],
     }
     manifest.update(changes)
@@ -66,3 +74,41 @@ def test_another_previous_submission_is_not_up_to_date(tmp_path: Path) -> None:
     alone = _folder(tmp_path / "alone", previous=None)
     assert finished_files_if_up_to_date(alone, HASHES, None) is not None
     assert finished_files_if_up_to_date(alone, HASHES, before) is None
+
+
+def test_unaltered_files_are_not_altered(tmp_path: Path) -> None:
+    assert altered_files(_folder(tmp_path)) == ()
+
+
+@pytest.mark.parametrize(
+    "alter",
+    [
+        lambda p: p.unlink(),
+        lambda p: p.write_bytes(CSV_BYTES[:10]),  # truncated
+        lambda p: p.write_bytes(CSV_BYTES.replace(b"P1", b"P2")),  # edited, same size
+        lambda p: (p.unlink(), p.symlink_to(p.parent / "elsewhere.csv")),
+    ],
+    ids=["deleted", "truncated", "edited", "replaced-by-a-link"],
+)
+def test_a_file_changed_since_is_altered_and_not_up_to_date(tmp_path: Path, alter: Any) -> None:
+    folder = _folder(tmp_path)
+    (folder / "elsewhere.csv").write_bytes(CSV_BYTES)
+    alter(folder / CSV)
+    assert altered_files(folder) == (CSV,)
+    assert finished_files_if_up_to_date(folder, HASHES) is None
+
+
+def test_a_manifest_naming_a_file_outside_its_folder_is_altered(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    outside = "../" + tmp_path.name + "/" + CSV
+    folder = _folder(
+        tmp_path / "sub",
+        files=[{"name": outside, "sha256": hashlib.sha256(CSV_BYTES).hexdigest()}],
+    )
+    (tmp_path / CSV).write_bytes(CSV_BYTES)
+    assert altered_files(folder) == (outside,)
+
+
+def test_no_manifest_is_nothing_altered(tmp_path: Path) -> None:
+    # A folder without a manifest is not a finished submission (a failed run's report).
+    assert altered_files(tmp_path) == ()

@@ -135,7 +135,7 @@ def test_research_before_the_first_run_stays_in_the_census_folder(tmp_path: Path
     folder = out / LA / C
     assert (folder / "manifest.json").exists()
     assert _sha(folder / NAME) == research.sha256
-    assert sorted(os.listdir(out / LA)) == [f".{C}.lock", C]  # nothing kept aside
+    assert sorted(os.listdir(out / LA)) == [C]  # nothing kept aside
     assert NAME not in result.files and NAME not in str(result.manifest)
 
 
@@ -157,7 +157,7 @@ def test_a_report_only_folder_with_research_is_replaced_keeping_the_research(
     write_failed_run_report(out, LA, Period(CENSUS), sample_findings(), sample_counts())
     assert sorted(os.listdir(out / LA / C)) == [NAME, "validation_report.xlsx"]
     _submit(out)
-    assert sorted(os.listdir(out / LA)) == [f".{C}.lock", C]
+    assert sorted(os.listdir(out / LA)) == [C]
     assert _sha(out / LA / C / NAME) == research.sha256
 
 

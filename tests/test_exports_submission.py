@@ -86,8 +86,8 @@ def test_folder_holds_exactly_the_spec_files(written, tmp_path):
     assert sorted(os.listdir(folder)) == sorted([*NAMES, "manifest.json"])
     assert written.files == [*NAMES, "manifest.json"]
     assert written.workbook_skipped_reason is None
-    # nothing else is left beside it but the lock file
-    assert sorted(os.listdir(folder.parent)) == [f".{C}.lock", C]
+    # nothing else is left beside it, not even the lock file
+    assert sorted(os.listdir(folder.parent)) == [C]
 
 
 def test_files_are_private(written):
@@ -245,7 +245,7 @@ def test_a_finished_submission_is_not_overwritten(written, tmp_path):
         _write(tmp_path / "out", random_tables(5))
     assert str(written.folder) in str(error.value)
     assert (written.folder / "manifest.json").read_bytes() == before
-    assert sorted(os.listdir(written.folder.parent)) == [f".{C}.lock", C]
+    assert sorted(os.listdir(written.folder.parent)) == [C]
 
 
 def test_replace_keeps_the_old_submission_beside_the_new(written, tmp_path):
@@ -259,7 +259,7 @@ def test_replace_keeps_the_old_submission_beside_the_new(written, tmp_path):
     assert (la_dir / f"{C}.replaced-2" / "manifest.json").exists()
     assert json.loads((la_dir / f"{C}.replaced-2" / "manifest.json").read_text()) == second.manifest
     assert third.manifest == written.manifest
-    assert sorted(os.listdir(la_dir)) == [f".{C}.lock", C, f"{C}.replaced-1", f"{C}.replaced-2"]
+    assert sorted(os.listdir(la_dir)) == [C, f"{C}.replaced-1", f"{C}.replaced-2"]
 
 
 def test_a_run_failing_mid_way_leaves_no_folder(tmp_path, monkeypatch):
@@ -269,7 +269,7 @@ def test_a_run_failing_mid_way_leaves_no_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(submission, "write_validation_report", boom)
     with pytest.raises(OSError, match="disk full"):
         _write(tmp_path / "out")
-    assert sorted(os.listdir(tmp_path / "out" / LA)) == [f".{C}.lock"]
+    assert sorted(os.listdir(tmp_path / "out" / LA)) == []
     monkeypatch.undo()
     assert _write(tmp_path / "out").folder.is_dir()
 
@@ -284,7 +284,7 @@ def test_a_run_failing_mid_way_leaves_the_finished_submission_alone(written, tmp
     with pytest.raises(OSError):
         _write(tmp_path / "out", random_tables(5), replace=True)
     assert {name: _sha(written.folder / name) for name in written.files} == before
-    assert sorted(os.listdir(written.folder.parent)) == [f".{C}.lock", C]
+    assert sorted(os.listdir(written.folder.parent)) == [C]
 
 
 def test_a_leftover_partial_folder_is_removed_by_the_next_run(tmp_path):
@@ -355,7 +355,7 @@ def test_a_run_killed_while_writing_leaves_no_partial_submission(tmp_path):
     assert not any(p.startswith(f"{C}.replaced") for p in os.listdir(la_dir))
 
     again = _write(out, random_tables(30, seed=9), replace=True)
-    assert sorted(os.listdir(la_dir)) == [f".{C}.lock", C, f"{C}.replaced-1"]
+    assert sorted(os.listdir(la_dir)) == [C, f"{C}.replaced-1"]
     assert again.manifest["files"][0]["rows"] == len(random_tables(30, seed=9).individuals)
 
 
@@ -364,7 +364,7 @@ def test_a_run_killed_before_any_submission_leaves_no_census_folder(tmp_path):
     _run_and_kill(out, tmp_path / "marker")
     assert not (out / LA / C).exists()
     _write(out)
-    assert sorted(os.listdir(out / LA)) == [f".{C}.lock", C]
+    assert sorted(os.listdir(out / LA)) == [C]
 
 
 def test_a_second_run_at_the_same_time_is_refused(tmp_path):
@@ -402,7 +402,7 @@ def test_failed_run_report_goes_in_the_census_folder_without_a_manifest(tmp_path
     assert openpyxl.load_workbook(path).sheetnames == ["Summary", "Findings"]
     # a later run that passes takes the folder's place; the old report is not kept as a submission
     result = _write(out)
-    assert sorted(os.listdir(out / LA)) == [f".{C}.lock", C]
+    assert sorted(os.listdir(out / LA)) == [C]
     assert (result.folder / "manifest.json").exists()
 
 

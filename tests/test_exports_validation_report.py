@@ -106,7 +106,7 @@ def test_summary_counts_rows_per_extract_and_findings_per_rule(tmp_path):
     fixes = [r[6] for r in rows[start + 2 : start + 6]]
     assert fixes[0] == "Use one of: IDENTIFIED, ATTACHED, CLOSED, DECLINED, NOT_ELIGIBLE."
     assert fixes[1].startswith("Fix the quarantined family or person row with the same family_id")
-    assert "AB123456C" in fixes[2] and "L1 8JQ" in fixes[3]
+    assert "final letter A to D" in fixes[2] and "L1 8JQ" in fixes[3]
     assert ("findings", 4, None, None, None, None, None) in rows
 
 

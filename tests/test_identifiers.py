@@ -350,3 +350,48 @@ def test_postcode_properties(data: st.DataObject, outward: str, inward: str) -> 
 )
 def test_postcode_examples(value: str, valid: bool) -> None:
     assert postcode_is_valid(normalise(_series([value]))).tolist() == [valid]
+
+
+# --- any text at all: each value judged on its own, never a crash -----------------------------
+
+VALIDATORS = [nino_is_valid, upn_is_valid, nhs_is_valid, postcode_is_valid]
+# Digits of other scripts: fullwidth, Arabic-Indic, Devanagari, mathematical bold.
+OTHER_DIGITS = "０１２３４５６７８９٠١٢٣٤٥٦٧٨٩०१२३४५६७८९𝟎𝟏𝟐"
+
+
+@pytest.mark.parametrize("validator", VALIDATORS, ids=lambda v: v.__name__)
+@SETTINGS
+@given(values=st.lists(st.text(max_size=16) | st.sampled_from(list(OTHER_DIGITS)), max_size=12))
+def test_validators_take_any_text_value_by_value(validator, values: list[str]) -> None:  # type: ignore[no-untyped-def]
+    valid_upn, valid_nhs = "B801200005001", "9434765870"
+    series = normalise(_series([*values, valid_upn, valid_nhs, "AB123456C", "L18JQ"]))
+    result = validator(series)
+    assert result.dtype == bool and result.index.equals(series.index)
+    # One strange value never changes the verdict on the others.
+    alone = [bool(validator(series.iloc[[i]]).iloc[0]) for i in range(len(series))]
+    assert result.tolist() == alone
+    # A value passes only if it is plain ASCII (the contract's letters and digits).
+    for value, ok in zip(series.tolist(), result.tolist(), strict=True):
+        if ok and isinstance(value, str):
+            assert value.isascii()
+
+
+@pytest.mark.parametrize(
+    ("validator", "valid"),
+    [
+        (nino_is_valid, "AB123456C"),
+        (upn_is_valid, "B801200005001"),
+        (nhs_is_valid, "9434765870"),
+        (postcode_is_valid, "L18JQ"),
+    ],
+    ids=["nino", "upn", "nhs", "postcode"],
+)
+@pytest.mark.parametrize(
+    "digit", list("１٣९𝟎"), ids=["fullwidth", "arabic-indic", "devanagari", "bold"]
+)
+def test_a_digit_of_another_script_fails_only_its_own_value(
+    validator, valid: str, digit: str
+) -> None:  # type: ignore[no-untyped-def]
+    position = next(i for i, ch in enumerate(valid) if ch.isdigit())
+    other = valid[:position] + digit + valid[position + 1 :]
+    assert _check(validator, [valid, other, valid]) == [True, False, True]

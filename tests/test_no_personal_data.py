@@ -189,16 +189,16 @@ def test_nothing_personal_from_the_cli_in_a_subprocess(tmp_path: Path) -> None:
     "content",
     [
         # A quote left open: the parser reads on to the end of the file.
-        'person_id,family_id,role,gender,nino\nP1,F1,CHILD,F,"QQ 99 88 77 X\nP2,F1,CHILD,F,x\n',
-        # A row with more fields than the header.
-        "person_id,family_id,role,gender\nP1,F1,CHILD,F,Featherstonehaugh\n",
-        "person_id,family_id,role,gender\nP0,F1,CHILD,F\nP1,F1,CHILD,F,Cholmondeley,x\n",
+        b'person_id,family_id,role,gender,nino\nP1,F1,CHILD,F,"QQ 99 88 77 X\nP2,F1,CHILD,F,x\n',
+        # UTF-8 and Windows-1252 in one file.
+        "person_id,family_id,role,gender,surname\nP1,F1,CHILD,F,Zoë\n".encode()
+        + "P2,F1,CHILD,F,Cholmondeléy\n".encode("cp1252"),
     ],
-    ids=["open-quote", "extra-field-first-row", "extra-field-later-row"],
+    ids=["open-quote", "mixed-encodings"],
 )
-def test_fatal_errors_name_the_file_not_the_values(tmp_path: Path, content: str) -> None:
+def test_fatal_errors_name_the_file_not_the_values(tmp_path: Path, content: bytes) -> None:
     source = write_extracts(tmp_path / "in")
-    (source / "people.csv").write_text(content, encoding="utf-8")
+    (source / "people.csv").write_bytes(content)
     with pytest.raises(FatalInputError) as caught:
         read_extract(load_settings(None, source_path=source).extract_source(), "people")
     assert "people.csv" in str(caught.value)
@@ -210,6 +210,25 @@ def test_fatal_errors_name_the_file_not_the_values(tmp_path: Path, content: str)
     assert result.exit_code == 2
     assert "people.csv" in result.stderr
     assert_no_personal_values(result.output, "the CLI")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "person_id,family_id,role,gender\nP1,F1,CHILD,F,Featherstonehaugh\n",
+        "person_id,family_id,role,gender\nP0,F1,CHILD,F\nP1,F1,CHILD,F,Cholmondeley,x\n",
+    ],
+    ids=["extra-field-first-row", "extra-field-later-row"],
+)
+def test_row_with_extra_fields_is_reported_without_its_values(tmp_path: Path, content: str) -> None:
+    source = write_extracts(tmp_path / "in")
+    (source / "people.csv").write_text(content, encoding="utf-8")
+    report = tmp_path / "r.xlsx"
+    result = CliRunner().invoke(app, ["validate", "--source", str(source), "--report", str(report)])
+    assert result.exit_code == 1  # every people row of this tiny extract is quarantined
+    assert "E119" in _report_text(report)
+    assert_no_personal_values(result.output, "the CLI")
+    assert_no_personal_values(_report_text(report), "the validation report")
 
 
 def test_sql_errors_do_not_echo_the_query(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ def test_a_url_with_a_password_in_the_config_file_is_refused(tmp_path: Path, url
     with pytest.raises(ConfigError) as caught:
         load_settings(config)
     message = str(caught.value)
-    assert message.startswith(f"config file {config}: source.url: ")
+    assert message.startswith(f"config file {config}: source.url is wrong: ")
     assert "source.url holds a password, and a password must never be written in a config file" in (
         message
     )

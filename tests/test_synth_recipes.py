@@ -62,8 +62,9 @@ def test_generated_rules_are_the_registry_less_the_documented_ones(generated) ->
 def test_only_whole_extract_rules_and_the_cascade_are_skipped_by_design() -> None:
     whole_extract = {code for code, rule in RULES.items() if rule.kind is Kind.FILE}
     assert whole_extract >= {"F001", "F006", "W205"}
-    assert set(RULES) - _generated() == whole_extract | {"E190"}
-    assert set(SKIPPED) == {"E190"}
+    # E119 and W206 are faults of a file's structure and bytes: the hostile-file corpus.
+    assert set(RULES) - _generated() == whole_extract | {"E190", "E119", "W206"}
+    assert set(SKIPPED) == {"E190", "E119", "W206"}
 
 
 def test_a_run_too_small_for_some_rules_says_which() -> None:
@@ -80,9 +81,13 @@ def test_a_run_too_small_for_some_rules_says_which() -> None:
 def test_every_target_of_a_generated_rule_takes_defects(generated) -> None:
     _, ledger = generated
     targets = {(code, t.extract, t.column) for code in _generated() for t in RULES[code].targets}
+    # A too-long or formula-like id can only be made on a record's own key: on a reference it
+    # would also be a reference to no record (E107/E108), two findings for one defect.
+    keys = {("families", "family_id"), ("people", "person_id")}
+    by_design = {t for t in targets if t[0] in ("E117", "E118") and t[1:] not in keys}
     made = {(rule, extract, column) for extract, _, column, rule, _ in ledger.entries}
-    assert ledger.targets_not_generated == []
-    assert made == targets
+    assert set(ledger.targets_not_generated) == by_design
+    assert made == targets - by_design
     # E105 on every code column and E103 on every date column, not one column per extract.
     assert len([t for t in targets if t[0] == "E105"]) == 9
     assert len([t for t in targets if t[0] == "E103"]) == 19
@@ -137,7 +142,7 @@ def test_a_target_its_recipe_cannot_break_is_reported_not_generated(
     monkeypatch.setitem(RULES, "E197", _extra_rule("E197", checks.ends_before_start, target))
     _, ledger = generate_tables(60, seed=8, defects=0.05)
     assert ledger is not None
-    assert ledger.targets_not_generated == [("E197", "school_attendance", "possible_sessions")]
+    assert ("E197", "school_attendance", "possible_sessions") in ledger.targets_not_generated
     assert ledger.not_generated["E197"] == NOT_COVERED
     assert "E197" not in ledger.rules()
 

@@ -84,7 +84,7 @@ def test_wrong_type_is_refused() -> None:
         ("2025-09-30", date(2025, 4, 1), date(2025, 3, 31), date(2024, 10, 1)),
         ("2026-03-31", date(2025, 10, 1), date(2025, 9, 30), date(2025, 4, 1)),
         ("2024-03-31", date(2023, 10, 1), date(2023, 9, 30), date(2023, 4, 1)),
-        ("2000-03-31", date(1999, 10, 1), date(1999, 9, 30), date(1999, 4, 1)),
+        ("2100-03-31", date(2099, 10, 1), date(2099, 9, 30), date(2099, 4, 1)),
     ],
 )
 def test_period_bounds(census: str, start: date, previous: date, previous_start: date) -> None:
@@ -158,3 +158,49 @@ def test_census_dates_between(first: date, last: date, expected: list[str]) -> N
 )
 def test_latest_census(today: date, weeks: int, expected: date) -> None:
     assert latest_census(today, timedelta(weeks=weeks)) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["0001-03-31", "1970-09-30", "2015-03-31", "2200-03-31", "9999-09-30"]
+)
+def test_census_dates_outside_the_supported_years_are_refused(text: str) -> None:
+    with pytest.raises(CensusDateError) as error:
+        parse_census(text)
+    assert str(error.value) == (
+        f"{text} is outside the census dates the pipeline supports, 2015-09-30 (the first period "
+        "of the expanded programme) to 2199-09-30"
+    )
+
+
+@pytest.mark.parametrize("text", ["0001-01-01", "0001-03-30", "9999-12-31"])
+def test_non_census_dates_at_the_ends_of_the_calendar_do_not_crash(text: str) -> None:
+    # Naming the nearest census dates of year 1 or 9999 would step outside the calendar.
+    with pytest.raises(CensusDateError, match="outside the census dates"):
+        parse_census(text)
+
+
+def test_the_first_and_last_supported_census_dates() -> None:
+    assert parse_census("2015-09-30") == date(2015, 9, 30)
+    first = Period.of("2015-09-30")
+    assert first.previous_census == date(2015, 3, 31)
+    # The first supported period's cohorts look back a period: that arithmetic still works.
+    assert first.previous_start == date(2014, 10, 1)
+    assert Period(first.previous_census).start == date(2014, 10, 1)
+    assert parse_census("2199-09-30") == date(2199, 9, 30)
+    assert Period.of("2199-09-30").start == date(2199, 4, 1)
+
+
+def test_fullwidth_digits_are_not_a_census_date() -> None:
+    with pytest.raises(CensusDateError, match="not a date in ISO form"):
+        parse_census("２０２５-09-30")
+
+
+def test_a_census_date_after_the_extract_date_is_refused() -> None:
+    from transforms.periods import check_census_not_after
+
+    assert check_census_not_after(date(2026, 3, 31), date(2026, 3, 31)) == date(2026, 3, 31)
+    with pytest.raises(CensusDateError) as error:
+        check_census_not_after(date(2026, 9, 30), date(2026, 9, 29))
+    assert str(error.value).startswith(
+        "census date 2026-09-30 is after the extract date 2026-09-29: that period had not ended"
+    )

@@ -10,6 +10,12 @@ Choices where the spec is silent:
   that :meth:`date.fromisoformat` would accept (``20250930``, week dates) are refused, so a period
   is always named one way.
 - A ``datetime`` (or ``pandas.Timestamp``) is accepted and its date part is used.
+- Census dates run from ``EARLIEST_CENSUS`` (2015-09-30, the end of the first period of the
+  expanded programme, which began on 1 April 2015) to ``LATEST_CENSUS`` (2199-09-30: dates from
+  2201 are typing slips to the date parser); a census date outside them is refused when a user
+  names it, though a period's arithmetic (the period before the first one) still works. A run
+  also refuses a census date after the extract date (:func:`check_census_not_after`): that
+  period had not ended when the extracts were taken.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ from datetime import date, datetime, timedelta
 
 from schemas.errors import UserInputError
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # (month, day) of the two census dates in a calendar year, in calendar order.
 _CENSUS_DAYS = ((3, 31), (9, 30))
+EARLIEST_CENSUS = date(2015, 9, 30)
+LATEST_CENSUS = date(2199, 9, 30)
 
 
 class CensusDateError(UserInputError, ValueError):
@@ -54,15 +62,27 @@ def _census_after(value: date) -> date:
 
 
 def parse_census(value: str | date) -> date:
-    """Read a period name (ISO text or a date) and check it is a census date.
+    """Read a period name (ISO text or a date) and check it is a census date the pipeline
+    supports (``EARLIEST_CENSUS`` to ``LATEST_CENSUS``).
 
     Raises :class:`CensusDateError` naming the nearest census dates before and after.
     """
+    day = _read_day(value)
+    if not EARLIEST_CENSUS <= day <= LATEST_CENSUS:
+        raise CensusDateError(
+            f"{day.isoformat()} is outside the census dates the pipeline supports, "
+            f"{EARLIEST_CENSUS.isoformat()} (the first period of the expanded programme) to "
+            f"{LATEST_CENSUS.isoformat()}"
+        )
+    return _census_day(day)
+
+
+def _read_day(value: str | date) -> date:
     if isinstance(value, datetime):
-        day = value.date()
-    elif isinstance(value, date):
-        day = value
-    elif isinstance(value, str):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
         text = value.strip()
         if not _ISO_DATE.match(text):
             raise CensusDateError(
@@ -70,19 +90,31 @@ def parse_census(value: str | date) -> date:
                 "30 September, e.g. 2025-09-30)"
             )
         try:
-            day = date.fromisoformat(text)
+            return date.fromisoformat(text)
         except ValueError as exc:
             raise CensusDateError(f"{value!r} is not a valid calendar date: {exc}") from None
-    else:
-        raise CensusDateError(
-            f"a census date must be ISO text or a date, not {type(value).__name__}"
-        )
+    raise CensusDateError(f"a census date must be ISO text or a date, not {type(value).__name__}")
+
+
+def _census_day(day: date) -> date:
     if not is_census(day):
         raise CensusDateError(
             f"{day.isoformat()} is not a census date (31 March or 30 September): the nearest are "
             f"{_census_before(day).isoformat()} and {_census_after(day).isoformat()}"
         )
     return day
+
+
+def check_census_not_after(census: date, extract_date: date) -> date:
+    """``census``, unless it is after ``extract_date``: that period had not ended when the
+    extracts were taken, so its submission would be missing what happened after."""
+    if census > extract_date:
+        raise CensusDateError(
+            f"census date {census.isoformat()} is after the extract date "
+            f"{extract_date.isoformat()}: that period had not ended when the extracts were taken "
+            "(set extract_date in the config when the extracts are newer than today)"
+        )
+    return census
 
 
 def _start_of(census: date) -> date:
@@ -108,7 +140,9 @@ class Period:
     previous_start: date = field(init=False)
 
     def __post_init__(self) -> None:
-        census = parse_census(self.census)
+        # Any census date: the period before the first supported one is still a period (its
+        # start is the cut-off of the first one's cohorts). Users' dates go through of().
+        census = _census_day(_read_day(self.census))
         previous = _census_before(census)
         object.__setattr__(self, "census", census)
         object.__setattr__(self, "start", _start_of(census))

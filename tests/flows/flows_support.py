@@ -125,3 +125,9 @@ def period_task_runs(flow_run_id: UUID) -> list[Any]:
     """The ``write-period`` task runs of a backfill (one per census date), oldest first."""
     runs = [r for r in task_runs(flow_run_id) if r.task_key.startswith("write_period")]
     return sorted(runs, key=lambda r: r.expected_start_time)
+
+
+def nothing_written(out: Path) -> bool:
+    """True when a run left no submission under ``out``: at most the audit log, which every
+    run appends to whatever its outcome (spec section 8)."""
+    return not out.exists() or {p.name for p in out.iterdir()} <= {"audit.jsonl"}

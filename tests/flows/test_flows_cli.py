@@ -7,7 +7,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from flows_support import LA, submission_files, synthetic_extracts, write_config
+from flows_support import LA, nothing_written, submission_files, synthetic_extracts, write_config
 
 from flows.commands import backfill_command, run_command
 
@@ -109,7 +109,7 @@ def test_bad_census_date_exits_2_before_anything_runs(
 ) -> None:
     assert run_command(census, source, None, tmp_path / "out", False) == 2
     assert expected in _one_error_line(capsys.readouterr().err)
-    assert not (tmp_path / "out").exists()
+    assert nothing_written(tmp_path / "out")
 
 
 def test_backfill_range_backwards_exits_2(
@@ -135,7 +135,7 @@ def test_missing_source_and_bad_config_exit_2(
     bad.write_text("quarantine_threshold = 7\n", encoding="utf-8")
     assert run_command("2025-09-30", source, bad, tmp_path / "out", False) == 2
     assert "quarantine_threshold" in _one_error_line(capsys.readouterr().err)
-    assert not (tmp_path / "out").exists()
+    assert nothing_written(tmp_path / "out")
 
 
 def test_unusable_extract_found_inside_the_run_exits_2(
@@ -158,7 +158,7 @@ def test_unusable_extract_found_inside_the_run_exits_2(
     captured = capsys.readouterr()
     line = _one_error_line(captured.err)
     assert "[F003]" in line and "people.csv" in line
-    assert not (tmp_path / "out").exists()
+    assert nothing_written(tmp_path / "out")
 
 
 def test_families_of_another_council_stop_the_run_with_exit_2(

@@ -18,6 +18,7 @@ from flows_support import (
     LA,
     api_logs,
     flow_run,
+    nothing_written,
     state_of,
     synthetic_extracts,
     task_runs,
@@ -193,4 +194,4 @@ def test_a_missing_secret_block_stops_the_run_naming_it(
         "not be loaded (ValueError): create it in the Prefect UI (Blocks, Secret) or with "
         "Secret(value=...).save('no-such-block') against the same Prefect server"
     ]
-    assert not (tmp_path / "out").exists()
+    assert nothing_written(tmp_path / "out")

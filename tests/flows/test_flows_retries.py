@@ -17,7 +17,15 @@ from typing import Any
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from flows_support import LA, flow_run, state_of, synthetic_extracts, task_runs, write_config
+from flows_support import (
+    LA,
+    flow_run,
+    nothing_written,
+    state_of,
+    synthetic_extracts,
+    task_runs,
+    write_config,
+)
 
 import extracts.reader
 import flows.tasks
@@ -141,7 +149,7 @@ def test_a_database_down_for_longer_than_the_retries_stops_the_run(
     assert state.message == str(error)
     assert down.attempts == ATTEMPTS  # no attempt after the last retry
     assert _pull_counts(state) == {"families": ATTEMPTS}
-    assert not (tmp_path / "out").exists()
+    assert nothing_written(tmp_path / "out")
 
 
 def test_a_missing_table_is_fatal_and_not_retried(tmp_path: Path, outage: Any) -> None:
@@ -155,7 +163,7 @@ def test_a_missing_table_is_fatal_and_not_retried(tmp_path: Path, outage: Any) -
     assert str(error) == "[F001] table families: extract file not found (table not found)"
     assert counted.attempts == 1
     assert _pull_counts(state) == {"families": 1}
-    assert not (tmp_path / "out").exists()
+    assert nothing_written(tmp_path / "out")
 
 
 def test_a_broken_database_file_is_fatal_and_not_retried(tmp_path: Path, outage: Any) -> None:

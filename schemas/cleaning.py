@@ -1,0 +1,92 @@
+"""What a cell may hold to be written safely, in one place for the readers, the parser and the
+writers: invisible characters at the edges (stripped on reading), characters no file format can
+carry (removed once, while parsing, with a finding, so the CSV and the workbook hold the same
+text), and the limits on ids and names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+# Characters that show nothing: white space (Python's own set, Unicode spaces included) and the
+# invisible format characters exports and copy-paste leave behind (zero-width space, joiners,
+# word joiner, byte order mark, Mongolian vowel separator). Stripped from both ends of every
+# cell, so an id that is only these is missing, not a value nobody can see.
+INVISIBLE_EDGES = (
+    " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+    "\u180e\u200b\u200c\u200d\u2060\ufeff"
+)
+
+# Characters XML 1.0 forbids (C0 controls other than tab, line feed and carriage return; U+FFFE
+# and U+FFFF): a workbook holding one does not open. NUL is among them. (Lone surrogates are
+# forbidden too, but no text that reaches a frame can hold one: Arrow strings are valid UTF-8.)
+UNWRITABLE = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+
+# The longest id a council's case system plausibly gives (a GUID is 36 characters); longer is a
+# broken export (a note pasted into the id column), never sent.
+ID_MAX_LENGTH = 64
+# The longest forename or surname sent; longer is a broken export (and would not fit the
+# workbook's cell limit if it were megabytes), so it is sent empty.
+NAME_MAX_LENGTH = 100
+# A value beginning with one of these is run as a formula when a CSV is opened in a spreadsheet
+# (CSV injection). No council id begins with one; a name that does is sent empty.
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+
+
+def strip_invisible(values: pd.Series) -> pd.Series:
+    """Text with invisible characters stripped from both ends; empty becomes missing."""
+    stripped = values.astype("str").str.strip()  # white space, as Arrow knows it: fast
+    # The rest of INVISIBLE_EDGES is beyond ASCII: a column of ASCII text has none of it.
+    if _any_byte(stripped, lambda b: b >= 0x80):
+        stripped = stripped.str.strip(INVISIBLE_EDGES)
+    return stripped.mask(stripped == "")
+
+
+def remove_unwritable(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(text without the characters no file can carry and with line breaks as ``\\n``, mask of the
+    cells that lost characters). Only the few cells that need it are rewritten."""
+    # Every character concerned is a control byte (carriage return included) or, for U+FFFE and
+    # U+FFFF, starts with byte 0xEF in UTF-8: a column without those bytes is left as it is.
+    if not _any_byte(values, lambda b: ((b < 0x20) & (b != 0x09) & (b != 0x0A)) | (b == 0xEF)):
+        return values, pd.Series(False, index=values.index)
+    touched = values.str.contains(_UNWRITABLE_OR_CR, regex=True).fillna(False).astype(bool)
+    unwritable = pd.Series(False, index=values.index)
+    if not touched.any():
+        return values, unwritable
+    subset = values[touched]
+    unwritable[touched] = subset.str.contains(UNWRITABLE, regex=True).fillna(False).astype(bool)
+    fixed = (
+        subset.str.replace(UNWRITABLE, "", regex=True)
+        .str.replace("\r\n", "\n", regex=False)
+        .str.replace("\r", "\n", regex=False)
+    )
+    out = values.copy()
+    out[touched] = strip_invisible(fixed)
+    return out, unwritable
+
+
+_UNWRITABLE_OR_CR = "[\x00-\x08\x0b-\x1f\ufffe\uffff]"
+
+
+def _any_byte(values: pd.Series, test: Callable[[np.ndarray], np.ndarray]) -> bool:
+    """Whether any byte of the column's UTF-8 text passes ``test``, read straight from its Arrow
+    buffers (a few milliseconds for a million values, where a regex takes a tenth of a second).
+    True when the column is not Arrow text, so the caller does the exact work."""
+    try:
+        arrow = values.array.__arrow_array__()
+    except (AttributeError, TypeError):
+        return True
+    chunks = arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]
+    for chunk in chunks:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return True
+        data = chunk.buffers()[2]
+        # The buffer may hold bytes outside a sliced chunk: a false alarm only costs the exact way.
+        if data is not None and data.size and test(np.frombuffer(data, dtype=np.uint8)).any():
+            return True
+    return False
