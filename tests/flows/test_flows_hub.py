@@ -281,3 +281,32 @@ def test_a_failing_council_is_named_and_the_others_are_written(
         f"council-city-of-london-{CENSUS}": "COMPLETED",
         f"council-hartlepool-{CENSUS}": "COMPLETED",
     }
+
+
+def test_workers_that_cannot_reach_the_api_get_no_council(
+    sources: Path,
+    cluster: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Workers on other machines and an API on loopback: refused once connected, exit 2, nothing
+    written (the check itself, on addresses, is in tests/test_hub_plan.py)."""
+    import flows.hub
+    from flows.commands import hub_command
+
+    seen: list[tuple[str, list[str]]] = []
+
+    def remote_workers(api_url: str, workers: list[str]) -> str:
+        seen.append((api_url, workers))
+        return "the workers are elsewhere: set PREFECT_API_URL"
+
+    monkeypatch.setattr(flows.hub, "unreachable_api", remote_workers)
+    out = tmp_path / "out"
+    assert hub_command(CENSUS, sources, None, out, 2, cluster) == 2
+    printed = capsys.readouterr()
+    assert printed.err.splitlines()[-1] == "error: the workers are elsewhere: set PREFECT_API_URL"
+    [(api_url, workers)] = seen
+    assert api_url.startswith("http://127.0.0.1:") and len(workers) == 2
+    assert all(w.startswith("tcp://127.0.0.1:") for w in workers)
+    assert not out.exists()
