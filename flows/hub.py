@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -78,6 +80,34 @@ class ClusterInfo:
 
 def bokeh_installed() -> bool:
     return importlib.util.find_spec("bokeh") is not None
+
+
+def keep_package_folders_off_sys_path() -> None:
+    """Take this project's package folders (``flows/``, ``schemas/`` ...) off ``sys.path``.
+
+    Prefect puts the folder of a file-path entrypoint (``flows/hub.py``) on ``sys.path`` and
+    leaves it there; the Dask worker processes of a local cluster start with the flow process's
+    ``sys.path``, and there ``flows/secrets.py`` shadows the standard library's ``secrets`` (numpy
+    cannot even start). A package's own folder never belongs on the path: its modules are reached
+    by the package's name.
+    """
+    root = Path(__file__).resolve().parents[1]
+
+    def inside_package(entry: str) -> bool:
+        folder = Path(entry or ".").resolve()
+        return folder.parent == root and (folder / "__init__.py").is_file()
+
+    sys.path[:] = [entry for entry in sys.path if not inside_package(entry)]
+
+
+def send_this_module_by_value() -> None:
+    """Loaded from its file (a deployment's entrypoint), this module is not ``flows.hub`` but a
+    module the workers cannot import by name (``hub``, once its folder is off the path); Dask
+    then sends the flow and the council task that it defines by value instead."""
+    if __name__ != "flows.hub":
+        import cloudpickle
+
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 def hub_task_runner(workers: int = DEFAULT_WORKERS, scheduler: str | None = None) -> Any:
@@ -283,6 +313,8 @@ def nis_hub(
     logger.info(
         "Hub run %s: %d council folders in %s", plan.census, len(plan.councils), plan.sources
     )
+    keep_package_folders_off_sys_path()
+    send_this_module_by_value()
     runner = hub_task_runner(plan.workers, plan.scheduler)
     try:
         with runner:

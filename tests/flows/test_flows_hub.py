@@ -29,6 +29,7 @@ from synth.generate import write_synthetic
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 
+ROOT = Path(__file__).resolve().parents[2]
 CENSUS = "2026-03-31"
 SYNTH_LA = "E08000012"  # the generator's council
 # council folder -> (la_code, seed)
@@ -89,6 +90,11 @@ def cluster() -> Iterator[str]:
     """A Dask cluster of two worker processes (one thread each) for the module: its address."""
     from distributed import LocalCluster
 
+    from flows.hub import keep_package_folders_off_sys_path
+
+    # Loading a flow by its file (other test modules do) leaves flows/ on sys.path, which the
+    # worker processes would start with: see keep_package_folders_off_sys_path.
+    keep_package_folders_off_sys_path()
     with LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -310,3 +316,36 @@ def test_workers_that_cannot_reach_the_api_get_no_council(
     assert api_url.startswith("http://127.0.0.1:") and len(workers) == 2
     assert all(w.startswith("tcp://127.0.0.1:") for w in workers)
     assert not out.exists()
+
+
+def test_the_deployment_entrypoint_runs_on_its_own_local_cluster(
+    sources: Path, config: Path, single_runs: Path, tmp_path: Path
+) -> None:
+    """As a Prefect worker runs the nis-hub deployment: the flow loaded from its file (which puts
+    flows/ on sys.path, where flows/secrets.py would shadow the standard library in the Dask
+    workers, and names the module "hub", which the workers could not import), on a local cluster
+    of one worker process."""
+    import sys
+
+    from prefect.flows import load_flow_from_entrypoint
+
+    hub_flow = load_flow_from_entrypoint(f"{ROOT / 'flows' / 'hub.py'}:nis_hub")
+    assert hub_flow.fn.__module__ != "flows.hub"
+    assert str(ROOT / "flows") in sys.path
+    one = tmp_path / "sources"
+    shutil.copytree(sources / "hartlepool", one / "hartlepool")
+    out = tmp_path / "out"
+    state = hub_flow(
+        census_date=CENSUS,
+        sources_path=str(one),
+        config_path=str(config),
+        output_dir=str(out),
+        workers=1,
+        return_state=True,
+    )
+    assert state.type.value == "COMPLETED", state.message
+    [council] = state.result().councils
+    assert (council.la_code, council.outcome.value) == ("E06000001", "written")
+    folder = out / "E06000001" / CENSUS
+    assert _folder_bytes(folder) == _folder_bytes(single_runs / "E06000001" / CENSUS)
+    assert str(ROOT / "flows") not in sys.path
