@@ -311,3 +311,75 @@ def alerts_command(block: str, path: Path | None) -> int:
     for name, what in done:
         print(f"{what}: {name}")
     return ExitCode.OK
+
+
+# --- nis hub: many councils on a Dask cluster (flows/hub.py) -----------------------------------
+
+
+def _report_hub(state: Any) -> int:
+    """Print the hub summary and, when a council failed, one error line naming them."""
+    from flows.hub_results import HubFailed, HubResult
+    from flows.hub_summary import hub_summary
+
+    outcome = state.result(raise_on_failure=False)
+    result = outcome.result if isinstance(outcome, HubFailed) else outcome
+    if isinstance(result, HubResult):
+        for line in hub_summary(result):
+            print(line)
+    if isinstance(outcome, PipelineError):
+        return _error(str(outcome), outcome.exit_code)
+    if not isinstance(outcome, HubResult):
+        return _error(
+            f"the hub run ended {state.type.value.lower()}: {state.message}", ExitCode.FAILED
+        )
+    return ExitCode.OK
+
+
+def hub_command(
+    census: str,
+    sources: Path,
+    config: Path | None,
+    out: Path | None,
+    workers: int,
+    scheduler: str | None,
+    replace: bool = False,
+    verbose: bool = False,
+    observer: StateObserver | None = None,
+) -> int:
+    """``nis hub``: one census date for every council folder under ``sources``, in parallel on
+    a Dask cluster. Exit 0 every council written or up to date, 1 a council failed (the others
+    are still written), 2 nothing could run (a bad argument or config, no council folders, a
+    scheduler that does not answer)."""
+    from flows.hub_plan import check_scheduler, plan_hub
+
+    quiet_defaults(verbose)
+    try:
+        plan = plan_hub(census, sources, config, out, workers, scheduler)
+        if plan.scheduler:
+            check_scheduler(plan.scheduler)
+    except PipelineError as exc:
+        return _error(str(exc), exc.exit_code)
+    for note in plan.notes:
+        print(note, file=sys.stderr)
+    print(f"hub of {len(plan.councils)} councils for {plan.census}: {plan.sources}", flush=True)
+    from flows.hub import nis_hub
+
+    try:
+        with prefect_api():
+            state = nis_hub(
+                census_date=plan.census,
+                sources_path=str(plan.sources),
+                config_path=_text(plan.config),
+                output_dir=str(plan.output_dir),
+                workers=plan.workers,
+                scheduler=plan.scheduler,
+                replace=replace,
+                return_state=True,
+            )
+            if observer is not None:
+                observer(state)
+    except PipelineError as exc:
+        return _error(str(exc), exc.exit_code)
+    except Exception as exc:  # Prefect could not start (its temporary API, its database)
+        return _error(f"the run could not start: {type(exc).__name__}", ExitCode.FAILED)
+    return _report_hub(state)

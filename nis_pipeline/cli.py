@@ -1,9 +1,9 @@
-"""The ``nis`` command: synth, validate, run, backfill, package, research-extract and purge.
+"""The ``nis`` command: synth, validate, run, backfill, hub, package, research-extract and purge.
 
 A user's mistake (a missing file, a bad date, a bad config) ends with one line on stderr and
 exit code 2, never a traceback. Every command that reads the extracts or writes under OUT (run,
-backfill, research-extract, purge) appends one line to ``OUT/audit.jsonl`` when it ends, whatever
-the outcome (``nis_pipeline.audit_scope.audited``).
+backfill, hub, research-extract, purge) appends one line to ``OUT/audit.jsonl`` when it ends,
+whatever the outcome (``nis_pipeline.audit_scope.audited``).
 """
 
 from __future__ import annotations
@@ -200,6 +200,84 @@ def backfill(
             replace,
             verbose,
             observer=audit.observe_run,
+        )
+        raise typer.Exit(code)
+
+
+@app.command()
+def hub(
+    census: Annotated[
+        str,
+        typer.Option(
+            "--census", metavar="YYYY-MM-DD", help="Census date: 31 March or 30 September"
+        ),
+    ],
+    sources: Annotated[
+        Path,
+        typer.Option(
+            "--sources", metavar="DIR", help="Folder holding one folder of extracts per council"
+        ),
+    ],
+    out: OutOpt = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            help="TOML config shared by every council (its la_code and [source] are not used)",
+        ),
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            help="Worker processes of the local Dask cluster (one thread each)",
+        ),
+    ] = 2,  # flows.hub_plan.DEFAULT_WORKERS (not imported here: --help stays quick)
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Run on an existing Dask cluster: its scheduler's address (tcp://HOST:8786)",
+        ),
+    ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            metavar="",
+            help="Replace finished submissions made from other inputs (the old ones are kept)",
+        ),
+    ] = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Write the submission of one census date for every council of a hub, in parallel on a
+    Dask cluster: each council's folder under OUT/{la_code}/{census}/, as nis run writes it.
+
+    Exit 0 when every council is written or up to date, 1 when a council failed (the others are
+    still written), 2 when nothing could run (no council folders, a bad argument or config, a
+    scheduler that does not answer).
+    """
+    from flows.commands import hub_command
+    from nis_pipeline.audit_scope import audited
+    from nis_pipeline.hub_facts import hub_observer
+
+    with audited("hub", config=config, out=out) as audit:
+        audit.record.census = census
+        audit.try_settings(config, output_dir=out)
+        audit.record.la_code = None  # many councils: each is named under "councils"
+        code = hub_command(
+            census,
+            sources,
+            config,
+            out,
+            workers,
+            scheduler,
+            replace,
+            verbose,
+            observer=hub_observer(audit, config, out),
         )
         raise typer.Exit(code)
 

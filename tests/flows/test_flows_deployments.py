@@ -33,14 +33,14 @@ def _load_entrypoint(entrypoint: str) -> Any:
     return load_flow_from_entrypoint(str(ROOT / path) + ":" + name)
 
 
-def test_prefect_yaml_holds_the_two_deployments() -> None:
+def test_prefect_yaml_holds_the_three_deployments() -> None:
     deployments = _deployments()
-    assert set(deployments) == {"nis-six-monthly", "nis-backfill"}
+    assert set(deployments) == {"nis-six-monthly", "nis-backfill", "nis-hub"}
     pools = {d["work_pool"]["name"] for d in deployments.values()}
     assert pools == {"nis-process"}
 
 
-@pytest.mark.parametrize("name", ["nis-six-monthly", "nis-backfill"])
+@pytest.mark.parametrize("name", ["nis-six-monthly", "nis-backfill", "nis-hub"])
 def test_entrypoint_imports_and_parameters_fit_the_flow(name: str) -> None:
     from prefect import Flow
     from prefect.utilities.callables import parameter_schema
@@ -75,6 +75,29 @@ def test_backfill_deployment_takes_from_and_to_census_and_has_no_schedule() -> N
         assert params[name].default is inspect.Parameter.empty
         assert name not in (deployment.get("parameters") or {})  # the analyst gives them
     assert not deployment.get("schedules")
+
+
+def test_hub_deployment_runs_on_demand_and_its_form_says_what_to_give() -> None:
+    """The hub is triggered by hand: no schedule, the census date and the sources folder are
+    given in the UI's Custom run form, whose fields carry the flow's own descriptions."""
+    from prefect.utilities.callables import parameter_schema
+
+    deployment = _deployments()["nis-hub"]
+    assert not deployment.get("schedules")
+    assert deployment["entrypoint"] == "flows/hub.py:nis_hub"
+    flow = _load_entrypoint(deployment["entrypoint"])
+    assert flow.name == "nis-hub"
+    params = inspect.signature(flow.fn).parameters
+    for name in ("census_date", "sources_path"):
+        assert params[name].default is inspect.Parameter.empty
+        assert name not in (deployment.get("parameters") or {})
+    assert params["workers"].default == 2 and params["scheduler"].default is None
+    fields = parameter_schema(flow.fn).model_dump_for_openapi()["properties"]
+    assert "YYYY-MM-DD" in fields["census_date"]["description"]
+    assert "31 March or 30 September" in fields["census_date"]["description"]
+    assert "one folder of extracts per council" in fields["sources_path"]["description"]
+    assert "tcp://" in fields["scheduler"]["description"]
+    assert all(field.get("description") for field in fields.values())
 
 
 def test_six_monthly_schedule_parses_and_fires_after_each_census_date() -> None:

@@ -1,0 +1,50 @@
+"""The end-of-run summary of ``nis hub``: one line per council, with the counts ``nis run``
+prints (rows read, quarantined and warned, cohort sizes) and the folder written. Codes, counts,
+folder names and paths only, never a value from the data."""
+
+from __future__ import annotations
+
+from flows.hub_results import CouncilResult, HubResult
+from flows.summary import share
+
+
+def council_line(council: CouncilResult) -> str:
+    parts = [f"{council.label}: {council.la_code or '-'} {council.outcome.value}"]
+    period = council.period
+    if period is not None and period.folder:
+        parts[0] += f" - {period.folder}"
+    inputs = council.inputs
+    if inputs is not None:
+        parts.append(
+            f"read {inputs.rows_read}, quarantined {inputs.rows_quarantined}, warned "
+            f"{inputs.rows_warned} rows; people quarantined {share(inputs.share)}"
+        )
+    cohort = period.cohort if period is not None else None
+    if cohort is not None:
+        parts.append(
+            f"NIS {cohort.nis_people} people in {cohort.nis_families} families, FPD "
+            f"{cohort.fpd_people} people in {cohort.fpd_families} families, "
+            f"{cohort.opted_out} opted out"
+        )
+    if council.message:
+        parts.append(("why: " if not council.outcome.ok else "note: ") + council.message)
+    if period is not None and not council.outcome.ok and period.report:
+        parts.append(f"report {period.report}")
+    return " | ".join(parts)
+
+
+def hub_summary(result: HubResult) -> list[str]:
+    """Printed on stdout when a hub run ends (the failed councils are also named in the one
+    error line on stderr)."""
+    written = sum(1 for c in result.councils if c.outcome.ok)
+    lines = [
+        f"NIS hub {result.census}: {len(result.councils)} councils, {written} written or up to "
+        f"date, {len(result.failed)} failed"
+    ]
+    lines += [council_line(c) for c in result.councils]
+    for la, labels in result.repeated_councils().items():
+        lines.append(
+            f"warning: folders {', '.join(labels)} all hold council {la}: they write the same "
+            f"folder under OUT/{la}/"
+        )
+    return lines

@@ -1,0 +1,269 @@
+"""What ``nis hub`` checks before anything starts (flows.hub_plan), its summary lines, its results
+crossing processes by pickle, and its Dask task runner; none of it starts Prefect or Dask."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import socket
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.hub_plan import (
+    HubInputError,
+    check_scheduler,
+    config_notes,
+    council_folders,
+    hub_settings,
+    plan_hub,
+    unreachable_api,
+)
+from flows.hub_results import CouncilFailed, CouncilResult, HubFailed, HubResult
+from flows.hub_summary import council_line, hub_summary
+from flows.results import CohortSizes, InputSummary, Outcome, PeriodResult
+from nis_pipeline.cli import app
+from schemas.errors import ExitCode
+
+
+def _config(path: Path, *lines: str) -> Path:
+    path.write_text("\n".join(["extract_date = 2026-10-31", *lines]) + "\n", encoding="utf-8")
+    return path
+
+
+def _sources(root: Path, *names: str) -> Path:
+    for name in names:
+        (root / name).mkdir(parents=True)
+    return root
+
+
+def test_councils_are_the_folders_under_sources_by_name(tmp_path: Path) -> None:
+    root = _sources(tmp_path / "sources", "wirral", "bolton", ".snapshot", "camden")
+    (root / "README.txt").write_text("notes", encoding="utf-8")
+    assert [p.name for p in council_folders(root)] == ["bolton", "camden", "wirral"]
+
+
+@pytest.mark.parametrize(
+    "setup, expected",
+    [
+        (lambda root: root.mkdir(), "no council folders in {root} (one folder of extracts per"),
+        (lambda root: None, "sources folder {root} does not exist"),
+        (lambda root: root.write_text("x"), "sources folder {root} is a file, not a folder"),
+        (
+            lambda root: (root.mkdir(), (root / "families.csv").write_text("x")),
+            "no council folders in {root} (it holds one council's extracts: use nis run",
+        ),
+    ],
+)
+def test_no_councils_is_a_fatal_mistake(tmp_path: Path, setup: object, expected: str) -> None:
+    root = tmp_path / "sources"
+    setup(root)  # type: ignore[operator]
+    with pytest.raises(HubInputError) as caught:
+        council_folders(root)
+    assert str(caught.value).startswith(expected.format(root=root))
+    assert caught.value.exit_code == ExitCode.FATAL
+
+
+def test_the_config_is_shared_but_its_la_code_and_source_are_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(
+        tmp_path / "nis.toml",
+        'la_code = "E08000012"',
+        "quarantine_threshold = 0.02",
+        "[source]",
+        'path = "somewhere"',
+        "[column_map.people]",
+        '"Forename " = "forename"',
+    )
+    council = tmp_path / "sources" / "bolton"
+    settings = hub_settings(config, council, tmp_path / "out")
+    assert settings.la_code is None
+    assert settings.source.path == council and settings.source.url is None
+    assert settings.quarantine_threshold == 0.02
+    assert settings.column_map == {"people": {"Forename ": "forename"}}
+    assert settings.output_dir == tmp_path / "out"
+    assert str(settings.extract_date) == "2026-10-31"
+
+    monkeypatch.setenv("NIS_LA_CODE", "E09000001")
+    assert hub_settings(config, council, None).la_code is None
+
+    from flows.settings import load_settings
+
+    notes = config_notes(load_settings(config))
+    assert notes == [
+        "note: la_code E09000001 from the config is not used by a hub: each council's code "
+        "comes from its own families extract",
+        "note: the config's [source] is not used by a hub: each council's extracts are its "
+        "folder under --sources",
+    ]
+    monkeypatch.delenv("NIS_LA_CODE")
+    assert config_notes(load_settings(_config(tmp_path / "plain.toml"))) == []
+
+
+def test_plan_makes_paths_absolute_and_checks_its_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _sources(tmp_path / "sources", "b", "a")
+    config = _config(tmp_path / "nis.toml", 'output_dir = "subs"')
+    plan = plan_hub("2026-03-31", Path("sources"), Path("nis.toml"), None, 3, None)
+    assert plan.census == "2026-03-31"
+    assert plan.councils == (tmp_path / "sources" / "a", tmp_path / "sources" / "b")
+    assert plan.config == config and plan.output_dir == tmp_path / "subs"
+    assert (plan.workers, plan.scheduler, plan.notes) == (3, None, ())
+    assert plan_hub("2026-03-31", "sources", None, "out", 1, None).output_dir == tmp_path / "out"
+
+    with pytest.raises(HubInputError, match="--workers must be 1 or more, not 0"):
+        plan_hub("2026-03-31", "sources", None, None, 0, None)
+    with pytest.raises(HubInputError, match="is not a Dask scheduler address"):
+        plan_hub("2026-03-31", "sources", None, None, 2, "tcp://dask-host")
+    assert plan_hub("2026-03-31", "sources", None, None, 2, " tcp://h:8786 ").scheduler == (
+        "tcp://h:8786"
+    )
+    with pytest.raises(Exception, match="not a census date"):
+        plan_hub("2026-03-30", "sources", None, None, 2, None)
+
+
+def test_a_scheduler_that_does_not_answer_is_said_at_once() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(HubInputError) as caught:
+        check_scheduler(f"tcp://127.0.0.1:{port}", timeout=2)
+    assert str(caught.value).startswith(f"the Dask scheduler at tcp://127.0.0.1:{port} does not")
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        check_scheduler(f"127.0.0.1:{listening.getsockname()[1]}", timeout=2)
+    check_scheduler("tls://dask-host:8786")  # other protocols are left to Dask
+
+
+def test_workers_on_other_machines_cannot_use_an_api_on_loopback() -> None:
+    local = ["tcp://127.0.0.1:40001", "tcp://127.0.0.1:40002"]
+    remote = ["tcp://10.1.2.3:40001", "tcp://127.0.0.1:40002"]
+    assert unreachable_api("http://127.0.0.1:4200/api", local) is None
+    assert unreachable_api("http://prefect.hub.example:4200/api", remote) is None
+    problem = unreachable_api("http://localhost:4200/api", remote)
+    assert problem is not None
+    assert problem.startswith("1 of the Dask cluster's 2 workers are on other machines (10.1.2.3")
+    assert "set PREFECT_API_URL" in problem
+    assert unreachable_api("http://[::1]:4200/api", ["tcp://[fe80::1]:1"]) is not None
+
+
+def _result() -> HubResult:
+    written = PeriodResult(
+        "2026-03-31",
+        "E09000001",
+        Outcome.WRITTEN,
+        folder="/out/E09000001/2026-03-31",
+        cohort=CohortSizes(
+            nis_families=13, nis_people=47, fpd_families=9, fpd_people=29, opted_out=1
+        ),
+        report="/out/E09000001/2026-03-31/validation_report.xlsx",
+    )
+    inputs = InputSummary(
+        rows_read=767, rows_quarantined=4, rows_warned=2, people_read=100, people_quarantined=3,
+        threshold=0.05,
+    )  # fmt: skip
+    refused = PeriodResult(
+        "2026-03-31",
+        "E06000001",
+        Outcome.THRESHOLD_EXCEEDED,
+        message="9.0% of people rows quarantined, above the threshold 5.0%: no submission written",
+        report="/out/E06000001/2026-03-31/validation_report.xlsx",
+    )
+    return HubResult(
+        census="2026-03-31",
+        councils=(
+            CouncilResult("camden", "/s/camden", Outcome.WRITTEN, "E09000001", written, inputs),
+            CouncilResult(
+                "hartlepool",
+                "/s/hartlepool",
+                Outcome.THRESHOLD_EXCEEDED,
+                "E06000001",
+                refused,
+                inputs,
+                refused.message,
+            ),  # fmt: skip
+            CouncilResult(
+                "wirral", "/s/wirral", Outcome.FAILED, message="[F001] /s/wirral/people.csv: gone"
+            ),
+        ),
+        cluster="Dask local cluster",
+    )
+
+
+def test_summary_says_one_line_per_council_with_counts_and_folder() -> None:
+    result = _result()
+    assert hub_summary(result) == [
+        "NIS hub 2026-03-31: 3 councils, 1 written or up to date, 2 failed",
+        "camden: E09000001 written - /out/E09000001/2026-03-31 | read 767, quarantined 4, warned "
+        "2 rows; people quarantined 3.0% | NIS 47 people in 13 families, FPD 29 people in 9 "
+        "families, 1 opted out",
+        "hartlepool: E06000001 threshold exceeded | read 767, quarantined 4, warned 2 rows; "
+        "people quarantined 3.0% | why: 9.0% of people rows quarantined, above the threshold "
+        "5.0%: no submission written | report /out/E06000001/2026-03-31/validation_report.xlsx",
+        "wirral: - failed | why: [F001] /s/wirral/people.csv: gone",
+    ]
+    assert result.failure_message() == (
+        "2 of 3 councils failed: hartlepool (threshold exceeded), wirral (failed)"
+    )
+    assert result.exit_code == ExitCode.FAILED
+
+
+def test_two_folders_of_one_council_are_warned_about() -> None:
+    one = CouncilResult("a", "/s/a", Outcome.WRITTEN, "E09000001")
+    two = CouncilResult("b", "/s/b", Outcome.UP_TO_DATE, "E09000001")
+    result = HubResult("2026-03-31", (one, two))
+    assert result.repeated_councils() == {"E09000001": ("a", "b")}
+    assert hub_summary(result)[-1] == (
+        "warning: folders a, b all hold council E09000001: they write the same folder under "
+        "OUT/E09000001/"
+    )
+    assert council_line(one) == "a: E09000001 written"
+
+
+def test_failures_cross_processes_by_pickle() -> None:
+    """A council's Failed state comes back from a Dask worker pickled, with its exception."""
+    result = _result()
+    council = pickle.loads(pickle.dumps(CouncilFailed(result.councils[2])))
+    assert isinstance(council, CouncilFailed) and council.council == result.councils[2]
+    assert str(council) == "wirral: failed - [F001] /s/wirral/people.csv: gone"
+    hub = pickle.loads(pickle.dumps(HubFailed(result)))
+    assert hub.result == result and str(hub) == result.failure_message()
+
+
+def test_task_runner_is_a_local_cluster_of_single_thread_processes_or_the_scheduler() -> None:
+    from prefect_dask import DaskTaskRunner
+
+    from flows.hub import hub_task_runner
+
+    local = hub_task_runner(workers=3)
+    assert isinstance(local, DaskTaskRunner) and local.address is None
+    assert local.cluster_class == "distributed.LocalCluster"
+    kwargs = local.cluster_kwargs
+    assert (kwargs["n_workers"], kwargs["threads_per_worker"], kwargs["processes"]) == (3, 1, True)
+    assert kwargs["host"] == "127.0.0.1" and kwargs["dashboard_address"].startswith("127.0.0.1:")
+    remote = hub_task_runner(workers=3, scheduler="tcp://10.0.0.5:8786")
+    assert remote.address == "tcp://10.0.0.5:8786" and remote.cluster_kwargs == {}
+
+
+def test_cli_with_no_council_folders_exits_2_and_is_audited(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        ["hub", "--census", "2026-03-31", "--sources", str(tmp_path / "empty"), "--out", str(out)],
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: no council folders in {tmp_path / 'empty'} (one folder of extracts per council)"
+    )
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    [line] = (out / "audit.jsonl").read_text().splitlines()
+    entry = json.loads(line)
+    assert (entry["command"], entry["census"], entry["la_code"]) == ("hub", "2026-03-31", None)
+    assert (entry["outcome"], entry["exit_code"], entry["flow_run_id"]) == ("fatal", 2, None)
