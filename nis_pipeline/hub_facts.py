@@ -18,7 +18,7 @@ from flows.hub_results import CouncilResult, HubFailed, HubResult
 from flows.results import Outcome
 from flows.settings import ConfigError
 from nis_pipeline.audit_scope import CommandAudit, source_file_hashes
-from nis_pipeline.run_facts import failed_report_path, manifest_counts
+from flows.run_facts import failed_report_path, manifest_counts
 
 
 def _council_inputs(
