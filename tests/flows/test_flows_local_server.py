@@ -1,0 +1,94 @@
+"""``nis run`` on its own: the temporary Prefect API is a thread of the command, so the command
+starts no server process, and killing it (even with SIGKILL) leaves nothing running; a
+configured server that does not answer is one clear line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from flows_support import synthetic_extracts, write_config
+
+pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
+
+NIS = str(Path(sys.executable).with_name("nis"))
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.add(int(entry.name))
+    return found
+
+
+def _environment(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NIS_"))}
+    env["PREFECT_HOME"] = str(home)
+    return env
+
+
+def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path: Path) -> None:
+    source = synthetic_extracts(tmp_path / "extracts", families=400, seed=3)
+    config = write_config(tmp_path / "nis.toml")
+    home = tmp_path / "prefect-home"
+    home.mkdir()
+    log = open(tmp_path / "run.log", "wb")  # noqa: SIM115 - closed below
+    run = subprocess.Popen(
+        [NIS, "run", "--census", "2026-03-31", "--source", str(source), "--config", str(config),
+         "--out", str(tmp_path / "out"), "--verbose"],
+        env=_environment(home), stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        # Wait until the flow is running: the temporary API is up and in use by then.
+        deadline = time.monotonic() + 240
+        while b"Beginning flow run" not in (tmp_path / "run.log").read_bytes():
+            assert run.poll() is None, (tmp_path / "run.log").read_text(errors="replace")
+            assert time.monotonic() < deadline, "the run did not start"
+            time.sleep(0.2)
+        # The API is served from the command's own process: it has started no other.
+        assert _children(run.pid) == set()
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+        log.close()
+    assert run.returncode == -signal.SIGKILL
+    # Nothing it started outlives it: no process has it (or init, after it) as a parent and
+    # runs Prefect's server or uvicorn for this PREFECT_HOME.
+    leftovers = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if f"PREFECT_HOME={home}".encode() in environ:
+            leftovers.append(int(entry.name))
+    assert leftovers == []
+
+
+def test_a_configured_server_that_does_not_answer_is_one_line(tmp_path: Path) -> None:
+    source = synthetic_extracts(tmp_path / "extracts", families=5, seed=3)
+    env = _environment(tmp_path / "home")
+    env["PREFECT_API_URL"] = "http://127.0.0.1:9/api"  # the discard port: nothing answers
+    done = subprocess.run(
+        [NIS, "run", "--census", "2026-03-31", "--source", str(source),
+         "--config", str(write_config(tmp_path / "nis.toml")), "--out", str(tmp_path / "out")],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: the Prefect server at http://127.0.0.1:9/api (PREFECT_API_URL) does not answer: "
+        "start it (prefect server start), or unset PREFECT_API_URL to run with a temporary one"
+    ]
+    assert "Traceback" not in done.stdout + done.stderr
