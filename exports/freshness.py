@@ -4,8 +4,9 @@ A finished folder's ``manifest.json`` lists each input extract's SHA-256 (``inpu
 When every one equals the hash of the extract just read, and the contract version is the same,
 and the manifest names the same previous submission (census date and individuals SHA-256) as the
 one now in place, writing the period again would give the same files, changes file included, so
-the run skips it and reports it as up to date. (Settings that change results without changing
-the inputs, such as the column map, are not compared: after changing them, run with --replace.)
+the run skips it and reports it as up to date. The settings that shape the files besides the
+inputs (the column map, a configured extract date) are compared too, by the digest the manifest
+records (``settings_sha256``).
 
 A finished submission is up to date only while its files are the ones its manifest lists (each
 file's SHA-256). One deleted, truncated or edited since is *altered* (:func:`altered_files`): the
@@ -40,7 +41,10 @@ def manifest_input_hashes(manifest: Mapping[str, Any]) -> dict[str, str]:
 
 
 def finished_files_if_up_to_date(
-    folder: Path, input_hashes: Mapping[str, str], previous: PreviousReference | None = None
+    folder: Path,
+    input_hashes: Mapping[str, str],
+    previous: PreviousReference | None = None,
+    settings_sha256: str | None = None,
 ) -> tuple[str, ...] | None:
     """The file names of ``folder``'s finished submission when it was made from exactly
     ``input_hashes``, compared with ``previous`` (the previous census date's finished
@@ -59,6 +63,10 @@ def finished_files_if_up_to_date(
     # Its changes file compares with the previous submission: one replaced since then (or written
     # since, where there was none) makes it stale.
     if manifest.get("previous") != (None if previous is None else previous.as_json()):
+        return None
+    # Settings that shape the files besides the inputs (the column map, a set extract date):
+    # changed since, the same inputs would give other files.
+    if settings_sha256 is not None and manifest.get("settings_sha256") != settings_sha256:
         return None
     if altered_files(folder, manifest):
         return None

@@ -119,12 +119,15 @@ def build_manifest(
     *,
     previous: PreviousReference | None,
     changes: pd.DataFrame,
+    settings_sha256: str | None = None,
 ) -> dict[str, Any]:
     """The manifest of a submission folder. ``changes`` is the changes table as written (its
-    rows are counted by kind when there is a ``previous`` submission)."""
+    rows are counted by kind when there is a ``previous`` submission); ``settings_sha256`` is
+    the digest of the settings that shape the files besides the inputs (the freshness check
+    compares it)."""
     if previous is None and len(changes):
         raise ValueError("changes were given without the previous submission they compare with")
-    return {
+    manifest: dict[str, Any] = {
         "contract_version": CONTRACT_VERSION,
         "la_code": la_code,
         "census_date": period.label,
@@ -135,6 +138,9 @@ def build_manifest(
         "previous": None if previous is None else previous.as_json(),
         "change_counts": None if previous is None else change_count_entries(changes),
     }
+    if settings_sha256 is not None:
+        manifest["settings_sha256"] = settings_sha256
+    return manifest
 
 
 def manifest_json(manifest: dict[str, Any]) -> str:

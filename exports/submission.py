@@ -247,6 +247,7 @@ def _write_files(
     changes: pd.DataFrame,
     previous: PreviousReference | None,
     report_context: ReportContext | None,
+    settings_sha256: str | None,
 ) -> tuple[list[str], dict[str, Any], str | None]:
     names = submission_files(la_code, period)
     entries: list[dict[str, Any]] = []
@@ -287,6 +288,7 @@ def _write_files(
         not_written,
         previous=previous,
         changes=changes,
+        settings_sha256=settings_sha256,
     )
     write_manifest(manifest, folder / names.manifest)  # last: its presence marks a finished folder
     return [e["name"] for e in entries] + [names.manifest], manifest, reason
@@ -310,6 +312,7 @@ def write_submission(
     changes: pd.DataFrame,
     previous: PreviousReference | None,
     report_context: ReportContext | None = None,
+    settings_sha256: str | None = None,
 ) -> SubmissionResult:
     """Write the submission of ``period`` into ``out_root/la_code/{census}/`` (see module notes).
 
@@ -347,6 +350,7 @@ def write_submission(
                 changes,
                 previous,
                 report_context,
+                settings_sha256,
             )
             fsync_dir(partial)
             _move_into_place(partial, target, replace)

@@ -8,6 +8,8 @@ the flows and the command line pass them the values they need.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import tomllib
 from contextvars import ContextVar
@@ -201,6 +203,20 @@ class Settings(BaseSettings):
 
     def resolved_extract_date(self) -> date:
         return self.extract_date or date.today()
+
+    def results_sha256(self) -> str:
+        """A digest of the settings that shape a submission's files besides the inputs: the
+        column map (as headers are matched) and the extract date when one is set. (An unset one
+        is today: hashing it would make yesterday's submission stale every morning.)"""
+        shaping = {
+            "column_map": {
+                extract: {k.strip().casefold(): v.strip().casefold() for k, v in m.items()}
+                for extract, m in sorted(self.column_map.items())
+            },
+            "extract_date": self.extract_date.isoformat() if self.extract_date else None,
+        }
+        text = json.dumps(shaping, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def extract_source(self, password: str | None = None) -> ExtractSource:
         """Where the readers find the extracts, as plain values; ``password`` is the database

@@ -96,14 +96,18 @@ def stopped(logger: Any, exc: Exception) -> Any:
     return failed(exc)
 
 
-def _up_to_date(
-    out_root: Path, la: str, period: Period, input_hashes: dict[str, str]
-) -> tuple[str, ...] | None:
+def _up_to_date(prepared: PreparedInputs, period: Period) -> tuple[str, ...] | None:
+    out_root, la = prepared.out_root, prepared.la_code
     try:
         previous = previous_reference(out_root, la, period.census)
     except PreviousSubmissionError:
         return None  # not up to date: the run then stops on that submission with its reason
-    return finished_files_if_up_to_date(out_root / la / period.label, input_hashes, previous)
+    return finished_files_if_up_to_date(
+        out_root / la / period.label,
+        prepared.input_hashes,
+        previous,
+        prepared.settings.results_sha256(),
+    )
 
 
 def submit_period(
@@ -117,7 +121,7 @@ def submit_period(
     folder = out_root / la / label
     result: PeriodResult
     cohort = None
-    up_to_date = _up_to_date(out_root, la, period, prepared.input_hashes)
+    up_to_date = _up_to_date(prepared, period)
     altered = () if replace or up_to_date is not None else altered_files(folder)
     if altered:
         # Neither up to date nor to be overwritten unasked: someone changed a finished folder.

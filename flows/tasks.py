@@ -209,6 +209,7 @@ def export_submission(
             changes=changes.changes,
             previous=changes.previous,
             report_context=prepared.report_context(period, "written: this folder"),
+            settings_sha256=prepared.settings.results_sha256(),
         )
     except (SubmissionExistsError, PipelineError):
         raise  # their messages name the folder and the reason only

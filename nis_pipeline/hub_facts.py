@@ -16,9 +16,9 @@ from exports.manifest import MANIFEST_NAME, read_manifest
 from flows.hub_plan import hub_settings
 from flows.hub_results import CouncilResult, HubFailed, HubResult
 from flows.results import Outcome
+from flows.run_facts import failed_report_path, manifest_counts
 from flows.settings import ConfigError
 from nis_pipeline.audit_scope import CommandAudit, source_file_hashes
-from flows.run_facts import failed_report_path, manifest_counts
 
 
 def _council_inputs(

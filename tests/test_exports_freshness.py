@@ -112,3 +112,26 @@ def test_a_manifest_naming_a_file_outside_its_folder_is_altered(tmp_path: Path) 
 def test_no_manifest_is_nothing_altered(tmp_path: Path) -> None:
     # A folder without a manifest is not a finished submission (a failed run's report).
     assert altered_files(tmp_path) == ()
+
+
+def test_other_settings_that_shape_the_files_are_not_up_to_date(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, settings_sha256="f" * 64)
+    assert finished_files_if_up_to_date(folder, HASHES, None, "f" * 64) is not None
+    assert finished_files_if_up_to_date(folder, HASHES, None, "0" * 64) is None
+    # A caller that does not know the settings does not judge them.
+    assert finished_files_if_up_to_date(folder, HASHES) is not None
+
+
+def test_the_settings_digest_follows_the_column_map_and_a_set_extract_date() -> None:
+    from datetime import date as day
+
+    from flows.settings import Settings
+
+    plain = Settings()
+    mapped = Settings(column_map={"people": {"Date of Birth": "dob"}})
+    spelled = Settings(column_map={"people": {" date of birth ": "DOB"}})
+    dated = Settings(extract_date=day(2026, 4, 20))
+    assert len({plain.results_sha256(), mapped.results_sha256(), dated.results_sha256()}) == 3
+    assert spelled.results_sha256() == mapped.results_sha256()  # matched as headers are
+    # The threshold decides whether a submission is written, not what it holds.
+    assert Settings(quarantine_threshold=0.2).results_sha256() == plain.results_sha256()
