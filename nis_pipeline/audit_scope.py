@@ -38,9 +38,9 @@ import typer
 
 from exports.audit import AUDIT_NAME, AuditRecord, append_audit
 from flows.settings import ConfigError, Settings, load_settings
+from schemas.errors import ExitCode
 from schemas.models import EXTRACT_NAMES
 
-EXIT_FAILED = 1
 # Commands that read the extracts: their record names the inputs even when they stop early.
 READS_EXTRACTS = frozenset({"run", "backfill", "research-extract"})
 
@@ -186,12 +186,12 @@ def audited(command: str, *, config: Path | None, out: Path | None) -> Iterator[
         yield audit
     except typer.Exit as exc:
         if not audit.finish(exc.exit_code) and exc.exit_code == 0:
-            raise typer.Exit(EXIT_FAILED) from None
+            raise typer.Exit(ExitCode.FAILED) from None
         raise
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if not audit.finish(code) and code == 0:
-            raise typer.Exit(EXIT_FAILED) from None
+            raise typer.Exit(ExitCode.FAILED) from None
         raise
     except KeyboardInterrupt:
         audit.record.outcome = "interrupted"
@@ -199,9 +199,9 @@ def audited(command: str, *, config: Path | None, out: Path | None) -> Iterator[
         raise
     except Exception as exc:
         where = _where(exc)
-        audit.finish(EXIT_FAILED, crashed=type(exc).__name__)
+        audit.finish(ExitCode.FAILED, crashed=type(exc).__name__)
         print(f"error: nis {command} failed unexpectedly: {where}", file=sys.stderr)
-        raise typer.Exit(EXIT_FAILED) from None
+        raise typer.Exit(ExitCode.FAILED) from None
     else:
         if not audit.finish(0):
-            raise typer.Exit(EXIT_FAILED)
+            raise typer.Exit(ExitCode.FAILED)

@@ -17,8 +17,7 @@ from exports.audit import output_name
 from exports.retention import plan_purge, purge
 from flows.settings import ConfigError, load_settings
 from nis_pipeline.audit_scope import CommandAudit
-
-EXIT_OK, EXIT_FAILED, EXIT_FATAL = 0, 1, 2
+from schemas.errors import ExitCode
 
 
 class PurgeDateError(ValueError):
@@ -48,7 +47,7 @@ def purge_command(
         day = parse_before(before)
     except (ConfigError, PurgeDateError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FATAL
+        return ExitCode.FATAL
     record.details["before"] = day.isoformat()
     out_root = Path(settings.output_dir)
     # A council's config purges that council only; without one, every LA folder in OUT.
@@ -66,7 +65,7 @@ def purge_command(
             f"dry run: {len(plan.items)} paths of census dates before {day.isoformat()} would be "
             "removed; nothing was removed"
         )
-        return EXIT_OK
+        return ExitCode.OK
     result = purge(out_root, plan)
     for item in result.removed:
         print(f"removed {item.path}")
@@ -77,5 +76,5 @@ def purge_command(
     if result.failed:
         for path, why in result.failed:
             print(f"error: could not remove {path}: {why}", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+        return ExitCode.FAILED
+    return ExitCode.OK

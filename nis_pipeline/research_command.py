@@ -17,11 +17,10 @@ from flows.research import WRITE_ERRORS, ResearchRun, research_extract
 from flows.settings import ConfigError, Settings, load_settings
 from flows.summary import share
 from nis_pipeline.audit_scope import CommandAudit
-from schemas.errors import PipelineError
+from schemas.errors import ExitCode, PipelineError
 from schemas.models import EXTRACT_NAMES
 from transforms.periods import parse_census
 
-EXIT_OK, EXIT_FAILED, EXIT_FATAL = 0, 1, 2
 # After the extracts were read: a database gone for good, or the file could not be written.
 _FAILURES: tuple[type[Exception], ...] = (ConnectionError, *WRITE_ERRORS)
 
@@ -77,7 +76,7 @@ def research_command(
         _check_source(settings)
         key = load_pseudonym_key(settings.pseudonym_secret)
     except (PipelineError, SecretError) as exc:
-        return _error(str(exc), getattr(exc, "exit_code", EXIT_FATAL))
+        return _error(str(exc), getattr(exc, "exit_code", ExitCode.FATAL))
     record.details["key_source"] = key.source
     if key.short:
         print(
@@ -90,7 +89,7 @@ def research_command(
     try:
         run = research_extract(settings, day, key.value)
     except _FAILURES as exc:
-        return _error(str(exc), EXIT_FAILED)
+        return _error(str(exc), ExitCode.FAILED)
     except PipelineError as exc:
         return _error(str(exc), exc.exit_code)
     _record_run(record, out_root, run)
@@ -109,7 +108,7 @@ def research_command(
             f"{share(run.share)} of people rows quarantined, above the threshold "
             f"{share(run.threshold)}: no research extract written; `nis validate --report FILE` "
             "lists every finding",
-            EXIT_FAILED,
+            ExitCode.FAILED,
         )
     written = run.written
     print(
@@ -118,4 +117,4 @@ def research_command(
     )
     if written.kept_aside is not None:
         print(f"the previous research extract, which differed, is kept as {written.kept_aside}")
-    return EXIT_OK
+    return ExitCode.OK
