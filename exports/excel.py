@@ -128,7 +128,7 @@ class StreamingWorkbook:
             ws.auto_filter.ref = f"A1:{last_column}{len(df) + 1}"
         date_style = WriteOnlyCell(ws, value=dt.date(2000, 1, 1)).style_id  # registers the style
         fd, name = tempfile.mkstemp(prefix="rows-", suffix=".xml", dir=self.scratch)
-        with open(fd, "w", encoding="utf-8", newline="") as out:
+        with open(fd, "wb") as out:
             for start in range(0, len(df), _CHUNK_ROWS):
                 chunk = df.iloc[start : start + _CHUNK_ROWS]
                 out.write(rows_xml(chunk, first_row=start + 2, date_style=date_style))
@@ -307,49 +307,69 @@ def _escape(text: pd.Series) -> pd.Series:
     return text
 
 
-def _cells_xml(s: pd.Series, ref: pd.Series, date_style: int) -> pd.Series:
-    """One column's cells as XML text, empty where the value is missing."""
+def _join(*parts: pa.Array | str) -> pa.Array:
+    """The parts joined row by row (plain strings repeat on every row); null where any is null.
+    One Arrow kernel, so no intermediate column per ``+`` as with pandas' string addition."""
+    return pc.binary_join_element_wise(*(_large(part) for part in parts), _large(""))
+
+
+def _large(part: pa.Array | str) -> pa.Array | pa.Scalar:
+    # Arrow joins only strings of one type: the columns are large_string, so the constants too.
+    return pa.scalar(part, pa.large_string()) if isinstance(part, str) else part
+
+
+def _arrow_text(s: pd.Series) -> pa.Array:
+    return pa.array(s, type=pa.large_string(), from_pandas=True)
+
+
+def _cells_xml(s: pd.Series, column: str, numbers: pa.Array, date_style: int) -> pa.Array:
+    """One column's cells as XML text (column letter ``column``, row numbers ``numbers``), empty
+    where the value is missing."""
+    ref = f'<c r="{column}'
     if pd.api.types.is_datetime64_any_dtype(s):
         days = (s.to_numpy(dtype="datetime64[D]") - _EXCEL_EPOCH).astype("int64")
         days = days - ((days > 0) & (days <= 60))  # as openpyxl: Excel's phantom 29 Feb 1900
-        value = pd.Series(days, index=s.index).astype("str").mask(s.isna())
-        return ('<c r="' + ref + f'" s="{date_style}" t="n"><v>' + value + "</v></c>").fillna("")
-    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_integer_dtype(s):
-        value = s.astype("Int64").astype("str")
-        return ('<c r="' + ref + '" t="n"><v>' + value + "</v></c>").fillna("")
-    if pd.api.types.is_float_dtype(s):
-        value = s.astype("Float64").astype("str")
-        return ('<c r="' + ref + '" t="n"><v>' + value + "</v></c>").fillna("")
-    text = _escape(s.astype("str"))
-    space = pd.Series(
-        np.where(
-            (text != text.str.strip()).to_numpy(dtype=bool, na_value=False),
-            ' xml:space="preserve"',
-            "",
-        ),
-        index=s.index,
-        dtype="str",
-    )
-    return (
-        '<c r="' + ref + '" t="inlineStr"><is><t' + space + ">" + text + "</t></is></c>"
-    ).fillna("")
+        value = pa.array(days, mask=s.isna().to_numpy(dtype=bool)).cast(pa.large_string())
+        cells = _join(ref, numbers, f'" s="{date_style}" t="n"><v>', value, "</v></c>")
+    elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_integer_dtype(s):
+        value = pa.array(s.astype("Int64"), from_pandas=True).cast(pa.large_string())
+        cells = _join(ref, numbers, '" t="n"><v>', value, "</v></c>")
+    elif pd.api.types.is_float_dtype(s):
+        # pandas' own float spelling (Arrow's cast would write 100.0 as "100").
+        value = _arrow_text(s.astype("Float64").astype("str"))
+        cells = _join(ref, numbers, '" t="n"><v>', value, "</v></c>")
+    else:
+        text = _arrow_text(_escape(s.astype("str")))
+        padded = pc.not_equal(text, pc.utf8_trim_whitespace(text))
+        space = pc.if_else(padded, _large(' xml:space="preserve"'), _large(""))
+        cells = _join(ref, numbers, '" t="inlineStr"><is><t', space, ">", text, "</t></is></c>")
+    return pc.fill_null(cells, "")
 
 
-def rows_xml(df: pd.DataFrame, first_row: int, date_style: int) -> str:
-    """``<row>`` elements for the rows of ``df``, numbered from ``first_row``."""
+def rows_xml(df: pd.DataFrame, first_row: int, date_style: int) -> bytes:
+    """``<row>`` elements for the rows of ``df``, numbered from ``first_row``, as UTF-8."""
     if df.empty:
-        return ""
-    numbers = pd.Series(np.arange(first_row, first_row + len(df)), index=df.index).astype("str")
+        return b""
+    numbers = pa.array(np.arange(first_row, first_row + len(df))).cast(pa.large_string())
     cells = [
-        _cells_xml(df[column], get_column_letter(i) + numbers, date_style)
+        _cells_xml(df[column], get_column_letter(i), numbers, date_style)
         for i, column in enumerate(df.columns, start=1)
     ]
-    parts = [('<row r="' + numbers + '">'), *cells]
-    arrays = [pa.array(part, type=pa.large_string(), from_pandas=True) for part in parts]
-    rows = pc.binary_join_element_wise(
-        *arrays, pa.scalar("</row>", pa.large_string()), pa.scalar("", pa.large_string())
-    )
-    return "".join(rows.to_pylist())
+    rows = _join('<row r="', numbers, '">', *cells, "</row>")
+    return _concatenated(rows)
+
+
+def _concatenated(strings: pa.Array) -> bytes:
+    """Every string of an Arrow string array (no nulls) end to end: its data buffer, read
+    directly instead of through a Python string per row."""
+    if isinstance(strings, pa.ChunkedArray):
+        return b"".join(_concatenated(chunk) for chunk in strings.chunks)
+    if len(strings) == 0:
+        return b""
+    offset_type = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    offsets = np.frombuffer(strings.buffers()[1], dtype=offset_type)
+    first, last = offsets[strings.offset], offsets[strings.offset + len(strings)]
+    return strings.buffers()[2][int(first) : int(last)].to_pybytes()
 
 
 def append_frame(ws: WriteOnlySheet, df: pd.DataFrame) -> None:
