@@ -57,6 +57,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.xml.functions import tostring
 
+from exports.arrow_text import concatenated, join, large
 from exports.files import atomic_path
 from schemas.cleaning import UNWRITABLE
 
@@ -307,17 +308,6 @@ def _escape(text: pd.Series) -> pd.Series:
     return text
 
 
-def _join(*parts: pa.Array | str) -> pa.Array:
-    """The parts joined row by row (plain strings repeat on every row); null where any is null.
-    One Arrow kernel, so no intermediate column per ``+`` as with pandas' string addition."""
-    return pc.binary_join_element_wise(*(_large(part) for part in parts), _large(""))
-
-
-def _large(part: pa.Array | str) -> pa.Array | pa.Scalar:
-    # Arrow joins only strings of one type: the columns are large_string, so the constants too.
-    return pa.scalar(part, pa.large_string()) if isinstance(part, str) else part
-
-
 def _arrow_text(s: pd.Series) -> pa.Array:
     return pa.array(s, type=pa.large_string(), from_pandas=True)
 
@@ -330,19 +320,19 @@ def _cells_xml(s: pd.Series, column: str, numbers: pa.Array, date_style: int) ->
         days = (s.to_numpy(dtype="datetime64[D]") - _EXCEL_EPOCH).astype("int64")
         days = days - ((days > 0) & (days <= 60))  # as openpyxl: Excel's phantom 29 Feb 1900
         value = pa.array(days, mask=s.isna().to_numpy(dtype=bool)).cast(pa.large_string())
-        cells = _join(ref, numbers, f'" s="{date_style}" t="n"><v>', value, "</v></c>")
+        cells = join(ref, numbers, f'" s="{date_style}" t="n"><v>', value, "</v></c>")
     elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_integer_dtype(s):
         value = pa.array(s.astype("Int64"), from_pandas=True).cast(pa.large_string())
-        cells = _join(ref, numbers, '" t="n"><v>', value, "</v></c>")
+        cells = join(ref, numbers, '" t="n"><v>', value, "</v></c>")
     elif pd.api.types.is_float_dtype(s):
         # pandas' own float spelling (Arrow's cast would write 100.0 as "100").
         value = _arrow_text(s.astype("Float64").astype("str"))
-        cells = _join(ref, numbers, '" t="n"><v>', value, "</v></c>")
+        cells = join(ref, numbers, '" t="n"><v>', value, "</v></c>")
     else:
         text = _arrow_text(_escape(s.astype("str")))
         padded = pc.not_equal(text, pc.utf8_trim_whitespace(text))
-        space = pc.if_else(padded, _large(' xml:space="preserve"'), _large(""))
-        cells = _join(ref, numbers, '" t="inlineStr"><is><t', space, ">", text, "</t></is></c>")
+        space = pc.if_else(padded, large(' xml:space="preserve"'), large(""))
+        cells = join(ref, numbers, '" t="inlineStr"><is><t', space, ">", text, "</t></is></c>")
     return pc.fill_null(cells, "")
 
 
@@ -355,21 +345,8 @@ def rows_xml(df: pd.DataFrame, first_row: int, date_style: int) -> bytes:
         _cells_xml(df[column], get_column_letter(i), numbers, date_style)
         for i, column in enumerate(df.columns, start=1)
     ]
-    rows = _join('<row r="', numbers, '">', *cells, "</row>")
-    return _concatenated(rows)
-
-
-def _concatenated(strings: pa.Array) -> bytes:
-    """Every string of an Arrow string array (no nulls) end to end: its data buffer, read
-    directly instead of through a Python string per row."""
-    if isinstance(strings, pa.ChunkedArray):
-        return b"".join(_concatenated(chunk) for chunk in strings.chunks)
-    if len(strings) == 0:
-        return b""
-    offset_type = np.int64 if pa.types.is_large_string(strings.type) else np.int32
-    offsets = np.frombuffer(strings.buffers()[1], dtype=offset_type)
-    first, last = offsets[strings.offset], offsets[strings.offset + len(strings)]
-    return strings.buffers()[2][int(first) : int(last)].to_pybytes()
+    rows = join('<row r="', numbers, '">', *cells, "</row>")
+    return concatenated(rows)
 
 
 def append_frame(ws: WriteOnlySheet, df: pd.DataFrame) -> None:

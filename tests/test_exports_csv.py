@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from exports import csv_files
 from exports.csv_files import format_column, write_table_csv
 
 
@@ -105,7 +106,8 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", boom)
+    # Fails after the header is written: the rows are built and written a block at a time.
+    monkeypatch.setattr(csv_files, "csv_rows", boom)
     with pytest.raises(OSError):
         write_table_csv(_frame(), path)
     assert path.read_text() == "old\n"
