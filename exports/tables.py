@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 
 from schemas.outputs import (
     CHANGES_COLUMNS,
@@ -80,12 +83,23 @@ def prepare_table(
     return table.sort_values(SORT_KEYS, kind="stable").reset_index(drop=True)
 
 
+def _all_in(values: pd.Series, pool: pd.Series) -> bool:
+    """Whether every value is in ``pool`` (a missing value only if ``pool`` has one), as
+    ``values.isin(pool).all()``; pandas' isin on Arrow strings makes a Python list of the pool."""
+    if len(values) == 0:
+        return True
+    found = pc.is_in(
+        pyarrow.array(values, from_pandas=True), value_set=pyarrow.array(pool, from_pandas=True)
+    )
+    return bool(np.asarray(found, dtype=bool).all())
+
+
 def prepare_tables(tables: SubmissionTables, la_code: str, period: Period) -> PreparedTables:
     individuals = prepare_table(
         tables.individuals, IndividualsRecord, INDIVIDUALS_COLUMNS, "individuals", la_code, period
     )
     fpd = prepare_table(tables.fpd, FpdRecord, FPD_COLUMNS, "FPD", la_code, period)
-    if not fpd["person_id"].isin(individuals["person_id"]).all():
+    if not _all_in(fpd["person_id"], individuals["person_id"]):
         raise SubmissionTableError("an FPD person has no row in the individuals table")
     return PreparedTables(individuals=individuals, fpd=fpd, opted_out=int(tables.opted_out))
 
