@@ -39,6 +39,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,6 +237,11 @@ def _move_into_place(partial: Path, target: Path, replace: bool) -> Path | None:
     return aside
 
 
+def _write_table_csvs(folder: Path, names: SubmissionFiles, prepared: PreparedTables) -> None:
+    write_table_csv(prepared.individuals, folder / names.individuals)
+    write_table_csv(prepared.fpd, folder / names.fpd)
+
+
 def _write_files(
     folder: Path,
     la_code: str,
@@ -253,12 +259,19 @@ def _write_files(
     entries: list[dict[str, Any]] = []
     not_written: list[dict[str, str]] = []
 
-    write_table_csv(prepared.individuals, folder / names.individuals)
+    # The two table CSVs are written in a second thread while the workbook is written: both
+    # spend most of their time in Arrow kernels and zlib, which release the GIL, so on a
+    # machine with two cores they overlap. Leaving the block waits for the thread, whatever
+    # happened, so nothing writes into the folder once this function has returned.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nis-csv") as pool:
+        tables_written = pool.submit(_write_table_csvs, folder, names, prepared)
+        reason = write_prepared_workbook(
+            prepared, statistics, folder / names.workbook, la_code, period
+        )
+        tables_written.result()
     entries.append(file_entry(folder / names.individuals, len(prepared.individuals)))
-    write_table_csv(prepared.fpd, folder / names.fpd)
     entries.append(file_entry(folder / names.fpd, len(prepared.fpd)))
 
-    reason = write_prepared_workbook(prepared, statistics, folder / names.workbook, la_code, period)
     if reason is None:
         sheets = {"Individuals": len(prepared.individuals), "FPD": len(prepared.fpd)}
         entries.append(file_entry(folder / names.workbook, sum(sheets.values()), sheets))
