@@ -54,15 +54,17 @@ _ISO_YEARS = (np.datetime64("1000-01-01", "D"), np.datetime64("9999-12-31", "D")
 
 
 def _iso_dates(s: pd.Series) -> pd.Series:
-    # numpy spells a day as YYYY-MM-DD in C, where strftime goes through Python value by value;
-    # the two agree for four-digit years, and other years keep strftime's spelling.
-    days = s.to_numpy(dtype="datetime64[D]")
+    # Arrow spells a day as YYYY-MM-DD in C, where strftime goes through Python value by value;
+    # the two agree for four-digit years, and other years keep strftime's spelling. Days are
+    # floored by numpy first, as strftime's date is (a time of day is not shown).
+    days = s.to_numpy(dtype="datetime64[D]", copy=True)  # written to below
     missing = s.isna().to_numpy(dtype=bool)
     shown = days[~missing]
     if len(shown) and (shown.min() < _ISO_YEARS[0] or shown.max() > _ISO_YEARS[1]):
         return s.dt.strftime("%Y-%m-%d").astype("str")
-    text = pd.Series(np.datetime_as_string(days, unit="D"), index=s.index, dtype="str")
-    return text.mask(missing)
+    days[missing] = _ISO_YEARS[0]  # NaT is out of Arrow's date range; masked below anyway
+    text = pa.array(days, mask=missing).cast(pa.large_string())
+    return pd.Series(text, index=s.index, dtype="str")
 
 
 def _one_decimal(s: pd.Series) -> pd.Series:
