@@ -269,18 +269,30 @@ def column_widths(df: pd.DataFrame) -> list[float]:
     """A width per column from its header and its longest value, within sensible bounds."""
     widths = []
     for name in df.columns:
-        s = df[name]
-        longest = 0
-        if pd.api.types.is_datetime64_any_dtype(s):
-            longest = 10
-        else:
-            # In chunks, like the rows: the text of a whole column of a big table is large.
-            for start in range(0, len(s), _CHUNK_ROWS):
-                values = s.iloc[start : start + _CHUNK_ROWS].dropna()
-                if len(values):
-                    longest = max(longest, int(values.astype("str").str.len().max()))
+        longest = _longest_text(df[name])
         widths.append(float(min(max(len(str(name)), longest, _MIN_WIDTH) + 2, _MAX_WIDTH)))
     return widths
+
+
+def _longest_text(s: pd.Series) -> int:
+    """The length of the longest value of ``s`` written as text (0 when all are missing)."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return 10
+    values = s.dropna()
+    if len(values) == 0:
+        return 0
+    # Whole numbers and strings without making the text of every value: the longest whole
+    # number is the smallest or the largest, and Arrow counts characters in place.
+    if pd.api.types.is_integer_dtype(s):
+        return max(len(str(int(values.min()))), len(str(int(values.max()))))
+    if isinstance(s.dtype, pd.StringDtype):
+        return int(pc.max(pc.utf8_length(pa.array(values, from_pandas=True))).as_py())
+    # In chunks, like the rows: the text of a whole column of a big table is large.
+    longest = 0
+    for start in range(0, len(values), _CHUNK_ROWS):
+        chunk = values.iloc[start : start + _CHUNK_ROWS]
+        longest = max(longest, int(chunk.astype("str").str.len().max()))
+    return longest
 
 
 def column_values(ws: WriteOnlySheet, s: pd.Series) -> list[Any]:
