@@ -237,9 +237,16 @@ def _move_into_place(partial: Path, target: Path, replace: bool) -> Path | None:
     return aside
 
 
-def _write_table_csvs(folder: Path, names: SubmissionFiles, prepared: PreparedTables) -> None:
+def _write_table_csvs(
+    folder: Path, names: SubmissionFiles, prepared: PreparedTables
+) -> list[dict[str, Any]]:
+    """The two table CSVs and their manifest entries (hashed here too, off the main thread)."""
     write_table_csv(prepared.individuals, folder / names.individuals)
     write_table_csv(prepared.fpd, folder / names.fpd)
+    return [
+        file_entry(folder / names.individuals, len(prepared.individuals)),
+        file_entry(folder / names.fpd, len(prepared.fpd)),
+    ]
 
 
 def _write_files(
@@ -268,9 +275,7 @@ def _write_files(
         reason = write_prepared_workbook(
             prepared, statistics, folder / names.workbook, la_code, period
         )
-        tables_written.result()
-    entries.append(file_entry(folder / names.individuals, len(prepared.individuals)))
-    entries.append(file_entry(folder / names.fpd, len(prepared.fpd)))
+        entries += tables_written.result()
 
     if reason is None:
         sheets = {"Individuals": len(prepared.individuals), "FPD": len(prepared.fpd)}
