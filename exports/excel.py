@@ -285,7 +285,7 @@ def _longest_text(s: pd.Series) -> int:
     # number is the smallest or the largest, and Arrow counts characters in place.
     if pd.api.types.is_integer_dtype(s):
         return max(len(str(int(values.min()))), len(str(int(values.max()))))
-    if isinstance(s.dtype, pd.StringDtype):
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
         return int(pc.max(pc.utf8_length(pa.array(values, from_pandas=True))).as_py())
     # In chunks, like the rows: the text of a whole column of a big table is large.
     longest = 0
