@@ -65,6 +65,7 @@ def one_pass(
     baseline: Callable[[], None],
     trace: bool,
     record: Callable[[str, float, float, bool], None],
+    period: Period = PERIOD,
 ) -> None:
     s, p, _ = measure(baseline, trace)
     record(BASELINE, s, p, trace)
@@ -72,13 +73,13 @@ def one_pass(
     record("read", s, p, trace)
     s, p, result = measure(lambda: validate(raw, settings.resolved_extract_date()), trace)
     record("validate", s, p, trace)
-    s, p, tables = measure(lambda: build_submission(result.clean, PERIOD), trace)
+    s, p, tables = measure(lambda: build_submission(result.clean, period), trace)
     record("transform", s, p, trace)
     s, p, _ = measure(
         lambda: write_submission(
             out,
             result.la_code or "E08000012",
-            PERIOD,
+            period,
             tables,
             build_statistics(tables),
             result.findings,
