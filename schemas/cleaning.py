@@ -11,6 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 # Characters that show nothing: white space (Python's own set, Unicode spaces included) and the
 # invisible format characters exports and copy-paste leave behind (zero-width space, joiners,
@@ -40,11 +41,69 @@ FORMULA_PREFIXES = ("=", "+", "-", "@")
 
 def strip_invisible(values: pd.Series) -> pd.Series:
     """Text with invisible characters stripped from both ends; empty becomes missing."""
-    stripped = values.astype("str").str.strip()  # white space, as Arrow knows it: fast
-    # The rest of INVISIBLE_EDGES is beyond ASCII: a column of ASCII text has none of it.
-    if _any_byte(stripped, lambda b: b >= 0x80):
-        stripped = stripped.str.strip(INVISIBLE_EDGES)
-    return stripped.mask(stripped == "")
+    text = values.astype("str")
+    # Straight on the Arrow array: pandas' Series.mask rewrites an Arrow column value by value.
+    arrow = text_array(text).cast(pa.large_string())
+    chunks = []
+    for chunk in arrow.chunks:
+        # Most cells begin and end with a visible ASCII character: a column where all do has
+        # nothing to strip, and is not copied.
+        if _edges_may_be_invisible(chunk):
+            chunk = pc.utf8_trim_whitespace(chunk)  # white space, as Arrow knows it: fast
+            # The rest of INVISIBLE_EDGES is beyond ASCII: a column of ASCII text has none of it.
+            if _any_arrow_byte(chunk, lambda b: b >= 0x80):
+                chunk = pc.utf8_trim(chunk, characters=INVISIBLE_EDGES)
+        chunks.append(_empty_as_missing(chunk))
+    return text_series(pa.chunked_array(chunks, type=pa.large_string()), values.index)
+
+
+def _offsets(chunk: pa.Array) -> np.ndarray:
+    """The start and end offsets of a large_string array's values (len(chunk) + 1 of them)."""
+    buffer = chunk.buffers()[1]
+    if buffer is None:
+        return np.zeros(len(chunk) + 1, dtype=np.int64)
+    return np.frombuffer(buffer, dtype=np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
+
+
+def _edges_may_be_invisible(chunk: pa.Array) -> bool:
+    """Whether some value's first or last byte is a space, a control byte or beyond ASCII (the
+    start of a character that may be invisible). Read from the Arrow buffers, no copy."""
+    data = chunk.buffers()[2]
+    if data is None or not len(chunk):
+        return False
+    offsets = _offsets(chunk)
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts
+    codes = np.frombuffer(data, dtype=np.uint8)
+    first, last = codes[starts[filled]], codes[ends[filled] - 1]
+    return bool(((first <= 0x20) | (first >= 0x7F) | (last <= 0x20) | (last >= 0x7F)).any())
+
+
+def _empty_as_missing(chunk: pa.Array) -> pa.Array:
+    """The chunk with its empty values missing (not copied when it has none)."""
+    offsets = _offsets(chunk)
+    keep = offsets[1:] > offsets[:-1]
+    if chunk.null_count:
+        keep &= chunk.is_valid().to_numpy(zero_copy_only=False)
+    if keep.all():
+        return chunk
+    return pc.if_else(pa.array(keep), chunk, pa.scalar(None, chunk.type))
+
+
+# pandas' text dtype ("str"): Arrow storage, NaN for missing.
+TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def text_array(values: pd.Series) -> pa.ChunkedArray:
+    """The Arrow array under a column of pandas text (``str``), without a copy."""
+    return pa.chunked_array(values.array.__arrow_array__())
+
+
+def text_series(values: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    """A column of pandas text (``str``) over an Arrow string array, without a copy."""
+    # The dtype's own Arrow import (the stubs do not know it): wraps, never copies large_string.
+    array = TEXT_DTYPE.__from_arrow__(values)  # type: ignore[attr-defined]
+    return pd.Series(array, index=index, copy=False)
 
 
 def remove_unwritable(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -81,6 +140,12 @@ def _any_byte(values: pd.Series, test: Callable[[np.ndarray], np.ndarray]) -> bo
         arrow = values.array.__arrow_array__()
     except (AttributeError, TypeError):
         return True
+    return _any_arrow_byte(arrow, test)
+
+
+def _any_arrow_byte(
+    arrow: pa.Array | pa.ChunkedArray, test: Callable[[np.ndarray], np.ndarray]
+) -> bool:
     chunks = arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]
     for chunk in chunks:
         if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
