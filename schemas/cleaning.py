@@ -57,7 +57,7 @@ def strip_invisible(values: pd.Series) -> pd.Series:
     return text_series(pa.chunked_array(chunks, type=pa.large_string()), values.index)
 
 
-def _offsets(chunk: pa.Array) -> np.ndarray:
+def value_offsets(chunk: pa.Array) -> np.ndarray:
     """The start and end offsets of a large_string array's values (len(chunk) + 1 of them)."""
     buffer = chunk.buffers()[1]
     if buffer is None:
@@ -71,7 +71,7 @@ def _edges_may_be_invisible(chunk: pa.Array) -> bool:
     data = chunk.buffers()[2]
     if data is None or not len(chunk):
         return False
-    offsets = _offsets(chunk)
+    offsets = value_offsets(chunk)
     starts, ends = offsets[:-1], offsets[1:]
     filled = ends > starts
     codes = np.frombuffer(data, dtype=np.uint8)
@@ -81,7 +81,7 @@ def _edges_may_be_invisible(chunk: pa.Array) -> bool:
 
 def _empty_as_missing(chunk: pa.Array) -> pa.Array:
     """The chunk with its empty values missing (not copied when it has none)."""
-    offsets = _offsets(chunk)
+    offsets = value_offsets(chunk)
     keep = offsets[1:] > offsets[:-1]
     if chunk.null_count:
         keep &= chunk.is_valid().to_numpy(zero_copy_only=False)
