@@ -221,9 +221,17 @@ def duplicate_key(ctx: CheckContext, target: Target) -> np.ndarray:
     for column in key:
         if not spec[column].nullable:
             complete &= frame[column].notna().to_numpy(dtype=bool)
-    duplicated = np.zeros(len(frame), dtype=bool)
-    duplicated[complete] = frame.loc[complete, key].duplicated(keep=False).to_numpy(dtype=bool)
-    return duplicated
+    # The key as one integer per row (each part factorised, missing being a value of its own,
+    # as DataFrame.duplicated counts it), then counted: no frame of the key columns is built.
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for column in key:
+        if column in ("family_id", "person_id"):
+            codes = ctx.key_codes(column)[target.extract]
+        else:
+            codes = pd.factorize(frame[column])[0].astype(np.int64)
+        combined = pd.factorize(combined * (int(codes.max(initial=-1)) + 2) + codes + 1)[0]
+    counts = np.bincount(combined[complete], minlength=int(combined.max(initial=-1)) + 1)
+    return complete & (counts[combined] > 1)
 
 
 def identifier(is_valid: Callable[[pd.Series], pd.Series]) -> Check:
