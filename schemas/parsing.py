@@ -89,10 +89,12 @@ def parse_dates(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     # to_datetime reads with "%Y-%m-%d" and "%d/%m/%Y", and the same impossible ones refused.
     days = np.full(len(arrow), _NO_DATE, dtype=np.int64)
     if iso.any():
-        written = pc.filter(arrow, pa.array(iso))
+        # An ISO value starts with "dddd-dd-dd" (the regex made sure): its digits are bytes at
+        # known places, read straight from the Arrow buffers.
+        starts = value_offsets(arrow)[:-1][iso]
+        codes = np.frombuffer(arrow.buffers()[2], dtype=np.uint8)
         year, month, day = (
-            _number(pc.utf8_slice_codeunits(written, start, stop))
-            for start, stop in ((0, 4), (5, 7), (8, 10))
+            _number_at(codes, starts, start, stop) for start, stop in ((0, 4), (5, 7), (8, 10))
         )
         days[iso] = _days(year, month, day)
     if uk.any():
@@ -127,6 +129,14 @@ def _days(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
     return np.where(valid, days + np.where(valid, day, 1) - 1, _NO_DATE)
 
 
+def _number_at(codes: np.ndarray, starts: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """The number written in ASCII digits at bytes start..stop-1 of each value."""
+    number = np.zeros(len(starts), dtype=np.int64)
+    for position in range(start, stop):
+        number = number * 10 + codes[starts + position].astype(np.int64) - ord("0")
+    return number
+
+
 def _number(digits: pa.Array) -> np.ndarray:
     """ASCII digits (the regexes made sure) as numbers."""
     return pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
@@ -135,6 +145,28 @@ def _number(digits: pa.Array) -> np.ndarray:
 def _text(text: pd.Series) -> pa.Array:
     """The column's Arrow text as one array."""
     return text_array(text.astype("str")).combine_chunks().cast(pa.large_string())
+
+
+def _whole(arrow: pa.Array) -> np.ndarray:
+    """Whether each value fully matches _WHOLE (an optional "+", then one to nine digits 0-9),
+    told from the Arrow buffers: the bytes that are not digits, counted per value."""
+    offsets = value_offsets(arrow)
+    data = arrow.buffers()[2]
+    if data is None or not len(arrow):
+        return np.zeros(len(arrow), dtype=bool)
+    codes = np.frombuffer(data, dtype=np.uint8)
+    other = np.concatenate(([0], np.cumsum((codes < ord("0")) | (codes > ord("9")))))
+    starts, ends = offsets[:-1], offsets[1:]
+    length = ends - starts
+    others = other[ends] - other[starts]
+    plus = np.zeros(len(arrow), dtype=bool)
+    filled = length > 0
+    plus[filled] = codes[starts[filled]] == ord("+")
+    digits = length - plus
+    whole = (others == plus) & (digits >= 1) & (digits <= 9)
+    if arrow.null_count:
+        whole &= arrow.is_valid().to_numpy(zero_copy_only=False)
+    return whole
 
 
 # A plain ISO date, as _shaped reads it: "9" is a digit 0-9.
@@ -175,7 +207,7 @@ def _fullmatch(arrow: pa.Array, pattern: str) -> np.ndarray:
 def parse_whole_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Return (Int64 values, invalid mask): zero or more, written as digits."""
     arrow = _text(text)
-    ok = _fullmatch(arrow, _WHOLE)
+    ok = _whole(arrow)
     numbers = np.zeros(len(arrow), dtype=np.int64)
     if ok.any():
         numbers[ok] = _number(pc.utf8_ltrim(pc.filter(arrow, pa.array(ok)), "+"))
