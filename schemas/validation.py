@@ -230,7 +230,7 @@ def _clean_frames(
         frame = typed[name]
         found = mine.loc[mine["extract"] == name]
         bad = found.loc[found["severity"] == Severity.ERROR.value, "row"].astype("int64")
-        kept = frame.loc[~frame.index.isin(bad)].copy()
+        kept = _rows(frame, ~frame.index.isin(bad))
         warned = found.loc[
             (found["severity"] == Severity.WARNING.value) & ~found["rule"].isin(_KEEPS_VALUE)
         ]
@@ -240,6 +240,24 @@ def _clean_frames(
             kept["postcode"] = format_postcode(kept["postcode"])
         clean[name] = kept
     return clean
+
+
+def _rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The rows of ``frame`` where ``keep`` holds, as a new frame. Text columns are filtered by
+    Arrow (a run copy), where ``frame.loc[keep]`` turns the mask into positions and takes each
+    value one by one: several times slower on the large extracts."""
+    if not len(frame.columns):
+        return frame.loc[keep].copy()
+    mask = pa.array(keep)
+    index = frame.index[keep]
+    columns: dict[str, pd.Series] = {}
+    for name in frame.columns:
+        values = frame[name]
+        if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+            columns[name] = text_series(pc.filter(text_array(values), mask), index)
+        else:
+            columns[name] = pd.Series(values.array[keep], index=index, copy=False)
+    return pd.DataFrame(columns, index=index, copy=False)
 
 
 def _counts(raw: Mapping[str, RawExtract], findings: pd.DataFrame) -> pd.DataFrame:
