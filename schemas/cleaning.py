@@ -57,6 +57,25 @@ def strip_invisible(values: pd.Series) -> pd.Series:
     return text_series(pa.chunked_array(chunks, type=pa.large_string()), values.index)
 
 
+def has_bytes(values: pa.Array | pa.ChunkedArray, text: str) -> bool:
+    """Whether some value may hold ``text``: every byte of its UTF-8 occurs in the column's
+    buffers. Never False when it does hold it, so a literal replace can be skipped when False
+    (one scan of the bytes instead of a copy of the column)."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    seen = np.zeros(256, dtype=bool)
+    for chunk in chunks:
+        data = chunk.buffers()[2]
+        if data is not None and data.size:
+            seen |= np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256) > 0
+    return bool(seen[list(text.encode("utf-8"))].all())
+
+
+def empty_as_missing(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The text with its empty values missing (chunks with none are not copied)."""
+    chunks = [_empty_as_missing(c.cast(pa.large_string())) for c in values.chunks]
+    return pa.chunked_array(chunks, type=pa.large_string())
+
+
 def value_offsets(chunk: pa.Array) -> np.ndarray:
     """The start and end offsets of a large_string array's values (len(chunk) + 1 of them)."""
     buffer = chunk.buffers()[1]

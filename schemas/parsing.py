@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas import codes
-from schemas.cleaning import remove_unwritable, text_array, value_offsets
+from schemas.cleaning import has_bytes, remove_unwritable, text_array, text_series, value_offsets
 from schemas.identifiers import normalise
 from schemas.models import SCHEMAS
 
@@ -93,9 +93,10 @@ def parse_dates(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         # known places, read straight from the Arrow buffers.
         starts = value_offsets(arrow)[:-1][iso]
         codes = np.frombuffer(arrow.buffers()[2], dtype=np.uint8)
-        year, month, day = (
-            _number_at(codes, starts, start, stop) for start, stop in ((0, 4), (5, 7), (8, 10))
-        )
+        digits = codes[starts[:, None] + np.arange(10)].astype(np.int64) - ord("0")
+        year = digits[:, :4] @ np.array([1000, 100, 10, 1])
+        month = digits[:, 5:7] @ np.array([10, 1])
+        day = digits[:, 8:10] @ np.array([10, 1])
         days[iso] = _days(year, month, day)
     if uk.any():
         parts = pc.split_pattern(pc.filter(arrow, pa.array(uk)), "/")
@@ -127,14 +128,6 @@ def _days(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
     months = (np.where(valid, year, 1970) - 1970) * 12 + np.where(valid, month, 1) - 1
     days = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
     return np.where(valid, days + np.where(valid, day, 1) - 1, _NO_DATE)
-
-
-def _number_at(codes: np.ndarray, starts: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """The number written in ASCII digits at bytes start..stop-1 of each value."""
-    number = np.zeros(len(starts), dtype=np.int64)
-    for position in range(start, stop):
-        number = number * 10 + codes[starts + position].astype(np.int64) - ord("0")
-    return number
 
 
 def _number(digits: pa.Array) -> np.ndarray:
@@ -185,15 +178,13 @@ def _shaped(arrow: pa.Array, template: str) -> np.ndarray:
     data = arrow.buffers()[2]
     if not len(rows) or data is None:
         return np.zeros(len(arrow), dtype=bool)
-    codes = np.frombuffer(data, dtype=np.uint8)
-    for position, character in enumerate(template.encode("ascii")):
-        byte = codes[starts[rows] + position]
-        if character == ord("9"):
-            rows = rows[(byte >= ord("0")) & (byte <= ord("9"))]
-        else:
-            rows = rows[byte == character]
+    # The candidates' bytes as a (rows, len(template)) array: one gather, then compared whole.
+    pattern = np.frombuffer(template.encode("ascii"), dtype=np.uint8)
+    window = np.frombuffer(data, dtype=np.uint8)[starts[rows, None] + np.arange(len(pattern))]
+    digit = (window >= ord("0")) & (window <= ord("9"))
+    fits_here = np.where(pattern == ord("9"), digit, window == pattern).all(axis=1)
     shaped = np.zeros(len(arrow), dtype=bool)
-    shaped[rows] = True
+    shaped[rows[fits_here]] = True
     return shaped
 
 
@@ -232,10 +223,13 @@ def parse_flags(text: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _codes(text: pd.Series, column: str) -> pd.Series:
-    # Literal replaces: pandas runs a regex over Arrow strings one value at a time in Python.
-    upper = (
-        text.str.upper().str.replace("\u00a0", " ", regex=False).str.replace("  ", " ", regex=False)
-    )
+    # Literal replaces (pandas runs a regex over Arrow strings one value at a time in Python),
+    # each only when the column holds the bytes it replaces: codes rarely do.
+    arrow = pc.utf8_upper(text_array(text.astype("str")))
+    for old, new in (("\u00a0", " "), ("  ", " ")):
+        if has_bytes(arrow, old):
+            arrow = pc.replace_substring(arrow, old, new)
+    upper = text_series(arrow, text.index)
     if column == "gender":
         upper = upper.replace(codes.GENDER_ALIASES)
     return upper
