@@ -57,17 +57,22 @@ def strip_invisible(values: pd.Series) -> pd.Series:
     return text_series(pa.chunked_array(chunks, type=pa.large_string()), values.index)
 
 
-def has_bytes(values: pa.Array | pa.ChunkedArray, text: str) -> bool:
-    """Whether some value may hold ``text``: every byte of its UTF-8 occurs in the column's
-    buffers. Never False when it does hold it, so a literal replace can be skipped when False
-    (one scan of the bytes instead of a copy of the column)."""
+def bytes_held(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Which of the 256 byte values occur in the column's UTF-8 text (one scan of its buffers;
+    bytes of a sliced-off part may count: only ever a false alarm)."""
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     seen = np.zeros(256, dtype=bool)
     for chunk in chunks:
         data = chunk.buffers()[2]
         if data is not None and data.size:
             seen |= np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256) > 0
-    return bool(seen[list(text.encode("utf-8"))].all())
+    return seen
+
+
+def may_hold(held: np.ndarray, text: str) -> bool:
+    """Whether a column whose :func:`bytes_held` is ``held`` may hold ``text``: never False
+    when it does, so a literal replace can be skipped when False."""
+    return bool(held[list(text.encode("utf-8"))].all())
 
 
 def empty_as_missing(values: pa.ChunkedArray) -> pa.ChunkedArray:

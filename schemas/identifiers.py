@@ -12,8 +12,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.cleaning import (
+    bytes_held,
     empty_as_missing,
-    has_bytes,
+    may_hold,
     text_array,
     text_series,
     value_offsets,
@@ -37,8 +38,9 @@ def normalise(values: pd.Series) -> pd.Series:
     out = text_array(values.astype("str"))
     # Literal replaces of the white space seen in extracts (a regex runs per value in Python),
     # each only when the column holds its bytes: ids rarely hold any.
+    held = bytes_held(out)
     for space in (" ", "\t", "\u00a0", "\r", "\n"):
-        if has_bytes(out, space):
+        if may_hold(held, space):
             out = pc.replace_substring(out, space, "")
     return text_series(empty_as_missing(pc.utf8_upper(out)), values.index)
 

@@ -16,7 +16,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas import codes
-from schemas.cleaning import has_bytes, remove_unwritable, text_array, text_series, value_offsets
+from schemas.cleaning import (
+    bytes_held,
+    may_hold,
+    remove_unwritable,
+    text_array,
+    text_series,
+    value_offsets,
+)
 from schemas.identifiers import normalise
 from schemas.models import SCHEMAS
 
@@ -91,9 +98,7 @@ def parse_dates(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     if iso.any():
         # An ISO value starts with "dddd-dd-dd" (the regex made sure): its digits are bytes at
         # known places, read straight from the Arrow buffers.
-        starts = value_offsets(arrow)[:-1][iso]
-        codes = np.frombuffer(arrow.buffers()[2], dtype=np.uint8)
-        digits = codes[starts[:, None] + np.arange(10)].astype(np.int64) - ord("0")
+        digits = _leading_bytes(arrow, np.flatnonzero(iso), 10).astype(np.int64) - ord("0")
         year = digits[:, :4] @ np.array([1000, 100, 10, 1])
         month = digits[:, 5:7] @ np.array([10, 1])
         day = digits[:, 8:10] @ np.array([10, 1])
@@ -178,14 +183,26 @@ def _shaped(arrow: pa.Array, template: str) -> np.ndarray:
     data = arrow.buffers()[2]
     if not len(rows) or data is None:
         return np.zeros(len(arrow), dtype=bool)
-    # The candidates' bytes as a (rows, len(template)) array: one gather, then compared whole.
+    # The candidates' bytes as a (rows, len(template)) array, then compared whole.
     pattern = np.frombuffer(template.encode("ascii"), dtype=np.uint8)
-    window = np.frombuffer(data, dtype=np.uint8)[starts[rows, None] + np.arange(len(pattern))]
+    window = _leading_bytes(arrow, rows, len(pattern))
     digit = (window >= ord("0")) & (window <= ord("9"))
     fits_here = np.where(pattern == ord("9"), digit, window == pattern).all(axis=1)
     shaped = np.zeros(len(arrow), dtype=bool)
     shaped[rows[fits_here]] = True
     return shaped
+
+
+def _leading_bytes(arrow: pa.Array, rows: np.ndarray, width: int) -> np.ndarray:
+    """The first ``width`` bytes of the values on ``rows`` (each at least that long), as a
+    (rows, width) uint8 array. When those rows are exactly the values with any text and all
+    are ``width`` long (a column of plain dates), the data buffer already is that array."""
+    offsets = value_offsets(arrow)
+    lengths = np.diff(offsets)
+    data = np.frombuffer(arrow.buffers()[2], dtype=np.uint8)
+    if len(rows) == np.count_nonzero(lengths) and (lengths[rows] == width).all():
+        return data[offsets[0] : offsets[-1]].reshape(-1, width)
+    return data[offsets[rows, None] + np.arange(width)]
 
 
 def _fullmatch(arrow: pa.Array, pattern: str) -> np.ndarray:
@@ -226,8 +243,9 @@ def _codes(text: pd.Series, column: str) -> pd.Series:
     # Literal replaces (pandas runs a regex over Arrow strings one value at a time in Python),
     # each only when the column holds the bytes it replaces: codes rarely do.
     arrow = pc.utf8_upper(text_array(text.astype("str")))
+    held = bytes_held(arrow)
     for old, new in (("\u00a0", " "), ("  ", " ")):
-        if has_bytes(arrow, old):
+        if may_hold(held, old):
             arrow = pc.replace_substring(arrow, old, new)
     upper = text_series(arrow, text.index)
     if column == "gender":
