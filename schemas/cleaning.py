@@ -81,6 +81,23 @@ def empty_as_missing(values: pa.ChunkedArray) -> pa.ChunkedArray:
     return pa.chunked_array(chunks, type=pa.large_string())
 
 
+def leading_bytes(arrow: pa.Array, rows: np.ndarray, width: int) -> np.ndarray:
+    """The first ``width`` bytes of the values on ``rows`` (each at least that long), as a
+    (rows, width) uint8 array. When those rows are exactly the values with any text and all
+    are ``width`` long (a column of plain dates), the data buffer already is that array."""
+    offsets = value_offsets(arrow)
+    lengths = np.diff(offsets)
+    data = np.frombuffer(arrow.buffers()[2], dtype=np.uint8)
+    if len(rows) == np.count_nonzero(lengths) and (lengths[rows] == width).all():
+        return data[offsets[0] : offsets[-1]].reshape(-1, width)
+    # Otherwise a read-only view whose row i is bytes i..i+width-1 of the buffer, taken at each
+    # value's start: one index per value rather than one per byte.
+    windows = np.lib.stride_tricks.as_strided(
+        data, shape=(len(data) - width + 1, width), strides=(1, 1), writeable=False
+    )
+    return windows[offsets[:-1][rows]]
+
+
 def value_offsets(chunk: pa.Array) -> np.ndarray:
     """The start and end offsets of a large_string array's values (len(chunk) + 1 of them)."""
     buffer = chunk.buffers()[1]

@@ -14,10 +14,10 @@ import pyarrow.compute as pc
 from schemas.cleaning import (
     bytes_held,
     empty_as_missing,
+    leading_bytes,
     may_hold,
     text_array,
     text_series,
-    value_offsets,
 )
 
 # [0-9], never \d: Python's \d also matches other scripts' digits (fullwidth ３), which are not
@@ -81,9 +81,7 @@ def _fixed_bytes(values: pd.Series, rows: np.ndarray, width: int) -> np.ndarray:
     made sure) as a (rows, width) int64 array, read from the Arrow buffers rather than through
     a Python string per value."""
     arrow = text_array(values.astype("str")).combine_chunks().cast(pa.large_string())
-    starts = value_offsets(arrow)[:-1][rows]
-    data = np.frombuffer(arrow.buffers()[2], dtype=np.uint8)
-    return data[starts[:, None] + np.arange(width)].astype(np.int64)
+    return leading_bytes(arrow, np.flatnonzero(rows), width).astype(np.int64)
 
 
 def nhs_is_valid(nhs: pd.Series) -> pd.Series:

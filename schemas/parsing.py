@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from schemas import codes
 from schemas.cleaning import (
     bytes_held,
+    leading_bytes,
     may_hold,
     remove_unwritable,
     text_array,
@@ -98,7 +99,7 @@ def parse_dates(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     if iso.any():
         # An ISO value starts with "dddd-dd-dd" (the regex made sure): its digits are bytes at
         # known places, read straight from the Arrow buffers.
-        digits = _leading_bytes(arrow, np.flatnonzero(iso), 10).astype(np.int64) - ord("0")
+        digits = leading_bytes(arrow, np.flatnonzero(iso), 10).astype(np.int64) - ord("0")
         year = digits[:, :4] @ np.array([1000, 100, 10, 1])
         month = digits[:, 5:7] @ np.array([10, 1])
         day = digits[:, 8:10] @ np.array([10, 1])
@@ -185,24 +186,12 @@ def _shaped(arrow: pa.Array, template: str) -> np.ndarray:
         return np.zeros(len(arrow), dtype=bool)
     # The candidates' bytes as a (rows, len(template)) array, then compared whole.
     pattern = np.frombuffer(template.encode("ascii"), dtype=np.uint8)
-    window = _leading_bytes(arrow, rows, len(pattern))
+    window = leading_bytes(arrow, rows, len(pattern))
     digit = (window >= ord("0")) & (window <= ord("9"))
     fits_here = np.where(pattern == ord("9"), digit, window == pattern).all(axis=1)
     shaped = np.zeros(len(arrow), dtype=bool)
     shaped[rows[fits_here]] = True
     return shaped
-
-
-def _leading_bytes(arrow: pa.Array, rows: np.ndarray, width: int) -> np.ndarray:
-    """The first ``width`` bytes of the values on ``rows`` (each at least that long), as a
-    (rows, width) uint8 array. When those rows are exactly the values with any text and all
-    are ``width`` long (a column of plain dates), the data buffer already is that array."""
-    offsets = value_offsets(arrow)
-    lengths = np.diff(offsets)
-    data = np.frombuffer(arrow.buffers()[2], dtype=np.uint8)
-    if len(rows) == np.count_nonzero(lengths) and (lengths[rows] == width).all():
-        return data[offsets[0] : offsets[-1]].reshape(-1, width)
-    return data[offsets[rows, None] + np.arange(width)]
 
 
 def _fullmatch(arrow: pa.Array, pattern: str) -> np.ndarray:
