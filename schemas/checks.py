@@ -13,11 +13,12 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas import codes
-from schemas.cleaning import FORMULA_PREFIXES
+from schemas.cleaning import FORMULA_PREFIXES, text_array
 from schemas.identifiers import nhs_is_valid, nino_is_valid, postcode_is_valid, upn_is_valid
-from schemas.keys import isin
 from schemas.models import EXTRACT_NAMES, RECORD_KEYS, SCHEMAS, unique_keys
 from schemas.parsing import ParsedExtract
 
@@ -44,9 +45,34 @@ class CheckContext:
     parsed: Mapping[str, ParsedExtract]
     extract_date: date
     errors: dict[str, np.ndarray] = field(default_factory=dict)
+    _key_codes: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
     def frame(self, extract: str) -> pd.DataFrame:
         return self.parsed[extract].frame
+
+    def key_codes(self, key: str) -> dict[str, np.ndarray]:
+        """The ``key`` column (family_id or person_id) of every extract that has one, as integer
+        codes from one encoding of them all (-1 where missing): equal codes are equal keys.
+
+        The cross-extract rules compare the same key columns many times over; hashing a column
+        of text is what costs, so it is done once per validation, and the rules compare numbers.
+        """
+        if key not in self._key_codes:
+            names = [n for n in self.parsed if key in self.frame(n).columns]
+            columns = [text_array(self.frame(n)[key].astype("str")) for n in names]
+            chunks = [c.cast(pa.large_string()) for column in columns for c in column.chunks]
+            combined = pa.concat_arrays(chunks) if chunks else pa.array([], pa.large_string())
+            encoded = pc.dictionary_encode(combined)
+            codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+            codes = codes.astype(np.int64)
+            ends = np.cumsum([len(self.frame(n)) for n in names])
+            self._key_codes[key] = dict(zip(names, np.split(codes, ends[:-1]), strict=True))
+        return self._key_codes[key]
+
+    def key_count(self, key: str) -> int:
+        """How many distinct codes :meth:`key_codes` can give (an upper bound: codes < this)."""
+        codes = self.key_codes(key)
+        return 1 + max((int(c.max()) for c in codes.values() if len(c)), default=-1)
 
 
 Check = Callable[[CheckContext, Target], np.ndarray]
@@ -195,9 +221,17 @@ def duplicate_key(ctx: CheckContext, target: Target) -> np.ndarray:
     for column in key:
         if not spec[column].nullable:
             complete &= frame[column].notna().to_numpy(dtype=bool)
-    duplicated = np.zeros(len(frame), dtype=bool)
-    duplicated[complete] = frame.loc[complete, key].duplicated(keep=False).to_numpy(dtype=bool)
-    return duplicated
+    # The key as one integer per row (each part factorised, missing being a value of its own,
+    # as DataFrame.duplicated counts it), then counted: no frame of the key columns is built.
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for column in key:
+        if column in ("family_id", "person_id"):
+            codes = ctx.key_codes(column)[target.extract]
+        else:
+            codes = pd.factorize(frame[column])[0].astype(np.int64)
+        combined = pd.factorize(combined * (int(codes.max(initial=-1)) + 2) + codes + 1)[0]
+    counts = np.bincount(combined[complete], minlength=int(combined.max(initial=-1)) + 1)
+    return complete & (counts[combined] > 1)
 
 
 def identifier(is_valid: Callable[[pd.Series], pd.Series]) -> Check:
@@ -277,8 +311,16 @@ def adult_child(ctx: CheckContext, target: Target) -> np.ndarray:
     """A CHILD who was 18 or over on the family's date_identified."""
     people = ctx.frame(target.extract)
     families = ctx.frame("families")
-    identified = families.drop_duplicates("family_id").set_index("family_id")["date_identified"]
-    on_identified = people["family_id"].map(identified)
+    # The date of the family's first row in families (NaT when the family is not there; a
+    # person without a family_id takes the first family without one, as Series.map did).
+    codes = ctx.key_codes("family_id")
+    row = _first_rows(codes["families"], ctx.key_count("family_id"))[codes[target.extract]]
+    dates = families["date_identified"].to_numpy(dtype="datetime64[ns]")
+    on_identified = pd.Series(
+        np.where(row >= 0, dates[row], np.datetime64("NaT", "ns")),
+        index=people.index,
+        dtype="datetime64[ns]",
+    )
     child = people["role"] == "CHILD"
     return _mask(child & (people["dob"] + pd.DateOffset(years=18) <= on_identified))
 
@@ -293,20 +335,20 @@ def unknown_reference(ctx: CheckContext, target: Target) -> np.ndarray:
     """The row names a family (or person) that its extract does not hold."""
     assert target.column is not None
     owner = "families" if target.column == "family_id" else "people"
-    refs = ctx.frame(target.extract)[target.column]
-    known = ctx.frame(owner)[target.column].dropna()
-    return refs.notna().to_numpy(dtype=bool) & ~isin(refs, known)
+    codes = ctx.key_codes(target.column)
+    known = _code_set(codes[owner], ctx.key_count(target.column))
+    refs = codes[target.extract]
+    return (refs >= 0) & ~known[refs]
 
 
 def named_person_elsewhere(ctx: CheckContext, target: Target) -> np.ndarray:
     """A domestic abuse incident naming a person of another family."""
-    incidents = ctx.frame(target.extract)
-    people = ctx.frame("people")
-    home = people.drop_duplicates("person_id").set_index("person_id")["family_id"]
-    named_home = incidents["person_id"].map(home)
-    return _mask(
-        incidents["person_id"].notna() & named_home.notna() & (named_home != incidents["family_id"])
-    )
+    people_of, families_of = ctx.key_codes("person_id"), ctx.key_codes("family_id")
+    named = people_of[target.extract]
+    # The family of the person's first row in people (-1 when the person is not there).
+    row = _first_rows(people_of["people"], ctx.key_count("person_id"))[named]
+    home = np.where(row >= 0, families_of["people"][row], -1)
+    return (named >= 0) & (home >= 0) & (home != families_of[target.extract])
 
 
 def depends_on_quarantined(ctx: CheckContext, target: Target) -> np.ndarray:
@@ -318,17 +360,39 @@ def depends_on_quarantined(ctx: CheckContext, target: Target) -> np.ndarray:
     their family)."""
     frame = ctx.frame(target.extract)
     own_error = ctx.errors.get(target.extract, np.zeros(len(frame), dtype=bool))
-    families, people = ctx.frame("families"), ctx.frame("people")
-    bad_families = families.loc[ctx.errors["families"], "family_id"].dropna()
-    people_of_bad_families = isin(people["family_id"], bad_families)
+    family_codes, person_codes = ctx.key_codes("family_id"), ctx.key_codes("person_id")
+    family_count, person_count = ctx.key_count("family_id"), ctx.key_count("person_id")
+    bad_families = _code_set(family_codes["families"][ctx.errors["families"]], family_count)
+    of_people = family_codes["people"]
+    people_of_bad_families = (of_people >= 0) & bad_families[of_people]
     if target.extract == "people":
         return people_of_bad_families & ~own_error
-    bad_people = people.loc[ctx.errors["people"] | people_of_bad_families, "person_id"].dropna()
-    via_person = (
-        isin(frame["person_id"], bad_people)
-        if "person_id" in frame.columns
-        else np.zeros(len(frame), dtype=bool)
+    bad_people = _code_set(
+        person_codes["people"][ctx.errors["people"] | people_of_bad_families], person_count
     )
+    via_person = np.zeros(len(frame), dtype=bool)
+    if target.extract in person_codes:
+        mine = person_codes[target.extract]
+        via_person = (mine >= 0) & bad_people[mine]
     if target.column == "person_id":
         return via_person & ~own_error
-    return isin(frame["family_id"], bad_families) & ~own_error & ~via_person
+    mine = family_codes[target.extract]
+    return (mine >= 0) & bad_families[mine] & ~own_error & ~via_person
+
+
+def _code_set(codes: np.ndarray, count: int) -> np.ndarray:
+    """Membership by code: a boolean array over codes 0..count-1 and one more, for -1 (never a
+    member), so that ``members[codes]`` needs no test for missing keys."""
+    members = np.zeros(count + 1, dtype=bool)
+    members[codes[codes >= 0]] = True
+    return members
+
+
+def _first_rows(codes: np.ndarray, count: int) -> np.ndarray:
+    """For each code 0..count-1, and last for -1, the first row holding it, or -1. A missing key
+    finds the first row missing it, as pandas' ``Series.map`` matches NaN to a NaN label."""
+    first = np.full(count + 1, -1, dtype=np.int64)
+    rows = np.arange(len(codes))
+    # Assigned last row first, so the first row's assignment is the one that stays.
+    first[codes[::-1]] = rows[::-1]
+    return first

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 # Characters that show nothing: white space (Python's own set, Unicode spaces included) and the
 # invisible format characters exports and copy-paste leave behind (zero-width space, joiners,
@@ -40,11 +41,110 @@ FORMULA_PREFIXES = ("=", "+", "-", "@")
 
 def strip_invisible(values: pd.Series) -> pd.Series:
     """Text with invisible characters stripped from both ends; empty becomes missing."""
-    stripped = values.astype("str").str.strip()  # white space, as Arrow knows it: fast
-    # The rest of INVISIBLE_EDGES is beyond ASCII: a column of ASCII text has none of it.
-    if _any_byte(stripped, lambda b: b >= 0x80):
-        stripped = stripped.str.strip(INVISIBLE_EDGES)
-    return stripped.mask(stripped == "")
+    text = values.astype("str")
+    # Straight on the Arrow array: pandas' Series.mask rewrites an Arrow column value by value.
+    arrow = text_array(text).cast(pa.large_string())
+    chunks = []
+    for chunk in arrow.chunks:
+        # Most cells begin and end with a visible ASCII character: a column where all do has
+        # nothing to strip, and is not copied.
+        if _edges_may_be_invisible(chunk):
+            chunk = pc.utf8_trim_whitespace(chunk)  # white space, as Arrow knows it: fast
+            # The rest of INVISIBLE_EDGES is beyond ASCII: a column of ASCII text has none of it.
+            if _any_arrow_byte(chunk, lambda b: b >= 0x80):
+                chunk = pc.utf8_trim(chunk, characters=INVISIBLE_EDGES)
+        chunks.append(_empty_as_missing(chunk))
+    return text_series(pa.chunked_array(chunks, type=pa.large_string()), values.index)
+
+
+def bytes_held(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Which of the 256 byte values occur in the column's UTF-8 text (one scan of its buffers;
+    bytes of a sliced-off part may count: only ever a false alarm)."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    seen = np.zeros(256, dtype=bool)
+    for chunk in chunks:
+        data = chunk.buffers()[2]
+        if data is not None and data.size:
+            seen |= np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256) > 0
+    return seen
+
+
+def may_hold(held: np.ndarray, text: str) -> bool:
+    """Whether a column whose :func:`bytes_held` is ``held`` may hold ``text``: never False
+    when it does, so a literal replace can be skipped when False."""
+    return bool(held[list(text.encode("utf-8"))].all())
+
+
+def empty_as_missing(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The text with its empty values missing (chunks with none are not copied)."""
+    chunks = [_empty_as_missing(c.cast(pa.large_string())) for c in values.chunks]
+    return pa.chunked_array(chunks, type=pa.large_string())
+
+
+def leading_bytes(arrow: pa.Array, rows: np.ndarray, width: int) -> np.ndarray:
+    """The first ``width`` bytes of the values on ``rows`` (each at least that long), as a
+    (rows, width) uint8 array. When those rows are exactly the values with any text and all
+    are ``width`` long (a column of plain dates), the data buffer already is that array."""
+    offsets = value_offsets(arrow)
+    lengths = np.diff(offsets)
+    data = np.frombuffer(arrow.buffers()[2], dtype=np.uint8)
+    if len(rows) == np.count_nonzero(lengths) and (lengths[rows] == width).all():
+        return data[offsets[0] : offsets[-1]].reshape(-1, width)
+    # Otherwise a read-only view whose row i is bytes i..i+width-1 of the buffer, taken at each
+    # value's start: one index per value rather than one per byte.
+    windows = np.lib.stride_tricks.as_strided(
+        data, shape=(len(data) - width + 1, width), strides=(1, 1), writeable=False
+    )
+    return windows[offsets[:-1][rows]]
+
+
+def value_offsets(chunk: pa.Array) -> np.ndarray:
+    """The start and end offsets of a large_string array's values (len(chunk) + 1 of them)."""
+    buffer = chunk.buffers()[1]
+    if buffer is None:
+        return np.zeros(len(chunk) + 1, dtype=np.int64)
+    return np.frombuffer(buffer, dtype=np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
+
+
+def _edges_may_be_invisible(chunk: pa.Array) -> bool:
+    """Whether some value's first or last byte is a space, a control byte or beyond ASCII (the
+    start of a character that may be invisible). Read from the Arrow buffers, no copy."""
+    data = chunk.buffers()[2]
+    if data is None or not len(chunk):
+        return False
+    offsets = value_offsets(chunk)
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts
+    codes = np.frombuffer(data, dtype=np.uint8)
+    first, last = codes[starts[filled]], codes[ends[filled] - 1]
+    return bool(((first <= 0x20) | (first >= 0x7F) | (last <= 0x20) | (last >= 0x7F)).any())
+
+
+def _empty_as_missing(chunk: pa.Array) -> pa.Array:
+    """The chunk with its empty values missing (not copied when it has none)."""
+    offsets = value_offsets(chunk)
+    keep = offsets[1:] > offsets[:-1]
+    if chunk.null_count:
+        keep &= chunk.is_valid().to_numpy(zero_copy_only=False)
+    if keep.all():
+        return chunk
+    return pc.if_else(pa.array(keep), chunk, pa.scalar(None, chunk.type))
+
+
+# pandas' text dtype ("str"): Arrow storage, NaN for missing.
+TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def text_array(values: pd.Series) -> pa.ChunkedArray:
+    """The Arrow array under a column of pandas text (``str``), without a copy."""
+    return pa.chunked_array(values.array.__arrow_array__())
+
+
+def text_series(values: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    """A column of pandas text (``str``) over an Arrow string array, without a copy."""
+    # The dtype's own Arrow import (the stubs do not know it): wraps, never copies large_string.
+    array = TEXT_DTYPE.__from_arrow__(values)  # type: ignore[attr-defined]
+    return pd.Series(array, index=index, copy=False)
 
 
 def remove_unwritable(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -81,6 +181,12 @@ def _any_byte(values: pd.Series, test: Callable[[np.ndarray], np.ndarray]) -> bo
         arrow = values.array.__arrow_array__()
     except (AttributeError, TypeError):
         return True
+    return _any_arrow_byte(arrow, test)
+
+
+def _any_arrow_byte(
+    arrow: pa.Array | pa.ChunkedArray, test: Callable[[np.ndarray], np.ndarray]
+) -> bool:
     chunks = arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]
     for chunk in chunks:
         if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
