@@ -23,8 +23,9 @@
   times), each body spliced into its sheet's XML on the way. Cells are inline strings (never
   formulas, whatever the text), numbers, and dates as day serials with openpyxl's own
   yyyy-mm-dd style.
-- The bodies and openpyxl's saved package are kept in a private folder beside the output instead
-  of the system temp folder, so a killed run leaves no personal data there. openpyxl's own
+- The bodies are kept in a private folder beside the output instead of the system temp folder, so
+  a killed run leaves no personal data there; openpyxl's saved package (no table rows) is kept
+  in memory. openpyxl's own
   per-sheet scratch files (in the system temp folder; openpyxl removes them when it saves, which
   it is made to do however the workbook ends) hold only headers, the Summary sheets' counts and
   the data dictionary.
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import os
 import posixpath
 import re
@@ -142,7 +144,10 @@ class StreamingWorkbook:
         props.created = FIXED_DOC_TIME
         props.modified = FIXED_DOC_TIME
         props.creator = "nis-pipeline"
-        package = self.scratch / "package.xlsx"
+        # openpyxl's package holds headers, summaries and the dictionary only: it is saved in
+        # memory, so a full disk fails in this module's own writes, never inside openpyxl's
+        # save (which would leave its zip file half-written and unclosed).
+        package = io.BytesIO()
         self.saved = True
         self.wb.save(package)
         # save stamped the time into the properties (and so into core.xml): write them again.
@@ -186,7 +191,7 @@ def streaming_workbook(path: Path) -> Iterator[StreamingWorkbook]:
             # openpyxl removes its per-sheet scratch files when it saves (else only at exit).
             with contextlib.suppress(Exception):
                 book.saved = True
-                book.wb.save(scratch / "discarded.xlsx")
+                book.wb.save(io.BytesIO())  # in memory: the disk may be what failed
         shutil.rmtree(scratch, ignore_errors=True)
 
 
