@@ -35,6 +35,15 @@ OutOpt = Annotated[
         "--out", metavar="DIR", help="Root folder for submissions (default ./submissions)"
     ),
 ]
+# --replace of the commands that write several submissions (backfill, hub).
+ReplaceAllOpt = Annotated[
+    bool,
+    typer.Option(
+        "--replace",
+        metavar="",
+        help="Replace finished submissions made from other inputs (the old ones are kept)",
+    ),
+]
 VerboseOpt = Annotated[
     bool,
     typer.Option("--verbose", "-v", metavar="", help="Show Prefect's own log lines as it runs"),
@@ -169,14 +178,7 @@ def backfill(
     source: SourceOpt = None,
     config: ConfigOpt = None,
     out: OutOpt = None,
-    replace: Annotated[
-        bool,
-        typer.Option(
-            "--replace",
-            metavar="",
-            help="Replace finished submissions made from other inputs (the old ones are kept)",
-        ),
-    ] = False,
+    replace: ReplaceAllOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Write one submission per census date in a range, oldest first, reading and validating
@@ -243,14 +245,7 @@ def hub(
             help="Run on an existing Dask cluster: its scheduler's address (tcp://HOST:8786)",
         ),
     ] = None,
-    replace: Annotated[
-        bool,
-        typer.Option(
-            "--replace",
-            metavar="",
-            help="Replace finished submissions made from other inputs (the old ones are kept)",
-        ),
-    ] = False,
+    replace: ReplaceAllOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Write the submission of one census date for every council of a hub, in parallel on a
