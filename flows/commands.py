@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.local_server import prefect_api, quiet_defaults
+from flows.read_ahead import start_read_ahead, stop_read_ahead
 from flows.results import RunFailed, RunResult
 from flows.run_audit import AUDITED_BY
 from flows.settings import Settings, load_settings
@@ -93,6 +94,7 @@ def _run_flow(flow_fn: Any, observer: StateObserver | None = None, **parameters:
     except Exception as exc:  # Prefect could not start (its temporary API, its database)
         return _error(f"the run could not start: {type(exc).__name__}", ExitCode.FAILED)
     finally:
+        stop_read_ahead()
         if before is None:
             os.environ.pop(AUDITED_BY, None)
         else:
@@ -121,6 +123,7 @@ def run_command(
         _check_source(settings)
     except PipelineError as exc:
         return _error(str(exc), exc.exit_code)
+    start_read_ahead(settings)  # while Prefect's API starts (flows.read_ahead)
     from flows.submission import nis_submission
 
     return _run_flow(
@@ -156,6 +159,7 @@ def backfill_command(
         _check_source(settings)
     except PipelineError as exc:
         return _error(str(exc), exc.exit_code)
+    start_read_ahead(settings)  # while Prefect's API starts (flows.read_ahead)
     from flows.backfill import nis_backfill
 
     print(f"backfill of {len(censuses)} periods: {censuses[0]} to {censuses[-1]}", flush=True)

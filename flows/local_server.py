@@ -2,10 +2,13 @@
 
 When a Prefect server is configured (``PREFECT_API_URL``, e.g. by ``prefect config set`` in the
 active profile), runs are recorded there and show in its UI; it must then be running. Otherwise
-the run gets a temporary API served from a thread of this very process, on a free port of the
-loopback interface, with its SQLite database in ``PREFECT_HOME``. Compared with Prefect's own
-temporary server (a second Python process it starts and stops), this saves a process start, and
-nothing can outlive the command: a run killed with ``kill -9`` takes its API with it.
+the run gets a temporary API, with its SQLite database in ``PREFECT_HOME``, served by a child
+process of the command (``flows.api_process``) on a free port of the loopback interface. The
+command starts that process first thing (``start_temporary_api``), so Prefect's server imports
+and starts on the second core while the command imports its own modules and checks its
+arguments, and the API's work for the run's tasks is not done on the GIL of the process doing the
+data work. The child dies with the command, even one killed with ``kill -9``. Where a child
+cannot be passed a socket (not POSIX), the API is served from a thread of the command instead.
 
 Telemetry is off for the temporary API and for the client: councils run this offline, and a
 failed attempt to phone home is an error line in the run's log.
@@ -13,12 +16,17 @@ failed attempt to phone home is an error line in the run's log.
 
 from __future__ import annotations
 
+import atexit
 import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from schemas.errors import PipelineError
@@ -62,6 +70,7 @@ def prefect_api() -> Iterator[str]:
 
     configured = get_current_settings().api.url
     if configured:
+        _stop_early_api()  # started on the guess that none was configured
         if not _healthy(configured, timeout=10):
             raise PrefectUnavailableError(
                 f"the Prefect server at {configured} (PREFECT_API_URL) does not answer: start "
@@ -69,15 +78,90 @@ def prefect_api() -> Iterator[str]:
             )
         yield configured
         return
-    with _temporary_api() as url:
+    served = _temporary_api_process if os.name == "posix" else _temporary_api_thread
+    with served() as url:
         yield url
 
 
+class _ApiProcess:
+    """A child process serving the temporary API on a socket opened here."""
+
+    def __init__(self) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)
+        self.url = f"http://127.0.0.1:{listener.getsockname()[1]}/api"
+        fd = listener.fileno()
+        # The child imports this very checkout's ``flows``, however this process found it.
+        root = str(Path(__file__).resolve().parent.parent)
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "flows.api_process", str(fd), str(os.getpid())],
+                pass_fds=(fd,),
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": path},
+                # Its own session: Ctrl-C at the terminal reaches the command, whose clean-up
+                # then stops the API, rather than both at once.
+                start_new_session=True,
+            )
+        finally:
+            listener.close()  # the child holds its own copy
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+_early: _ApiProcess | None = None
+
+
+def start_temporary_api() -> None:
+    """Start the temporary API's process now, unless the environment names a server; the run
+    uses it when ``prefect_api`` finds no server configured (else it is stopped unused)."""
+    global _early
+    if _early is None and os.name == "posix" and not os.environ.get("PREFECT_API_URL"):
+        _early = _ApiProcess()
+        atexit.register(_stop_early_api)  # a command that stops before its run starts
+
+
+def _stop_early_api() -> None:
+    global _early
+    if _early is not None:
+        _early.stop()
+        _early = None
+
+
 @contextmanager
-def _temporary_api() -> Iterator[str]:
+def _temporary_api_process() -> Iterator[str]:
+    global _early
+    from prefect.settings import temporary_settings
+
+    api, _early = (_early or _ApiProcess()), None
+    try:
+        _wait_until_up(api.url, api.alive)
+        with temporary_settings(updates=_temporary_settings(api.url)):
+            try:
+                yield api.url
+            finally:
+                _flush_to_api()
+    finally:
+        api.stop()
+
+
+@contextmanager
+def _temporary_api_thread() -> Iterator[str]:
     import uvicorn
     from prefect.server.api.server import create_app
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import temporary_settings
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
@@ -88,8 +172,8 @@ def _temporary_api() -> Iterator[str]:
     thread = threading.Thread(target=server.run, name="nis-prefect-api", daemon=True)
     thread.start()
     try:
-        _wait_until_up(server, thread, url)
-        with temporary_settings(updates={PREFECT_API_URL: url}):
+        _wait_until_up(url, thread.is_alive)
+        with temporary_settings(updates=_temporary_settings(url)):
             try:
                 yield url
             finally:
@@ -99,17 +183,26 @@ def _temporary_api() -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def _wait_until_up(server: Any, thread: threading.Thread, url: str) -> None:
+def _temporary_settings(url: str) -> dict[Any, Any]:
+    """The client settings of a run on the temporary API: its URL, and no flow heartbeats (they
+    let a server notice a run whose process died; this API dies with the process, and stopping
+    the heartbeat thread holds up the end of every run by up to a second)."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    return {PREFECT_API_URL: url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+
+
+def _wait_until_up(url: str, alive: Callable[[], bool]) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        if server.started and _healthy(url):
+        if _healthy(url, timeout=5):
             return
-        if not thread.is_alive():
+        if not alive():
             break
         time.sleep(0.05)
     raise PrefectUnavailableError(
         "the temporary Prefect API did not start"
-        + ("" if thread.is_alive() else " (see the lines above)")
+        + ("" if alive() else " (see the lines above)")
         + f"; its database is under {os.environ.get('PREFECT_HOME', '~/.prefect')}"
     )
 

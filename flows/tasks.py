@@ -89,9 +89,15 @@ def _retry_on_connection(task_: Any, task_run: TaskRun, state: State[Any]) -> bo
     persist_result=False,
 )
 def pull_extract(source: ExtractSource, name: str) -> RawExtract:
-    from extracts.reader import read_extract
+    return guarded(f"reading {name}", _read_extract, source, name)
 
-    return guarded(f"reading {name}", read_extract, source, name)
+
+def _read_extract(source: ExtractSource, name: str) -> RawExtract:
+    from extracts.reader import read_extract
+    from flows.read_ahead import taken_ahead
+
+    raw = taken_ahead(source, name)
+    return raw if raw is not None else read_extract(source, name)
 
 
 @task(name="validate-extracts", cache_policy=NO_CACHE, persist_result=False)

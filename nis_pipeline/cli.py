@@ -50,6 +50,15 @@ VerboseOpt = Annotated[
 ]
 
 
+def _start_prefect_api(verbose: bool) -> None:
+    """For the commands that run flows: start the temporary Prefect API (unless a server is
+    configured) before importing the pipeline, so both start at once (flows.local_server)."""
+    from flows.local_server import quiet_defaults, start_temporary_api
+
+    quiet_defaults(verbose)
+    start_temporary_api()
+
+
 def _fail(message: str) -> typer.Exit:
     from schemas.errors import ExitCode
 
@@ -158,6 +167,7 @@ def run(
     a finished submission from other inputs is in the way (use --replace), 2 on a mistake in the
     extracts, the config or the arguments.
     """
+    _start_prefect_api(verbose)
     from flows.commands import run_command
     from nis_pipeline.audit_scope import audited
 
@@ -187,6 +197,7 @@ def backfill(
     Exit 0 when every period is written or up to date, 1 when a period failed (the others are
     still written), 2 on a mistake in the extracts, the config or the arguments.
     """
+    _start_prefect_api(verbose)
     from flows.commands import backfill_command
     from nis_pipeline.audit_scope import audited
 
@@ -255,6 +266,7 @@ def hub(
     still written), 2 when nothing could run (no council folders, a bad argument or config, a
     scheduler that does not answer).
     """
+    _start_prefect_api(verbose)
     from flows.commands import hub_command
     from nis_pipeline.audit_scope import audited
     from nis_pipeline.hub_facts import hub_observer

@@ -1,6 +1,7 @@
-"""``nis run`` on its own: the temporary Prefect API is a thread of the command, so the command
-starts no server process, and killing it (even with SIGKILL) leaves nothing running; a
-configured server that does not answer is one clear line."""
+"""``nis run`` on its own: the temporary Prefect API is a child process of the command that dies
+with it, so killing the command (even with SIGKILL), or a command that stops on a mistake before
+its run starts, leaves nothing running; a configured server that does not answer is one clear
+line."""
 
 from __future__ import annotations
 
@@ -37,6 +38,26 @@ def _environment(home: Path) -> dict[str, str]:
     return env
 
 
+def _running_with_home(home: Path) -> list[int]:
+    """The processes whose environment has this PREFECT_HOME."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if f"PREFECT_HOME={home}".encode() + b"\0" in environ + b"\0":
+            found.append(int(entry.name))
+    return found
+
+
+def _none_left(home: Path, within: float = 10) -> list[int]:
+    deadline = time.monotonic() + within
+    while (left := _running_with_home(home)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
 def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path: Path) -> None:
     source = synthetic_extracts(tmp_path / "extracts", families=400, seed=3)
     config = write_config(tmp_path / "nis.toml")
@@ -55,8 +76,11 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path: Path) -> None:
             assert run.poll() is None, (tmp_path / "run.log").read_text(errors="replace")
             assert time.monotonic() < deadline, "the run did not start"
             time.sleep(0.2)
-        # The API is served from the command's own process: it has started no other.
-        assert _children(run.pid) == set()
+        # The API is served by one child of the command: Prefect's server, not another nis.
+        children = _children(run.pid)
+        assert len(children) == 1
+        (child,) = children
+        assert b"flows.api_process" in Path(f"/proc/{child}/cmdline").read_bytes()
         run.send_signal(signal.SIGKILL)
         run.wait(timeout=30)
     finally:
@@ -64,17 +88,25 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path: Path) -> None:
             run.kill()
         log.close()
     assert run.returncode == -signal.SIGKILL
-    # Nothing it started outlives it: no process has it (or init, after it) as a parent and
-    # runs Prefect's server or uvicorn for this PREFECT_HOME.
-    leftovers = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if f"PREFECT_HOME={home}".encode() in environ:
-            leftovers.append(int(entry.name))
-    assert leftovers == []
+    # Nothing it started outlives it: no process runs with this PREFECT_HOME once it is gone.
+    assert _none_left(home) == []
+
+
+def test_a_run_that_stops_before_it_starts_leaves_no_server_behind(tmp_path: Path) -> None:
+    # The API's process is started first thing; a census date after the extract date is
+    # refused after that, before the run starts.
+    source = synthetic_extracts(tmp_path / "extracts", families=5, seed=3)
+    home = tmp_path / "prefect-home"
+    home.mkdir()
+    done = subprocess.run(
+        [NIS, "run", "--census", "2027-03-31", "--source", str(source),
+         "--config", str(write_config(tmp_path / "nis.toml")), "--out", str(tmp_path / "out")],
+        env=_environment(home), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "2027-03-31" in done.stderr
+    assert _none_left(home) == []
 
 
 def test_a_configured_server_that_does_not_answer_is_one_line(tmp_path: Path) -> None:

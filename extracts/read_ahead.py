@@ -1,0 +1,85 @@
+"""Reading a folder's extracts before the run asks for them.
+
+A command-line run spends its first seconds waiting for Prefect's temporary API to start
+(``flows.local_server``), with a core to spare. ``ReadAhead`` reads the ten files in the
+background meanwhile, exactly as ``read_extract`` would (the same function), and hands each over
+when the run's pull task asks for it. What a pull task gets is what it would have read itself:
+the read-ahead is used only for the same source (folder and column map) and only while the
+file found for the extract is still the same file, unchanged (path, size, modification time,
+inode); otherwise the task reads the file again. A read that failed fails the pull task with
+the same error. Database sources are never read ahead: their pulls keep their retries.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from extracts.reader import find_extract_file, read_extract
+from extracts.source import ExtractSource
+from schemas.models import EXTRACT_NAMES
+from schemas.raw import RawExtract
+
+# One thread leaves the other core to the API's start-up and the run's own imports.
+READ_AHEAD_THREADS = 1
+
+FileSignature = tuple[str, int, int, int]
+
+
+def _signature(folder: Path, name: str) -> FileSignature | None:
+    try:
+        path = find_extract_file(folder, name)
+        stat = os.stat(path)
+    except Exception:  # the pull task's own read says what is wrong
+        return None
+    return (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+Read = tuple[FileSignature | None, RawExtract | Exception]
+
+
+def _read(source: ExtractSource, name: str) -> Read:
+    assert source.folder is not None
+    before = _signature(Path(source.folder), name)
+    try:
+        return before, read_extract(source, name)
+    except Exception as exc:  # raised again by ``take``, if the file is still the same
+        return before, exc
+
+
+class ReadAhead:
+    """The ten extracts of a folder source, being read in the background."""
+
+    def __init__(self, source: ExtractSource) -> None:
+        if source.folder is None or source.url is not None:
+            raise ValueError("only a folder of files is read ahead")
+        self._source = source
+        self._pool = ThreadPoolExecutor(READ_AHEAD_THREADS, thread_name_prefix="nis-read-ahead")
+        self._reads: dict[str, Future[Read]] = {
+            name: self._pool.submit(_read, source, name) for name in EXTRACT_NAMES
+        }
+        self._pool.shutdown(wait=False)
+
+    def take(self, source: ExtractSource, name: str) -> RawExtract | None:
+        """The extract read ahead for ``source``, or None when the caller must read it itself
+        (another source, taken already, or the file changed since). Raises what the read
+        raised."""
+        if source != self._source or name not in self._reads:
+            return None
+        signature, raw = self._reads.pop(name).result()
+        assert source.folder is not None
+        if signature is None or signature != _signature(Path(source.folder), name):
+            return None
+        if isinstance(raw, Exception):
+            raise raw
+        return raw
+
+    def close(self) -> None:
+        """Drop what was not taken (a run that stopped early); waits for a read under way."""
+        for read in self._reads.values():
+            read.cancel()
+        for read in self._reads.values():
+            if not read.cancelled():
+                read.result()  # a read under way: wait for it (its error is kept, not raised)
+        self._reads.clear()

@@ -1,0 +1,58 @@
+"""The temporary Prefect API of one ``nis`` command, as a child process of it.
+
+Run as ``python -m flows.api_process FD PARENT_PID`` by ``flows.local_server``: it serves
+Prefect's API on the listening socket FD (opened by the parent, so the port is known before
+this process starts and nothing else can take it) until it is sent SIGTERM, and dies with
+its parent: on Linux the kernel kills it when the parent ends (even by SIGKILL), and
+elsewhere a watch thread notices within a second.
+
+Only the standard library is imported before the parent check, so a parent that is already gone
+costs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+_PR_SET_PDEATHSIG = 1
+_SIGKILL = 9
+
+
+def _die_with(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent ended before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="nis-parent-watch", daemon=True).start()
+
+
+def main(argv: list[str]) -> None:
+    fd, parent = int(argv[1]), int(argv[2])
+    _die_with(parent)
+    import uvicorn
+    from prefect.server.api.server import create_app
+
+    app = create_app(ephemeral=True, final=True)
+    server = uvicorn.Server(uvicorn.Config(app, fd=fd, log_level="error", lifespan="on"))
+    server.run()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The database is closed by the server's shutdown; tearing down the interpreter's modules
+    # would only add seconds to the parent's exit.
+    os._exit(0 if server.started else 1)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
