@@ -3,9 +3,10 @@ interleaved so the machine's load falls on all alike, medians after one warm-up 
 
     .venv/bin/python benchmarks/fixed_cost.py --old /tmp/wt-old --runs 5
 
-- old: a checkout given by ``--old`` (e.g. commit 78c06d5, before the in-process API), which
-  let Prefect start its own temporary server in a subprocess;
-- now: this checkout, the temporary API in a thread of the ``nis`` process;
+- old: a checkout given by ``--old``: commit 78c06d5 let Prefect start its own temporary server
+  in a subprocess; commit 2068dc6 served the temporary API from a thread of the ``nis`` process;
+- now: this checkout (since issue 13, the temporary API is a child process that ``nis`` starts
+  before importing the pipeline, and the extracts are read while it starts);
 - server: this checkout with ``PREFECT_API_URL`` pointing at a ``prefect server start`` that
   this script starts once beforehand.
 
@@ -28,7 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 # Import the CLI of the checkout named as cwd, not the editable install's.
-CLI = "import sys; sys.path.insert(0, '.'); from nis_pipeline.cli import app; app()"
+CLI = (
+    "import sys; sys.path.insert(0, '.'); from nis_pipeline import cli; "
+    "getattr(cli, 'main', cli.app)()"  # older checkouts have no main
+)
 PORT = 4299
 
 

@@ -18,11 +18,12 @@
   openpyxl's per-cell writer (about 40 microseconds a cell without lxml: half an hour for a large
   LA). openpyxl makes the package (workbook, styles, sheet header, panes, widths, filter) with
   only the header row of each table sheet; the rows of a table are serialised column by column
-  with vectorised string operations into a body file. The saved package is then copied entry by
-  entry into the output with :mod:`zipfile` (fixed order, dates and permissions, fixed document
-  times), each body spliced into its sheet's XML on the way. Cells are inline strings (never
-  formulas, whatever the text), numbers, and dates as day serials with openpyxl's own
-  yyyy-mm-dd style.
+  with vectorised string operations into a body file, by a second thread while the first goes on
+  with the next sheet and, at save, deflates the sheets before it. The saved package is then
+  copied entry by entry into the output with :mod:`zipfile` (fixed order, dates and permissions,
+  fixed document times), each body spliced into its sheet's XML on the way. Cells are inline
+  strings (never formulas, whatever the text), numbers, and dates as day serials with
+  openpyxl's own yyyy-mm-dd style.
 - The bodies are kept in a private folder beside the output instead of the system temp folder, so
   a killed run leaves no personal data there; openpyxl's saved package (no table rows) is kept
   in memory. openpyxl's own
@@ -43,6 +44,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -100,7 +102,11 @@ class StreamingWorkbook:
     def __init__(self, scratch: Path) -> None:
         self.wb = Workbook(write_only=True)
         self.scratch = scratch
-        self.bodies: dict[str, Path] = {}  # sheet title -> the rows to splice into its XML
+        # Sheet title -> the file of rows to splice into its XML, once written. The rows of a
+        # table are written by a second thread while this one goes on with the next sheet and
+        # deflates the sheets before it (see ``table_sheet``).
+        self.bodies: dict[str, Future[Path]] = {}
+        self._rows = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nis-sheet-rows")
         self.saved = False
 
     def sheet(
@@ -131,11 +137,10 @@ class StreamingWorkbook:
             ws.auto_filter.ref = f"A1:{last_column}{len(df) + 1}"
         date_style = WriteOnlyCell(ws, value=dt.date(2000, 1, 1)).style_id  # registers the style
         fd, name = tempfile.mkstemp(prefix="rows-", suffix=".xml", dir=self.scratch)
-        with open(fd, "wb") as out:
-            for start in range(0, len(df), _CHUNK_ROWS):
-                chunk = df.iloc[start : start + _CHUNK_ROWS]
-                out.write(rows_xml(chunk, first_row=start + 2, date_style=date_style))
-        self.bodies[ws.title] = Path(name)
+        # The rows are made from Arrow and pandas string kernels, and the sheets are deflated by
+        # zlib, all of which release the GIL: on two cores, building one table's rows overlaps
+        # the next sheet's set-up and the deflating of the sheets before it. ``df`` is only read.
+        self.bodies[ws.title] = self._rows.submit(_write_rows, fd, Path(name), df, date_style)
 
     def save(self, path: Path) -> None:
         """Write the workbook to ``path`` atomically, mode 0600 (once: a write-only workbook cannot
@@ -171,12 +176,25 @@ class StreamingWorkbook:
                     if entry.filename == _CORE_PART:
                         dst.writestr(info, core)
                     elif entry.filename in bodies:
-                        _write_spliced_sheet(dst, info, src.read(entry), bodies[entry.filename])
+                        rows = bodies[entry.filename].result()  # raises what writing them raised
+                        _write_spliced_sheet(dst, info, src.read(entry), rows)
                     else:
                         # The size, known before writing, lets zipfile choose zip64 for a big part.
                         info.file_size = entry.file_size
                         with src.open(entry) as part, dst.open(info, "w") as out:
                             shutil.copyfileobj(part, out, _COPY_BUFFER)
+
+    def stop_rows(self) -> None:
+        """Wait for the rows being written, drop those not started (the workbook is done)."""
+        self._rows.shutdown(wait=True, cancel_futures=True)
+
+
+def _write_rows(fd: int, path: Path, df: pd.DataFrame, date_style: int) -> Path:
+    with open(fd, "wb") as out:
+        for start in range(0, len(df), _CHUNK_ROWS):
+            chunk = df.iloc[start : start + _CHUNK_ROWS]
+            out.write(rows_xml(chunk, first_row=start + 2, date_style=date_style))
+    return path
 
 
 @contextmanager
@@ -187,6 +205,7 @@ def streaming_workbook(path: Path) -> Iterator[StreamingWorkbook]:
     try:
         yield book
     finally:
+        book.stop_rows()  # nothing writes into the scratch folder once it is removed
         if not book.saved:
             # openpyxl removes its per-sheet scratch files when it saves (else only at exit).
             with contextlib.suppress(Exception):

@@ -1,6 +1,6 @@
 """What the ``nis`` commands do, below the command line: check the arguments, run the work (for
 ``run`` and ``backfill``, the flows, recorded in the configured Prefect server or else in a
-temporary API inside this process: see ``flows.local_server``) and turn the outcome into an exit
+temporary API of its own: see ``flows.local_server``) and turn the outcome into an exit
 code and a short summary. Prefect's own log lines reach the terminal only with ``--verbose``.
 
 Exit codes (``schemas.errors.ExitCode``): 0 every period written or up to date; 1 the quarantine

@@ -8,7 +8,7 @@ whatever the outcome (``nis_pipeline.audit_scope.audited``).
 
 from __future__ import annotations
 
-import sys
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -387,5 +387,16 @@ def alerts(
     raise typer.Exit(alerts_command(block, automations))
 
 
+def main() -> None:
+    """The ``nis`` console script."""
+    try:
+        app()
+    finally:
+        # The interpreter's last garbage collection at exit walks every object a run made
+        # (Prefect's models, pandas', pyarrow's): most of a second after the work is done, for
+        # memory the process hands back anyway. Frozen objects are left out of it.
+        gc.freeze()
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+    main()

@@ -289,6 +289,7 @@ def test_scratch_is_private_and_removed_however_the_save_ends(tmp_path, monkeypa
         book.table_sheet("People", big)
         ws = book.sheet("Summary", ["item"], [10])
         ws.append(["rows", 3000])
+        book.bodies["People"].result()  # the rows are written by a second thread
         (scratch,) = [p for p in out.iterdir()]
         seen["scratch_mode"] = stat.S_IMODE(scratch.stat().st_mode)
         seen["bodies"] = b"".join(p.read_bytes() for p in scratch.iterdir())
