@@ -17,19 +17,20 @@
 - Table sheets (the submission tables, the findings, the data dictionary) are too big for
   openpyxl's per-cell writer (about 40 microseconds a cell without lxml: half an hour for a large
   LA). openpyxl makes the package (workbook, styles, sheet header, panes, widths, filter) with
-  only the header row of each table sheet; the rows of a table are serialised column by column
-  with vectorised string operations into a body file, by a second thread while the first goes on
-  with the next sheet and, at save, deflates the sheets before it. The saved package is then
-  copied entry by entry into the output with :mod:`zipfile` (fixed order, dates and permissions,
-  fixed document times), each body spliced into its sheet's XML on the way. Cells are inline
-  strings (never formulas, whatever the text), numbers, and dates as day serials with
-  openpyxl's own yyyy-mm-dd style.
-- The bodies are kept in a private folder beside the output instead of the system temp folder, so
-  a killed run leaves no personal data there; openpyxl's saved package (no table rows) is kept
-  in memory. openpyxl's own
-  per-sheet scratch files (in the system temp folder; openpyxl removes them when it saves, which
-  it is made to do however the workbook ends) hold only headers, the Summary sheets' counts and
-  the data dictionary.
+  only the header row of each table sheet. At save, each table sheet's XML (openpyxl's, with the
+  table's rows, serialised column by column with vectorised string operations, spliced in before
+  ``</sheetData>``) is made and deflated by a thread of its own, two tables at a time, while the
+  main thread deflates the small parts; the archive is then written by
+  :mod:`exports.zip_writer` in openpyxl's entry order (fixed dates and permissions, fixed
+  document times), byte for byte what :mod:`zipfile` would write, but with the big parts
+  deflated at once on two cores instead of one after the other. Cells are inline strings (never
+  formulas, whatever the text), numbers, and dates as day serials with openpyxl's own
+  yyyy-mm-dd style.
+- The deflated sheets are kept in a private folder beside the output instead of the system temp
+  folder, so a killed run leaves no personal data there; openpyxl's saved package (no table
+  rows) is kept in memory. openpyxl's own per-sheet scratch files (in the system temp folder;
+  openpyxl removes them when it saves, which it is made to do however the workbook ends) hold
+  only headers, the Summary sheets' counts and the data dictionary.
 """
 
 from __future__ import annotations
@@ -37,15 +38,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
-import os
 import posixpath
 import re
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from xml.etree import ElementTree
@@ -63,6 +64,7 @@ from openpyxl.xml.functions import tostring
 
 from exports.arrow_text import concatenated, join, large
 from exports.files import atomic_path
+from exports.zip_writer import Deflated, DeflatedZip, Deflater, deflate_bytes
 from schemas.cleaning import UNWRITABLE
 
 # Rows in a worksheet, header included.
@@ -83,7 +85,7 @@ _PACKAGE_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships
 _UNWRITABLE_RE = re.compile(UNWRITABLE)
 _BOLD = Font(bold=True)
 _MIN_WIDTH, _MAX_WIDTH = 8, 60
-_COPY_BUFFER = 1 << 20
+_SHEET_THREADS = 2
 
 
 class WriteOnlySheet(Protocol):
@@ -97,16 +99,12 @@ class WriteOnlySheet(Protocol):
 
 
 class StreamingWorkbook:
-    """A write-only workbook whose table rows stream through a private scratch folder."""
+    """A write-only workbook whose table sheets go through a private scratch folder, deflated."""
 
     def __init__(self, scratch: Path) -> None:
         self.wb = Workbook(write_only=True)
         self.scratch = scratch
-        # Sheet title -> the file of rows to splice into its XML, once written. The rows of a
-        # table are written by a second thread while this one goes on with the next sheet and
-        # deflates the sheets before it (see ``table_sheet``).
-        self.bodies: dict[str, Future[Path]] = {}
-        self._rows = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nis-sheet-rows")
+        self.tables: dict[str, _Table] = {}  # sheet title -> the rows to write into its XML
         self.saved = False
 
     def sheet(
@@ -136,11 +134,7 @@ class StreamingWorkbook:
             last_column = get_column_letter(max(len(df.columns), 1))
             ws.auto_filter.ref = f"A1:{last_column}{len(df) + 1}"
         date_style = WriteOnlyCell(ws, value=dt.date(2000, 1, 1)).style_id  # registers the style
-        fd, name = tempfile.mkstemp(prefix="rows-", suffix=".xml", dir=self.scratch)
-        # The rows are made from Arrow and pandas string kernels, and the sheets are deflated by
-        # zlib, all of which release the GIL: on two cores, building one table's rows overlaps
-        # the next sheet's set-up and the deflating of the sheets before it. ``df`` is only read.
-        self.bodies[ws.title] = self._rows.submit(_write_rows, fd, Path(name), df, date_style)
+        self.tables[ws.title] = _Table(df, date_style)  # written at save; ``df`` is only read
 
     def save(self, path: Path) -> None:
         """Write the workbook to ``path`` atomically, mode 0600 (once: a write-only workbook cannot
@@ -159,42 +153,61 @@ class StreamingWorkbook:
         props.modified = FIXED_DOC_TIME
         core = tostring(props.to_tree())
         with zipfile.ZipFile(package) as src:
-            bodies = {
-                part: self.bodies[title]
+            tables = {
+                part: self.tables[title]
                 for title, part in sheet_parts(src).items()
-                if title in self.bodies
+                if title in self.tables
             }
-            if len(bodies) != len(self.bodies):
+            if len(tables) != len(self.tables):
                 raise RuntimeError("a table sheet is missing from the saved workbook")
-            with (
-                atomic_path(path) as tmp,
-                zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as dst,
-            ):
-                # openpyxl's own entry order, which is fixed.
-                for entry in src.infolist():
-                    info = _fixed_entry(entry.filename)
-                    if entry.filename == _CORE_PART:
-                        dst.writestr(info, core)
-                    elif entry.filename in bodies:
-                        rows = bodies[entry.filename].result()  # raises what writing them raised
-                        _write_spliced_sheet(dst, info, src.read(entry), rows)
-                    else:
-                        # The size, known before writing, lets zipfile choose zip64 for a big part.
-                        info.file_size = entry.file_size
-                        with src.open(entry) as part, dst.open(info, "w") as out:
-                            shutil.copyfileobj(part, out, _COPY_BUFFER)
+            entries = src.infolist()  # openpyxl's own entry order, which is fixed
+            # Each table sheet's XML is made and deflated into the scratch folder by a thread of
+            # its own, two at a time (Arrow's string kernels and zlib release the GIL), while this
+            # thread deflates the small parts; the archive is then written from the streams.
+            pool = ThreadPoolExecutor(_SHEET_THREADS, thread_name_prefix="nis-sheet")
+            try:
+                sheets = {
+                    e.filename: pool.submit(self._deflate_sheet, src.read(e), tables[e.filename])
+                    for e in entries
+                    if e.filename in tables
+                }
+                with atomic_path(path) as tmp, open(tmp, "wb") as out:
+                    archive = DeflatedZip(out, _ZIP_DATE_TIME, 0o600)
+                    for entry in entries:
+                        if entry.filename == _CORE_PART:
+                            member = deflate_bytes(core)
+                        elif entry.filename in sheets:
+                            member = sheets[entry.filename].result()  # raises what it raised
+                        else:
+                            member = deflate_bytes(src.read(entry))
+                        archive.add(entry.filename, member)
+                    archive.close()
+            finally:
+                # On a failure, sheets not yet started are dropped; none writes after this.
+                pool.shutdown(wait=True, cancel_futures=True)
 
-    def stop_rows(self) -> None:
-        """Wait for the rows being written, drop those not started (the workbook is done)."""
-        self._rows.shutdown(wait=True, cancel_futures=True)
+    def _deflate_sheet(self, sheet: bytes, table: _Table) -> Deflated:
+        """A table sheet's XML, deflated into a scratch file: openpyxl wrote the header row
+        only; the rows go in before </sheetData>."""
+        head, mark, tail = sheet.partition(b"</sheetData>")
+        if not mark:
+            raise RuntimeError("sheet XML has no sheetData to fill")
+        fd, name = tempfile.mkstemp(prefix="sheet-", suffix=".deflate", dir=self.scratch)
+        with open(fd, "wb") as out:
+            deflater = Deflater(out)
+            deflater.write(head)
+            df = table.frame
+            for start in range(0, len(df), _CHUNK_ROWS):
+                chunk = df.iloc[start : start + _CHUNK_ROWS]
+                deflater.write(rows_xml(chunk, first_row=start + 2, date_style=table.date_style))
+            deflater.write(mark + tail)
+            return deflater.finish(Path(name))
 
 
-def _write_rows(fd: int, path: Path, df: pd.DataFrame, date_style: int) -> Path:
-    with open(fd, "wb") as out:
-        for start in range(0, len(df), _CHUNK_ROWS):
-            chunk = df.iloc[start : start + _CHUNK_ROWS]
-            out.write(rows_xml(chunk, first_row=start + 2, date_style=date_style))
-    return path
+@dataclass(frozen=True)
+class _Table:
+    frame: pd.DataFrame
+    date_style: int
 
 
 @contextmanager
@@ -205,7 +218,6 @@ def streaming_workbook(path: Path) -> Iterator[StreamingWorkbook]:
     try:
         yield book
     finally:
-        book.stop_rows()  # nothing writes into the scratch folder once it is removed
         if not book.saved:
             # openpyxl removes its per-sheet scratch files when it saves (else only at exit).
             with contextlib.suppress(Exception):
@@ -230,29 +242,6 @@ def sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
         part = target[1:] if target.startswith("/") else posixpath.join("xl", target)
         parts[str(sheet.get("name"))] = posixpath.normpath(part)
     return parts
-
-
-def _fixed_entry(name: str) -> zipfile.ZipInfo:
-    """A zip entry with the same date, permissions and creator system whoever writes it when."""
-    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE_TIME)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.create_system = 3
-    info.external_attr = 0o600 << 16
-    return info
-
-
-def _write_spliced_sheet(
-    dst: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: bytes, body: Path
-) -> None:
-    """A table sheet: openpyxl wrote the header row only; the rows go in before </sheetData>."""
-    head, mark, tail = sheet.partition(b"</sheetData>")
-    if not mark:
-        raise RuntimeError("sheet XML has no sheetData to fill")
-    info.file_size = len(head) + os.path.getsize(body) + len(mark) + len(tail)
-    with dst.open(info, "w") as out, open(body, "rb") as rows:
-        out.write(head)
-        shutil.copyfileobj(rows, out, _COPY_BUFFER)
-        out.write(mark + tail)
 
 
 def bold_row(ws: WriteOnlySheet, values: Iterable[Any]) -> list[Any]:

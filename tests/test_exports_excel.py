@@ -51,7 +51,7 @@ from exports_builders import (
     statistics_of,
 )
 
-from exports import excel
+from exports import excel, zip_writer
 from exports.tables import prepare_tables
 from exports.validation_report import write_validation_report
 from exports.workbook import write_prepared_workbook
@@ -285,21 +285,30 @@ def test_scratch_is_private_and_removed_however_the_save_ends(tmp_path, monkeypa
     path = out / "book.xlsx"
     big = pd.DataFrame({"name": pd.Series([f"Child{i:05d}" for i in range(3000)], dtype="str")})
     seen: dict[str, object] = {}
+    add = excel.DeflatedZip.add
+
+    def look_then_stop(archive, name, member):
+        if not isinstance(member.stream, Path):
+            return add(archive, name, member)
+        # The table sheet, deflated into the scratch folder, is being written into the archive.
+        scratch = next(p for p in out.iterdir() if p.is_dir())
+        seen["scratch_mode"] = stat.S_IMODE(scratch.stat().st_mode)
+        seen["bodies"] = b"".join(zlib.decompress(p.read_bytes(), -15) for p in scratch.iterdir())
+        seen["openpyxl"] = b"".join(p.read_bytes() for p in system_temp.iterdir())
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(excel.DeflatedZip, "add", look_then_stop)
     with pytest.raises(RuntimeError, match="stop"), excel.streaming_workbook(path) as book:
         book.table_sheet("People", big)
         ws = book.sheet("Summary", ["item"], [10])
         ws.append(["rows", 3000])
-        book.bodies["People"].result()  # the rows are written by a second thread
-        (scratch,) = [p for p in out.iterdir()]
-        seen["scratch_mode"] = stat.S_IMODE(scratch.stat().st_mode)
-        seen["bodies"] = b"".join(p.read_bytes() for p in scratch.iterdir())
-        seen["openpyxl"] = b"".join(p.read_bytes() for p in system_temp.iterdir())
-        raise RuntimeError("stop")
+        book.save(path)
     assert seen["scratch_mode"] == 0o700
-    assert b"Child02999" in seen["bodies"]  # the rows stream beside the output...
+    assert b"Child02999" in seen["bodies"]  # the rows go through the scratch folder...
     assert b"Child" not in seen["openpyxl"]  # ...never through openpyxl's files
     assert os.listdir(out) == [] and os.listdir(system_temp) == []
 
+    monkeypatch.setattr(excel.DeflatedZip, "add", add)
     with excel.streaming_workbook(path) as book:
         book.table_sheet("People", big)
         book.save(path)
@@ -348,7 +357,7 @@ def test_peak_memory_does_not_grow_with_rows(tmp_path, monkeypatch):
     # Arrow; 200,000 rows 26.6 / 26.8 MiB; 800,000 rows 26.7 / 26.8 MiB. The peak follows the
     # chunk size and the number of columns, not the rows.
     monkeypatch.setattr(excel, "_CHUNK_ROWS", 1_000)
-    monkeypatch.setattr(excel, "_COPY_BUFFER", 64 * 1024)
+    monkeypatch.setattr(zip_writer, "_COPY_BUFFER", 64 * 1024)
     small = _peak_bytes(2_000, tmp_path)
     large = _peak_bytes(20_000, tmp_path)  # ten times the rows
     # The rows of the large table are a little longer (more digits), hence the margin.
