@@ -24,6 +24,13 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _copy(folder: Path, to: Path) -> Path:
+    to.mkdir()
+    for path in folder.iterdir():
+        (to / path.name).write_bytes(path.read_bytes())
+    return to
+
+
 def _same(a: object, b: object) -> None:
     assert a is not None and b is not None
     assert a.name == b.name and a.source == b.source and a.sha256 == b.sha256  # type: ignore[attr-defined]
@@ -47,10 +54,7 @@ def test_another_source_is_not_served(folder: Path) -> None:
 
 
 def test_a_file_changed_after_it_was_read_is_read_again(tmp_path: Path, folder: Path) -> None:
-    copy = tmp_path / "copy"
-    copy.mkdir()
-    for path in folder.iterdir():
-        (copy / path.name).write_bytes(path.read_bytes())
+    copy = _copy(folder, tmp_path / "copy")
     source = ExtractSource(folder=copy)
     ahead = ReadAhead(source)
     # One thread reads in the extracts' order: once the last is taken, people has been read.
@@ -66,10 +70,7 @@ def test_a_file_changed_after_it_was_read_is_read_again(tmp_path: Path, folder: 
 
 
 def test_a_read_that_failed_fails_the_pull_the_same_way(tmp_path: Path, folder: Path) -> None:
-    copy = tmp_path / "copy"
-    copy.mkdir()
-    for path in folder.iterdir():
-        (copy / path.name).write_bytes(path.read_bytes())
+    copy = _copy(folder, tmp_path / "copy")
     (copy / "offences.csv").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     source = ExtractSource(folder=copy)
     with pytest.raises(FatalInputError) as direct:
