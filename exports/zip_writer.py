@@ -94,9 +94,6 @@ class _Written:
     version: int
     member: Deflated
     offset: int
-    dos_time: int
-    dos_date: int
-    external_attr: int
 
 
 class DeflatedZip:
@@ -148,18 +145,7 @@ class DeflatedZip:
         else:
             with open(member.stream, "rb") as stream:
                 shutil.copyfileobj(stream, self._fp, _COPY_BUFFER)
-        self._written.append(
-            _Written(
-                encoded,
-                flags,
-                version,
-                member,
-                offset,
-                self._dos_time,
-                self._dos_date,
-                self._external_attr,
-            )
-        )
+        self._written.append(_Written(encoded, flags, version, member, offset))
 
     def close(self) -> None:
         start = self._fp.tell()
@@ -189,8 +175,8 @@ class DeflatedZip:
                     0,
                     entry.flags,
                     _DEFLATED,
-                    entry.dos_time,
-                    entry.dos_date,
+                    self._dos_time,
+                    self._dos_date,
                     member.crc,
                     *sizes,
                     len(entry.name),
@@ -198,7 +184,7 @@ class DeflatedZip:
                     0,
                     0,
                     0,
-                    entry.external_attr,
+                    self._external_attr,
                     offset,
                 )
                 + entry.name
