@@ -13,6 +13,7 @@ the same error. Database sources are never read ahead: their pulls keep their re
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -59,6 +60,8 @@ class ReadAhead:
         self._reads: dict[str, Future[Read]] = {
             name: self._pool.submit(_read, source, name) for name in EXTRACT_NAMES
         }
+        # Kept past ``take`` for ``all_read`` and ``handed_over``, until ``forget``.
+        self._all = dict(self._reads)
         self._pool.shutdown(wait=False)
 
     def take(self, source: ExtractSource, name: str) -> RawExtract | None:
@@ -75,6 +78,33 @@ class ReadAhead:
             raise raw
         return raw
 
+    def all_read(self) -> dict[str, RawExtract] | None:
+        """The ten extracts once all are read (waits), or None when a read failed."""
+        reads = dict(self._all)
+        frames = {}
+        for name, read in reads.items():
+            if read.cancelled():
+                return None
+            raw = read.result()[1]
+            if isinstance(raw, Exception):
+                return None
+            frames[name] = raw
+        return frames if len(frames) == len(EXTRACT_NAMES) else None
+
+    def handed_over(self, raw: Mapping[str, RawExtract]) -> bool:
+        """Whether ``raw`` is exactly what ``take`` handed over: the same ten objects, so
+        whatever was made from ``all_read`` was made from the very frames the run holds."""
+        if raw.keys() != self._all.keys() or self._reads:
+            return False  # an extract not taken was read by its pull task itself
+        for name, read in self._all.items():
+            if not read.done() or read.cancelled() or read.result()[1] is not raw[name]:
+                return False
+        return True
+
+    def forget(self) -> None:
+        """Let go of the frames read, so the run alone decides how long they live."""
+        self._all = {}
+
     def close(self) -> None:
         """Drop what was not taken (a run that stopped early); waits for a read under way."""
         for read in self._reads.values():
@@ -83,3 +113,4 @@ class ReadAhead:
             if not read.cancelled():
                 read.result()  # a read under way: wait for it (its error is kept, not raised)
         self._reads.clear()
+        self.forget()

@@ -104,8 +104,12 @@ def _read_extract(source: ExtractSource, name: str) -> RawExtract:
 def validate_extracts(
     raw: Mapping[str, RawExtract], extract_date: date, la_code: str | None
 ) -> ValidationResult:
+    from flows.read_ahead import validated_ahead
     from schemas.validation import validate
 
+    ahead = validated_ahead(raw, extract_date, la_code)
+    if ahead is not None:
+        return ahead
     return guarded("validation", validate, raw, extract_date, la_code)
 
 
