@@ -64,6 +64,7 @@ from openpyxl.xml.functions import tostring
 
 from exports.arrow_text import concatenated, join, large
 from exports.files import atomic_path
+from exports.made_ahead import made_ahead
 from exports.zip_writer import Deflated, DeflatedZip, Deflater, deflate_bytes
 from schemas.cleaning import UNWRITABLE
 
@@ -196,10 +197,8 @@ class StreamingWorkbook:
         with open(fd, "wb") as out:
             deflater = Deflater(out)
             deflater.write(head)
-            df = table.frame
-            for start in range(0, len(df), _CHUNK_ROWS):
-                chunk = df.iloc[start : start + _CHUNK_ROWS]
-                deflater.write(rows_xml(chunk, first_row=start + 2, date_style=table.date_style))
+            for rows in made_ahead(_row_chunks(table), "nis-sheet-rows"):
+                deflater.write(rows)
             deflater.write(mark + tail)
             return deflater.finish(Path(name))
 
@@ -208,6 +207,13 @@ class StreamingWorkbook:
 class _Table:
     frame: pd.DataFrame
     date_style: int
+
+
+def _row_chunks(table: _Table) -> Iterator[bytes]:
+    df = table.frame
+    for start in range(0, len(df), _CHUNK_ROWS):
+        chunk = df.iloc[start : start + _CHUNK_ROWS]
+        yield rows_xml(chunk, first_row=start + 2, date_style=table.date_style)
 
 
 @contextmanager

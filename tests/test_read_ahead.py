@@ -1,9 +1,11 @@
-"""The read-ahead of a command-line run (extracts.read_ahead): what a pull takes from it is what
-it would have read itself, and a file changed since is read again."""
+"""The work ahead of a command-line run (extracts.read_ahead, flows.read_ahead): what a pull
+takes from it is what it would have read itself, a file changed since is read again, and the
+validation done ahead is taken only for exactly the frames read ahead."""
 
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -12,8 +14,11 @@ import pytest
 from extracts.read_ahead import ReadAhead
 from extracts.reader import read_extract
 from extracts.source import ExtractSource
+from flows.read_ahead import ValidationAhead
 from schemas.models import EXTRACT_NAMES
+from schemas.raw import RawExtract
 from schemas.rules import FatalInputError
+from schemas.validation import ValidationResult, validate
 from synth.generate import write_synthetic
 
 
@@ -85,3 +90,61 @@ def test_a_read_that_failed_fails_the_pull_the_same_way(tmp_path: Path, folder: 
 def test_a_database_is_never_read_ahead() -> None:
     with pytest.raises(ValueError, match="only a folder"):
         ReadAhead(ExtractSource(url="sqlite:///nowhere.db"))
+
+
+def _taken(ahead: ReadAhead, source: ExtractSource) -> dict[str, RawExtract]:
+    taken = {name: ahead.take(source, name) for name in EXTRACT_NAMES}
+    assert all(raw is not None for raw in taken.values())
+    return taken  # type: ignore[return-value]
+
+
+EXTRACT_DAY = date(2026, 11, 1)
+
+
+def _same_validation(a: ValidationResult, b: ValidationResult) -> None:
+    assert a.la_code == b.la_code and a.column_notes == b.column_notes
+    pd.testing.assert_frame_equal(a.findings, b.findings)
+    pd.testing.assert_frame_equal(a.counts, b.counts)
+    for name in EXTRACT_NAMES:
+        pd.testing.assert_frame_equal(a.clean[name], b.clean[name])
+
+
+def test_the_validation_ahead_is_that_of_the_frames_taken(folder: Path) -> None:
+    source = ExtractSource(folder=folder)
+    reads = ReadAhead(source)
+    ahead = ValidationAhead(reads, EXTRACT_DAY, None)
+    raw = _taken(reads, source)
+    taken = ahead.take(raw, EXTRACT_DAY, None)
+    assert taken is not None
+    assert not taken.findings.empty  # the defects were found, not an empty result
+    _same_validation(taken, validate(raw, EXTRACT_DAY, None))
+    assert ahead.take(raw, EXTRACT_DAY, None) is None  # once only
+    assert not reads._all  # noqa: SLF001
+
+
+@pytest.mark.parametrize("change", ["frame", "date", "council"])
+def test_the_validation_ahead_is_not_taken_for_other_inputs(folder: Path, change: str) -> None:
+    source = ExtractSource(folder=folder)
+    reads = ReadAhead(source)
+    ahead = ValidationAhead(reads, EXTRACT_DAY, None)
+    raw = _taken(reads, source)
+    day, council = EXTRACT_DAY, None
+    if change == "frame":  # a pull that read its file again (it changed after the read ahead)
+        raw["people"] = read_extract(source, "people")
+    elif change == "date":
+        day = date(2026, 11, 2)
+    else:
+        council = "E08000012"
+    assert ahead.take(raw, day, council) is None
+
+
+def test_a_validation_ahead_that_failed_is_not_taken(tmp_path: Path, folder: Path) -> None:
+    copy = _copy(folder, tmp_path / "copy")
+    source = ExtractSource(folder=copy)
+    reads = ReadAhead(source)
+    # Another council's code in the config: validation stops with F005, ahead as in the task.
+    ahead = ValidationAhead(reads, EXTRACT_DAY, "E09000001")
+    raw = _taken(reads, source)
+    with pytest.raises(FatalInputError):
+        validate(raw, EXTRACT_DAY, "E09000001")
+    assert ahead.take(raw, EXTRACT_DAY, "E09000001") is None
