@@ -5,6 +5,7 @@ The extracts are read and validated once; each period is then a ``write-period``
 before it), taking the validated frames in memory: task parameters never reach Prefect's API.
 A period that fails does not stop the others; the backfill ends Failed naming the periods that
 failed. A period whose finished submission was made from the same inputs is skipped as up to date.
+While a period's files are written, the next period's tables are computed (``flows.compute_ahead``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import backfill_markdown, publish_markdown, publish_validation
+from flows.compute_ahead import drop_computed_ahead
 from flows.naming import backfill_run_name, rename_current_run
 from flows.results import Outcome, PeriodFailed, PeriodResult, RunFailed, RunResult
 from flows.submission import ended, failed, load_run_settings, stopped, submit_period
@@ -59,12 +61,38 @@ def _backfill_run_name() -> str:
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def write_period(prepared: PreparedInputs, period: Period, replace: bool) -> Any:
-    """One period of a backfill, from the validated inputs; ends Failed when the period did."""
-    outcome = submit_period(prepared, period, replace, get_run_logger())
+def write_period(
+    prepared: PreparedInputs, period: Period, replace: bool, next_period: Period | None = None
+) -> Any:
+    """One period of a backfill, from the validated inputs; ends Failed when the period did.
+    The next period's tables are computed while this one's files are written."""
+    outcome = submit_period(prepared, period, replace, get_run_logger(), next_period)
     if not outcome.outcome.ok:
         return failed(PeriodFailed(outcome))
     return outcome
+
+
+def _write_periods(
+    prepared: PreparedInputs, censuses: list[date], replace: bool, logger: Any
+) -> list[PeriodResult]:
+    """Each period in date order; the next period is computed ahead while one is written."""
+    periods: list[PeriodResult] = []
+    for number, census in enumerate(censuses, start=1):
+        logger.info("Period %d of %d: %s", number, len(censuses), census.isoformat())
+        following = Period(censuses[number]) if number < len(censuses) else None
+        state = write_period(prepared, Period(census), replace, following, return_state=True)
+        outcome = state.result(raise_on_failure=False)
+        if isinstance(outcome, PeriodFailed):
+            outcome = outcome.period
+        elif not isinstance(outcome, PeriodResult):  # the task broke outside its own failures
+            outcome = PeriodResult(
+                census.isoformat(),
+                prepared.la_code,
+                Outcome.FAILED,
+                message=f"period run crashed: {type(outcome).__name__}",
+            )
+        periods.append(outcome)
+    return periods
 
 
 @flow(
@@ -117,21 +145,10 @@ def nis_backfill(
     counts, top = prepared.validation.counts, prepared.validation.top_rules(10)
     publish_validation(la, f"backfill-{first}-{last}", counts, top)
 
-    periods: list[PeriodResult] = []
-    for number, census in enumerate(censuses, start=1):
-        logger.info("Period %d of %d: %s", number, len(censuses), census.isoformat())
-        state = write_period(prepared, Period(census), replace, return_state=True)
-        outcome = state.result(raise_on_failure=False)
-        if isinstance(outcome, PeriodFailed):
-            outcome = outcome.period
-        elif not isinstance(outcome, PeriodResult):  # the task broke outside its own failures
-            outcome = PeriodResult(
-                census.isoformat(),
-                la,
-                Outcome.FAILED,
-                message=f"period run crashed: {type(outcome).__name__}",
-            )
-        periods.append(outcome)
+    try:
+        periods = _write_periods(prepared, censuses, replace, logger)
+    finally:
+        drop_computed_ahead()  # a period computed ahead whose turn never came
 
     result = RunResult(periods=tuple(periods), la_code=la, inputs=prepared.summary())
     publish_markdown(

@@ -17,9 +17,11 @@ from prefect import flow, get_run_logger
 from prefect.states import Failed, State
 
 from exports.freshness import altered_files, finished_files_if_up_to_date
+from exports.manifest import read_manifest
 from exports.previous import PreviousSubmissionError, previous_reference
 from exports.submission import REPORT_NAME, SubmissionExistsError
 from flows.artifacts import period_markdown, publish_markdown, publish_validation
+from flows.compute_ahead import start_computing
 from flows.naming import period_run_name, rename_current_run
 from flows.results import Outcome, PeriodResult, RunFailed, RunResult, SourceUnavailable
 from flows.settings import Settings, load_settings
@@ -30,6 +32,7 @@ from flows.tasks import (
     compute_submission,
     export_submission,
     package_period,
+    period_tables,
     prepare_inputs,
     write_failed_report,
 )
@@ -111,10 +114,16 @@ def _up_to_date(prepared: PreparedInputs, period: Period) -> tuple[str, ...] | N
 
 
 def submit_period(
-    prepared: PreparedInputs, period: Period, replace: bool, logger: Any
+    prepared: PreparedInputs,
+    period: Period,
+    replace: bool,
+    logger: Any,
+    next_period: Period | None = None,
 ) -> PeriodResult:
     """Write one period's submission from validated inputs, publish its summary artifact and
-    return what happened. Never raises for an expected failure."""
+    return what happened. Never raises for an expected failure. With ``next_period`` (a
+    backfill's), that period's tables are computed while this one's files are written
+    (``flows.compute_ahead``)."""
     la = prepared.la_code
     label = period.label
     out_root = Path(prepared.settings.output_dir)
@@ -160,7 +169,9 @@ def submit_period(
         logger.error("%s: %s", label, message)
         result = PeriodResult(label, la, Outcome.THRESHOLD_EXCEEDED, message=message, report=report)
     else:
-        result, cohort = _compute_and_export(prepared, period, out_root, replace, logger)
+        result, cohort = _compute_and_export(
+            prepared, period, out_root, replace, logger, next_period
+        )
     publish_markdown(
         period_markdown(
             result,
@@ -176,13 +187,28 @@ def submit_period(
     return result
 
 
+def _compute_ahead(prepared: PreparedInputs, period: Period | None, out_root: Path) -> None:
+    """Start computing ``period`` (the next of a backfill) unless it may be skipped: a folder
+    with a finished submission in it may be up to date, and is then not computed at all."""
+    if period is None or read_manifest(out_root / prepared.la_code / period.label) is not None:
+        return
+    clean = prepared.validation.clean
+    start_computing(clean, period, lambda: period_tables(clean, period))
+
+
 def _compute_and_export(
-    prepared: PreparedInputs, period: Period, out_root: Path, replace: bool, logger: Any
+    prepared: PreparedInputs,
+    period: Period,
+    out_root: Path,
+    replace: bool,
+    logger: Any,
+    next_period: Period | None = None,
 ) -> tuple[PeriodResult, Any]:
     la, label = prepared.la_code, period.label
     try:
         logger.info("%s: computing cohorts, FPD and statistics", label)
         computed = compute_submission(prepared.validation.clean, period)
+        _compute_ahead(prepared, next_period, out_root)
         c = computed.cohort
         logger.info(
             "%s: NIS cohort %d people in %d families, FPD cohort %d people in %d families, "

@@ -127,19 +127,26 @@ class PeriodTables:
     persist_result=False,
 )
 def compute_submission(clean: Mapping[str, pd.DataFrame], period: Period) -> PeriodTables:
+    from flows.compute_ahead import computed_ahead
+
+    ahead = computed_ahead(clean, period)
+    if isinstance(ahead, PeriodTables):
+        return ahead
+    return guarded(f"computing {period.label}", period_tables, clean, period)
+
+
+def period_tables(clean: Mapping[str, pd.DataFrame], period: Period) -> PeriodTables:
+    """The tables, statistics and cohort sizes of ``period`` (transforms only)."""
     from transforms.statistics import build_statistics
     from transforms.submission import build_submission
 
-    def run() -> PeriodTables:
-        tables = build_submission(clean, period)
-        statistics = build_statistics(tables)
-        return PeriodTables(
-            tables=tables,
-            statistics=statistics,
-            cohort=cohort_sizes(tables.individuals, tables.fpd, tables.opted_out),
-        )
-
-    return guarded(f"computing {period.label}", run)
+    tables = build_submission(clean, period)
+    statistics = build_statistics(tables)
+    return PeriodTables(
+        tables=tables,
+        statistics=statistics,
+        cohort=cohort_sizes(tables.individuals, tables.fpd, tables.opted_out),
+    )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,74 @@
+"""The next period of a backfill, computed while the current one is written.
+
+A backfill's periods run one after another: each period's changes are made against the period
+before it, finished and read back (spec section 6). Computing a period's tables needs only the
+validated extracts, though, so period N+1's are computed in a thread while period N's changes
+and files are made (writing a workbook leaves part of the two cores idle). The compute task of
+N+1 takes them only for the very frames and the census date they were computed from, and
+computes itself when they are not there or the computation ahead failed, so what it returns and
+the errors it raises are always its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from transforms.periods import Period
+
+_ahead: _ComputeAhead | None = None
+
+
+class _ComputeAhead:
+    def __init__(
+        self, clean: Mapping[str, pd.DataFrame], period: Period, compute: Callable[[], Any]
+    ) -> None:
+        self.clean, self.period = clean, period
+        self._result: Any = None
+        self._done = threading.Event()
+        self._compute = compute
+        thread = threading.Thread(target=self._run, name="nis-compute-ahead", daemon=True)
+        thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._result = self._compute()
+        except Exception:  # noqa: S110 - the compute task computes again and reports it
+            self._result = None
+        finally:
+            self._compute = None  # type: ignore[assignment]
+            self._done.set()
+
+    def result(self) -> Any:
+        self._done.wait()
+        result, self._result = self._result, None
+        return result
+
+
+def start_computing(
+    clean: Mapping[str, pd.DataFrame], period: Period, compute: Callable[[], Any]
+) -> None:
+    """Start ``compute()`` (the tables of ``period`` from ``clean``) in the background, in
+    place of any computation ahead not taken."""
+    global _ahead
+    _ahead = _ComputeAhead(clean, period, compute)
+
+
+def computed_ahead(clean: Mapping[str, pd.DataFrame], period: Period) -> Any:
+    """What was computed ahead from exactly ``clean`` for ``period`` (waits for it), or None:
+    the caller computes. Taken once."""
+    global _ahead
+    ahead = _ahead
+    if ahead is None or ahead.clean is not clean or ahead.period != period:
+        return None
+    _ahead = None
+    return ahead.result()
+
+
+def drop_computed_ahead() -> None:
+    """Forget a computation ahead that will not be taken (the backfill ended)."""
+    global _ahead
+    _ahead = None
