@@ -541,9 +541,15 @@ _RULES: list[Rule] = [
     ),
 ]
 
+# The one rule that reads which rows the others found in error (through CheckContext.errors):
+# it runs last and alone; every other rule reads only the parsed values.
+CASCADE_RULE = "E190"
+
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULES}
 if len(RULES) != len(_RULES):  # pragma: no cover - a typo in the list above
     raise RuntimeError("a rule code is declared twice")
+if _RULES[-1].code != CASCADE_RULE:  # pragma: no cover - a rule added after it
+    raise RuntimeError(f"{CASCADE_RULE} must be the last rule")
 
 FINDING_COLUMNS: list[str] = [
     "extract",

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.checks import CheckContext
+from schemas.checks import CheckContext, Target
 from schemas.cleaning import ID_MAX_LENGTH, text_array, text_series
 from schemas.columns import column_notes
 from schemas.identifiers import format_postcode
@@ -27,6 +27,7 @@ from schemas.models import EXTRACT_NAMES
 from schemas.parsing import ParsedExtract, parse_extract
 from schemas.raw import RawExtract
 from schemas.rules import (
+    CASCADE_RULE,
     FINDING_COLUMNS,
     RULES,
     FatalInputError,
@@ -95,15 +96,13 @@ def validate(
             for name in _largest_first(raw)
         }
         parsed = {name: parsing[name].result() for name in EXTRACT_NAMES}
-    context = CheckContext(
-        parsed=parsed,
-        extract_date=extract_date,
-        errors={name: np.zeros(len(parsed[name].frame), dtype=bool) for name in EXTRACT_NAMES},
-    )
-    parts = [_extra_column_findings(raw[name]) for name in EXTRACT_NAMES]
-    for rule in RULES.values():
-        if rule.check is not None:
-            parts.extend(_run(rule, context))
+        context = CheckContext(
+            parsed=parsed,
+            extract_date=extract_date,
+            errors={name: np.zeros(len(parsed[name].frame), dtype=bool) for name in EXTRACT_NAMES},
+        )
+        parts = [_extra_column_findings(raw[name]) for name in EXTRACT_NAMES]
+        parts.extend(_run_rules(context, pool))
     typed = {name: p.frame for name, p in parsed.items()}
     findings = _attach_keys(_combine(parts), typed)
     clean = _clean_frames(typed, findings)
@@ -123,27 +122,58 @@ def validate(
     )
 
 
-def _run(rule: Rule, context: CheckContext) -> list[pd.DataFrame]:
-    """The findings of ``rule`` on each of its targets; rows in error are recorded in the
-    context for the rules that follow (the cascade)."""
-    assert rule.check is not None
-    out = []
-    for target in rule.targets:
-        parsed = context.parsed[target.extract]
-        broken = rule.check(context, target)
-        if rule.kind is not Kind.PARSE and target.column is not None:
-            # A cell that failed parsing is reported once, under the parse rule.
-            broken = broken & ~_parse_failed(parsed, target.column)
-        if target.column is not None:
-            # A row broken as a whole (more fields than the header) is reported once, as such:
-            # its values may be shifted, so what other rules would say of them means nothing.
-            broken = broken & ~parsed.faulted_rows()
-        if not broken.any():
-            continue
-        if rule.severity is Severity.ERROR:
-            context.errors[target.extract] |= broken
-        out.append(_finding_frame(target.extract, parsed.frame.index[broken], rule, target.column))
+def _run_rules(context: CheckContext, pool: ThreadPoolExecutor) -> list[pd.DataFrame]:
+    """The findings of every rule, in the rules' order (the order does not depend on threads).
+
+    Only the cascade rule reads which rows are in error: every other rule looks at the parsed
+    values alone, so their checks run two at a time (much of each is in kernels that release the
+    GIL) and the rows they find in error are recorded once all are done; the cascade then runs
+    alone, last, on all of them.
+    """
+    for key in ("family_id", "person_id"):
+        context.key_codes(key)  # encoded once, here, not by two threads at once
+    rules = [rule for rule in RULES.values() if rule.check is not None]
+    cascade = [rule for rule in rules if rule.code == CASCADE_RULE]
+    work = [
+        (rule, target) for rule in rules if rule.code != CASCADE_RULE for target in rule.targets
+    ]
+    out: list[pd.DataFrame] = []
+    for (rule, target), broken in zip(
+        work, pool.map(lambda item: _broken(item[0], item[1], context), work), strict=True
+    ):
+        out.extend(_record(rule, target, broken, context))
+    for rule in cascade:
+        for target in rule.targets:  # in order: each target's errors are the next one's input
+            out.extend(_record(rule, target, _broken(rule, target, context), context))
     return out
+
+
+def _broken(rule: Rule, target: Target, context: CheckContext) -> np.ndarray:
+    """The rows ``rule`` finds broken in ``target`` (it reads ``context``, never writes it)."""
+    assert rule.check is not None
+    parsed = context.parsed[target.extract]
+    broken = rule.check(context, target)
+    if rule.kind is not Kind.PARSE and target.column is not None:
+        # A cell that failed parsing is reported once, under the parse rule.
+        broken = broken & ~_parse_failed(parsed, target.column)
+    if target.column is not None:
+        # A row broken as a whole (more fields than the header) is reported once, as such:
+        # its values may be shifted, so what other rules would say of them means nothing.
+        broken = broken & ~parsed.faulted_rows()
+    return broken
+
+
+def _record(
+    rule: Rule, target: Target, broken: np.ndarray, context: CheckContext
+) -> list[pd.DataFrame]:
+    """The finding frame of ``broken`` rows (none when there are none); rows in error are
+    recorded in the context for the cascade."""
+    if not broken.any():
+        return []
+    if rule.severity is Severity.ERROR:
+        context.errors[target.extract] |= broken
+    rows = context.parsed[target.extract].frame.index[broken]
+    return [_finding_frame(target.extract, rows, rule, target.column)]
 
 
 def _parse_failed(parsed: ParsedExtract, column: str) -> np.ndarray:
