@@ -5,9 +5,7 @@ only the cascade rule reads the rows found in error, which is checked here too."
 from __future__ import annotations
 
 import dataclasses
-
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
