@@ -103,9 +103,9 @@ def validate(
         )
         parts = [_extra_column_findings(raw[name]) for name in EXTRACT_NAMES]
         parts.extend(_run_rules(context, pool))
-    typed = {name: p.frame for name, p in parsed.items()}
-    findings = _attach_keys(_combine(parts), typed)
-    clean = _clean_frames(typed, findings)
+        typed = {name: p.frame for name, p in parsed.items()}
+        findings = _attach_keys(_combine(parts), typed)
+        clean = _clean_frames(typed, findings, pool)
     council = _council(clean["families"], la_code, raw["families"].source)
     notes = [
         note
@@ -264,25 +264,27 @@ def _lookup(rows: pd.Series, values: pd.Series) -> pd.Series:
 
 
 def _clean_frames(
-    typed: dict[str, pd.DataFrame], findings: pd.DataFrame
+    typed: dict[str, pd.DataFrame], findings: pd.DataFrame, pool: ThreadPoolExecutor
 ) -> dict[str, pd.DataFrame]:
-    """The rows with no error; a value with a warning is blanked (never sent malformed)."""
-    clean: dict[str, pd.DataFrame] = {}
+    """The rows with no error; a value with a warning is blanked (never sent malformed). The
+    extracts are independent: two are filtered at once."""
     mine = findings.dropna(subset=["row"])
-    for name in EXTRACT_NAMES:
-        frame = typed[name]
-        found = mine.loc[mine["extract"] == name]
-        bad = found.loc[found["severity"] == Severity.ERROR.value, "row"].astype("int64")
-        kept = _rows(frame, ~frame.index.isin(bad))
-        warned = found.loc[
-            (found["severity"] == Severity.WARNING.value) & ~found["rule"].isin(_KEEPS_VALUE)
-        ]
-        for column, rows in warned.groupby("column", observed=True)["row"]:
-            kept.loc[kept.index.isin(rows.astype("int64")), str(column)] = np.nan
-        if "postcode" in kept.columns:
-            kept["postcode"] = format_postcode(kept["postcode"])
-        clean[name] = kept
-    return clean
+    found = {name: mine.loc[mine["extract"] == name] for name in EXTRACT_NAMES}
+    kept = pool.map(lambda name: _clean_frame(typed[name], found[name]), EXTRACT_NAMES)
+    return dict(zip(EXTRACT_NAMES, kept, strict=True))
+
+
+def _clean_frame(frame: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
+    bad = found.loc[found["severity"] == Severity.ERROR.value, "row"].astype("int64")
+    kept = _rows(frame, ~frame.index.isin(bad))
+    warned = found.loc[
+        (found["severity"] == Severity.WARNING.value) & ~found["rule"].isin(_KEEPS_VALUE)
+    ]
+    for column, rows in warned.groupby("column", observed=True)["row"]:
+        kept.loc[kept.index.isin(rows.astype("int64")), str(column)] = np.nan
+    if "postcode" in kept.columns:
+        kept["postcode"] = format_postcode(kept["postcode"])
+    return kept
 
 
 def _rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
