@@ -13,7 +13,7 @@ the same error. Database sources are never read ahead: their pulls keep their re
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -49,6 +49,33 @@ def _read(source: ExtractSource, name: str) -> Read:
         return before, exc
 
 
+def _largest_first(folder: Path) -> list[str]:
+    def size(name: str) -> int:
+        try:
+            return os.stat(find_extract_file(folder, name)).st_size
+        except Exception:  # the read says what is wrong
+            return 0
+
+    return sorted(EXTRACT_NAMES, key=lambda name: -size(name))
+
+
+class _Arriving(Mapping[str, RawExtract]):
+    def __init__(self, reads: dict[str, Future[Read]]) -> None:
+        self._reads = reads
+
+    def __getitem__(self, name: str) -> RawExtract:
+        raw = self._reads[name].result()[1]
+        if isinstance(raw, Exception):
+            raise raw
+        return raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(EXTRACT_NAMES)
+
+    def __len__(self) -> int:
+        return len(EXTRACT_NAMES)
+
+
 class ReadAhead:
     """The ten extracts of a folder source, being read in the background."""
 
@@ -56,11 +83,14 @@ class ReadAhead:
         if source.folder is None or source.url is not None:
             raise ValueError("only a folder of files is read ahead")
         self._source = source
+        # Biggest file first: it takes longest to read and to validate, so the others are read
+        # while it is validated (``arriving``).
+        self.order = _largest_first(Path(source.folder))
         self._pool = ThreadPoolExecutor(READ_AHEAD_THREADS, thread_name_prefix="nis-read-ahead")
         self._reads: dict[str, Future[Read]] = {
-            name: self._pool.submit(_read, source, name) for name in EXTRACT_NAMES
+            name: self._pool.submit(_read, source, name) for name in self.order
         }
-        # Kept past ``take`` for ``all_read`` and ``handed_over``, until ``forget``.
+        # Kept past ``take`` for ``arriving`` and ``handed_over``, until ``forget``.
         self._all = dict(self._reads)
         self._pool.shutdown(wait=False)
 
@@ -78,22 +108,14 @@ class ReadAhead:
             raise raw
         return raw
 
-    def all_read(self) -> dict[str, RawExtract] | None:
-        """The ten extracts once all are read (waits), or None when a read failed."""
-        reads = dict(self._all)
-        frames = {}
-        for name, read in reads.items():
-            if read.cancelled():
-                return None
-            raw = read.result()[1]
-            if isinstance(raw, Exception):
-                return None
-            frames[name] = raw
-        return frames if len(frames) == len(EXTRACT_NAMES) else None
+    def arriving(self) -> Mapping[str, RawExtract]:
+        """The ten extracts as they are read: looking one up waits for its read, and raises
+        what the read raised."""
+        return _Arriving(dict(self._all))
 
     def handed_over(self, raw: Mapping[str, RawExtract]) -> bool:
         """Whether ``raw`` is exactly what ``take`` handed over: the same ten objects, so
-        whatever was made from ``all_read`` was made from the very frames the run holds."""
+        whatever was made from ``arriving`` was made from the very frames the run holds."""
         if raw.keys() != self._all.keys() or self._reads:
             return False  # an extract not taken was read by its pull task itself
         for name, read in self._all.items():

@@ -48,9 +48,10 @@ class ValidationAhead:
         try:
             from schemas.validation import validate
 
-            frames = reads.all_read()
-            if frames is not None:
-                self._result = validate(frames, self.extract_date, self.la_code)
+            # Each extract is parsed as soon as it is read, the biggest first.
+            self._result = validate(
+                reads.arriving(), self.extract_date, self.la_code, parse_order=reads.order
+            )
         except Exception:  # noqa: S110 - the validate task validates again and reports it
             self._result = None
         finally:

@@ -9,7 +9,7 @@ No value from the data is ever copied into a finding.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -83,17 +83,25 @@ def _largest_first(raw: Mapping[str, RawExtract]) -> list[str]:
 
 
 def validate(
-    raw: Mapping[str, RawExtract], extract_date: date, la_code: str | None = None
+    raw: Mapping[str, RawExtract],
+    extract_date: date,
+    la_code: str | None = None,
+    *,
+    parse_order: Sequence[str] | None = None,
 ) -> ValidationResult:
     """Validate the extracts as of ``extract_date``. ``la_code`` is the council's code from the
     config, if set; the extracts must then hold that council's families only, and without it
-    they must name exactly one council (else :class:`FatalInputError` F005 or F006)."""
+    they must name exactly one council (else :class:`FatalInputError` F005 or F006).
+
+    The extracts are parsed in ``parse_order`` (by default the biggest first); ``raw`` may be a
+    mapping whose extracts are still being read in that order (looking one up waits for it):
+    each is then parsed as soon as it is there. The result does not depend on the order."""
     # The ten extracts are parsed independently, mostly in Arrow kernels that release the GIL:
     # two threads keep both cores busy. The result does not depend on which thread parsed what.
     with ThreadPoolExecutor(max_workers=PARSE_THREADS, thread_name_prefix="nis-parse") as pool:
         parsing = {
-            name: pool.submit(parse_extract, name, raw[name].frame, raw[name].extra_field_rows)
-            for name in _largest_first(raw)
+            name: pool.submit(_parse, raw, name)
+            for name in (parse_order if parse_order is not None else _largest_first(raw))
         }
         parsed = {name: parsing[name].result() for name in EXTRACT_NAMES}
         context = CheckContext(
@@ -120,6 +128,11 @@ def validate(
         la_code=council,
         column_notes=tuple(n.text for n in sorted(notes, key=lambda n: not n.serious)),
     )
+
+
+def _parse(raw: Mapping[str, RawExtract], name: str) -> ParsedExtract:
+    extract = raw[name]  # in the parsing thread: it may wait for the extract to be read
+    return parse_extract(name, extract.frame, extract.extra_field_rows)
 
 
 def _run_rules(context: CheckContext, pool: ThreadPoolExecutor) -> list[pd.DataFrame]:

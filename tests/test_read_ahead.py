@@ -62,8 +62,8 @@ def test_a_file_changed_after_it_was_read_is_read_again(tmp_path: Path, folder: 
     copy = _copy(folder, tmp_path / "copy")
     source = ExtractSource(folder=copy)
     ahead = ReadAhead(source)
-    # One thread reads in the extracts' order: once the last is taken, people has been read.
-    assert ahead.take(source, EXTRACT_NAMES[-1]) is not None
+    # One thread reads in its order: once the last is taken, people has been read.
+    assert ahead.take(source, ahead.order[-1]) is not None
     people = copy / "people.csv"
     lines = people.read_bytes().splitlines(keepends=True)
     people.write_bytes(b"".join(lines[:-1]))  # the last person removed
@@ -84,6 +84,24 @@ def test_a_read_that_failed_fails_the_pull_the_same_way(tmp_path: Path, folder: 
     with pytest.raises(FatalInputError) as taken:
         ahead.take(source, "offences")
     assert str(taken.value) == str(direct.value)
+    ahead.close()
+
+
+def test_the_biggest_file_is_read_first(folder: Path) -> None:
+    ahead = ReadAhead(ExtractSource(folder=folder))
+    sizes = [os.stat(folder / f"{name}.csv").st_size for name in ahead.order]
+    assert sorted(ahead.order) == sorted(EXTRACT_NAMES)
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[-1]
+    ahead.close()
+
+
+def test_extracts_arriving_are_those_read(folder: Path) -> None:
+    source = ExtractSource(folder=folder)
+    ahead = ReadAhead(source)
+    arriving = ahead.arriving()
+    assert list(arriving) == list(EXTRACT_NAMES)
+    for name in reversed(EXTRACT_NAMES):  # any order: a look-up waits for its read
+        _same(arriving[name], read_extract(source, name))
     ahead.close()
 
 
