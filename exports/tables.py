@@ -8,6 +8,7 @@ than reaching a file, and so does a row of another LA or another census date.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,10 +96,21 @@ def _all_in(values: pd.Series, pool: pd.Series) -> bool:
 
 
 def prepare_tables(tables: SubmissionTables, la_code: str, period: Period) -> PreparedTables:
-    individuals = prepare_table(
-        tables.individuals, IndividualsRecord, INDIVIDUALS_COLUMNS, "individuals", la_code, period
-    )
-    fpd = prepare_table(tables.fpd, FpdRecord, FPD_COLUMNS, "FPD", la_code, period)
+    # Checked and sorted at once (much of it in kernels that release the GIL); the first
+    # table's error is raised first, as it would be one after the other.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nis-prepare") as pool:
+        fpd_prepared = pool.submit(
+            prepare_table, tables.fpd, FpdRecord, FPD_COLUMNS, "FPD", la_code, period
+        )
+        individuals = prepare_table(
+            tables.individuals,
+            IndividualsRecord,
+            INDIVIDUALS_COLUMNS,
+            "individuals",
+            la_code,
+            period,
+        )
+        fpd = fpd_prepared.result()
     if not _all_in(fpd["person_id"], individuals["person_id"]):
         raise SubmissionTableError("an FPD person has no row in the individuals table")
     return PreparedTables(individuals=individuals, fpd=fpd, opted_out=int(tables.opted_out))
