@@ -135,6 +135,18 @@ def read_previous(out_root: Path, la_code: str, census: date) -> PreviousSubmiss
     )
 
 
+def iso_dates(text: pd.Series) -> pd.Series:
+    """``pd.to_datetime(text, format="%Y-%m-%d")`` as ``datetime64[ns]`` (missing stays
+    missing), raising ValueError where it does. Arrow parses the usual spelling (zero-padded,
+    in range) in C; anything it refuses goes through pandas, which then decides."""
+    try:
+        days = pa.array(text, type=pa.string(), from_pandas=True).cast(pa.date32())
+        stamps = days.cast(pa.timestamp("ns"))  # refuses a day out of the ns range
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pd.to_datetime(text, format="%Y-%m-%d").astype("datetime64[ns]")
+    return pd.Series(stamps.to_pandas(), index=text.index, name=text.name).astype("datetime64[ns]")
+
+
 def read_individuals_csv(path: Path) -> pd.DataFrame:
     """An individuals CSV (spec section 5) back in the dtypes of ``IndividualsRecord``: text
     ``str``, dates ``datetime64[ns]``, the problem flags ``Int64``; an empty field is missing.
@@ -165,7 +177,7 @@ def read_individuals_csv(path: Path) -> pd.DataFrame:
         text = frame[c].astype("str")
         if c in _DATE_COLUMNS:
             try:
-                columns[c] = pd.to_datetime(text, format="%Y-%m-%d").astype("datetime64[ns]")
+                columns[c] = iso_dates(text)
             except (ValueError, TypeError):  # their messages quote the value
                 raise PreviousSubmissionError(
                     f"{path.name}: column {c} holds a value that is not an ISO date"
