@@ -2,8 +2,8 @@
 started by the command, taken from by the run's tasks in the same process. A run under a worker
 has none, and its tasks do all their work themselves.
 
-Two things are done ahead, one after the other: reading the ten extracts (``extracts.read_ahead``)
-and validating what was read. The validate task takes the validation done ahead only when it was
+Two things are done ahead: reading the ten extracts (``extracts.read_ahead``) and validating
+them as they are read. The validate task takes the validation done ahead only when it was
 given exactly the frames read ahead (the same ten objects, so no file changed since) and validates
 as of the same extract date for the same council; otherwise, or when the validation ahead failed,
 it validates the frames it was given itself, so its result and its errors are always its own.
@@ -29,9 +29,10 @@ _validation: ValidationAhead | None = None
 
 
 class ValidationAhead:
-    """The validation of what ``reads`` reads, in a thread of its own once the reads are done.
+    """The validation of what ``reads`` reads, in a thread of its own, each extract parsed as
+    soon as it is read.
 
-    The thread is a daemon: a run interrupted meanwhile exits without waiting for it.
+    The thread is a daemon: a run interrupted meanwhile waits only for the parse under way.
     """
 
     def __init__(self, reads: ReadAhead, extract_date: date, la_code: str | None) -> None:

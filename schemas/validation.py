@@ -140,8 +140,8 @@ def _run_rules(context: CheckContext, pool: ThreadPoolExecutor) -> list[pd.DataF
 
     Only the cascade rule reads which rows are in error: every other rule looks at the parsed
     values alone, so their checks run two at a time (much of each is in kernels that release the
-    GIL) and the rows they find in error are recorded once all are done; the cascade then runs
-    alone, last, on all of them.
+    GIL) and the rows they find in error are recorded in the rules' order as the checks end; the
+    cascade then runs alone, last, on all of them.
     """
     for key in ("family_id", "person_id"):
         context.key_codes(key)  # encoded once, here, not by two threads at once

@@ -192,6 +192,30 @@ def test_three_period_backfill_reads_once_and_writes_every_period(
     assert f"nis-extracts-e08000012-backfill-{BACKFILL[0]}-{BACKFILL[-1]}" in found
 
 
+def test_backfill_writes_what_runs_of_each_period_in_turn_write(
+    backfilled: tuple[Path, Any], source: Path, config: Path, tmp_path: Path
+) -> None:
+    # The backfill computes each period while the one before is written; one run per census
+    # date, in the same order, computes each on its own. Every file is the same, byte for byte.
+    backfill_out, _ = backfilled
+    out = tmp_path / "one-by-one"
+    for census in BACKFILL:
+        state = nis_submission(
+            census_date=census,
+            config_path=str(config),
+            source_path=str(source),
+            output_dir=str(out),
+            return_state=True,
+        )
+        assert state_of(state)[0] == "COMPLETED"
+    for census in BACKFILL:
+        mine, theirs = backfill_out / LA / census, out / LA / census
+        names = sorted(p.name for p in theirs.iterdir())
+        assert names == sorted(p.name for p in mine.iterdir())
+        for name in names:
+            assert (mine / name).read_bytes() == (theirs / name).read_bytes(), f"{census}/{name}"
+
+
 def test_backfill_rerun_skips_every_period_as_up_to_date(
     backfilled: tuple[Path, Any], source: Path, config: Path
 ) -> None:
