@@ -64,6 +64,17 @@ def backfilled(
     return out, state
 
 
+def _run_period(census: str, config: Path, source: Path, out: Path) -> Any:
+    """The final state of ``nis_submission`` for ``census`` into ``out``."""
+    return nis_submission(
+        census_date=census,
+        config_path=str(config),
+        source_path=str(source),
+        output_dir=str(out),
+        return_state=True,
+    )
+
+
 def _manifest(folder: Path) -> dict[str, Any]:
     return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
 
@@ -73,13 +84,7 @@ def test_single_period_writes_the_submission_names_the_run_and_publishes_artifac
 ) -> None:
     census = "2025-09-30"
     out = tmp_path / "out"
-    state = nis_submission(
-        census_date=census,
-        config_path=str(config),
-        source_path=str(source),
-        output_dir=str(out),
-        return_state=True,
-    )
+    state = _run_period(census, config, source, out)
     kind, result = state_of(state)
     assert kind == "COMPLETED"
     assert isinstance(result, RunResult) and result.exit_code == 0
@@ -200,14 +205,7 @@ def test_backfill_writes_what_runs_of_each_period_in_turn_write(
     backfill_out, _ = backfilled
     out = tmp_path / "one-by-one"
     for census in BACKFILL:
-        state = nis_submission(
-            census_date=census,
-            config_path=str(config),
-            source_path=str(source),
-            output_dir=str(out),
-            return_state=True,
-        )
-        assert state_of(state)[0] == "COMPLETED"
+        assert state_of(_run_period(census, config, source, out))[0] == "COMPLETED"
     for census in BACKFILL:
         mine, theirs = backfill_out / LA / census, out / LA / census
         names = sorted(p.name for p in theirs.iterdir())
@@ -306,13 +304,7 @@ def test_threshold_exceeded_writes_only_the_validation_report(tmp_path: Path) ->
     source = synthetic_extracts(tmp_path / "extracts", families=40, seed=7, defects=0.1)
     config = write_config(tmp_path / "nis.toml", threshold=0.01)
     census = "2025-09-30"
-    state = nis_submission(
-        census_date=census,
-        config_path=str(config),
-        source_path=str(source),
-        output_dir=str(tmp_path / "out"),
-        return_state=True,
-    )
+    state = _run_period(census, config, source, tmp_path / "out")
     kind, error = state_of(state)
     assert kind == "FAILED" and error.exit_code == 1
     (period,) = run_result(state).periods
