@@ -22,24 +22,24 @@ from transforms.periods import Period
 _ahead: _ComputeAhead | None = None
 
 
+Compute = Callable[[Mapping[str, pd.DataFrame], Period], Any]
+
+
 class _ComputeAhead:
-    def __init__(
-        self, clean: Mapping[str, pd.DataFrame], period: Period, compute: Callable[[], Any]
-    ) -> None:
+    def __init__(self, clean: Mapping[str, pd.DataFrame], period: Period, compute: Compute) -> None:
         self.clean, self.period = clean, period
         self._result: Any = None
         self._done = threading.Event()
-        self._compute = compute
-        thread = threading.Thread(target=self._run, name="nis-compute-ahead", daemon=True)
-        thread.start()
+        threading.Thread(
+            target=self._run, args=(compute,), name="nis-compute-ahead", daemon=True
+        ).start()
 
-    def _run(self) -> None:
+    def _run(self, compute: Compute) -> None:
         try:
-            self._result = self._compute()
+            self._result = compute(self.clean, self.period)
         except Exception:  # noqa: S110 - the compute task computes again and reports it
             self._result = None
         finally:
-            self._compute = None  # type: ignore[assignment]
             self._done.set()
 
     def result(self) -> Any:
@@ -48,11 +48,9 @@ class _ComputeAhead:
         return result
 
 
-def start_computing(
-    clean: Mapping[str, pd.DataFrame], period: Period, compute: Callable[[], Any]
-) -> None:
-    """Start ``compute()`` (the tables of ``period`` from ``clean``) in the background, in
-    place of any computation ahead not taken."""
+def start_computing(clean: Mapping[str, pd.DataFrame], period: Period, compute: Compute) -> None:
+    """Start ``compute(clean, period)`` in the background, in place of any computation ahead
+    not taken."""
     global _ahead
     _ahead = _ComputeAhead(clean, period, compute)
 

@@ -40,10 +40,9 @@ class ValidationAhead:
         self._reads: ReadAhead | None = reads
         self._result: ValidationResult | None = None
         self._done = threading.Event()
-        self._thread = threading.Thread(
+        threading.Thread(
             target=self._validate, args=(reads,), name="nis-validate-ahead", daemon=True
-        )
-        self._thread.start()
+        ).start()
 
     def _validate(self, reads: ReadAhead) -> None:
         try:

@@ -192,8 +192,7 @@ def _compute_ahead(prepared: PreparedInputs, period: Period | None, out_root: Pa
     with a finished submission in it may be up to date, and is then not computed at all."""
     if period is None or read_manifest(out_root / prepared.la_code / period.label) is not None:
         return
-    clean = prepared.validation.clean
-    start_computing(clean, period, lambda: period_tables(clean, period))
+    start_computing(prepared.validation.clean, period, period_tables)
 
 
 def _compute_and_export(

@@ -26,15 +26,17 @@ def _clean() -> dict[str, pd.DataFrame]:
 
 def test_taken_once_for_the_same_frames_and_census_date() -> None:
     clean = _clean()
-    start_computing(clean, MARCH, lambda: ("tables", len(clean["families"])))
-    assert computed_ahead(clean, MARCH) == ("tables", 2)
+    start_computing(
+        clean, MARCH, lambda frames, period: ("tables", len(frames["families"]), period)
+    )
+    assert computed_ahead(clean, MARCH) == ("tables", 2, MARCH)
     assert computed_ahead(clean, MARCH) is None  # taken: the next caller computes
 
 
 @pytest.mark.parametrize("other", ["frames", "census"])
 def test_not_taken_for_other_frames_or_another_census_date(other: str) -> None:
     clean = _clean()
-    start_computing(clean, MARCH, lambda: "tables")
+    start_computing(clean, MARCH, lambda frames, period: "tables")
     if other == "frames":  # equal frames, but not the very ones: nothing says they stay equal
         assert computed_ahead(_clean(), MARCH) is None
     else:
@@ -45,7 +47,7 @@ def test_not_taken_for_other_frames_or_another_census_date(other: str) -> None:
 def test_a_computation_that_failed_is_left_to_the_caller() -> None:
     clean = _clean()
 
-    def broken() -> object:
+    def broken(frames: object, period: object) -> object:
         raise KeyError("a column the transform needs")
 
     start_computing(clean, MARCH, broken)
@@ -54,7 +56,7 @@ def test_a_computation_that_failed_is_left_to_the_caller() -> None:
 
 def test_a_newer_start_replaces_one_not_taken() -> None:
     clean = _clean()
-    start_computing(clean, SEPTEMBER, lambda: "september")
-    start_computing(clean, MARCH, lambda: "march")
+    start_computing(clean, SEPTEMBER, lambda frames, period: "september")
+    start_computing(clean, MARCH, lambda frames, period: "march")
     assert computed_ahead(clean, SEPTEMBER) is None
     assert computed_ahead(clean, MARCH) == "march"
