@@ -20,6 +20,17 @@ import time
 _PR_SET_PDEATHSIG = 1
 _SIGKILL = 9
 
+# A temporary API lives for one command. Its automations (the triggers service and the actions
+# it takes) have nothing to act on in that time, and block types are registered by a server a
+# team starts for its UI (Block.save registers a block's own type): skipping both takes about a
+# second off every run's start-up (one second of CPU too). Settings given in the environment
+# are kept.
+LEAN_SERVER = {
+    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+    "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false",
+    "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
+}
+
 
 def _die_with(parent: int) -> None:
     if sys.platform.startswith("linux"):
@@ -41,6 +52,8 @@ def _die_with(parent: int) -> None:
 def main(argv: list[str]) -> None:
     fd, parent = int(argv[1]), int(argv[2])
     _die_with(parent)
+    for name, value in LEAN_SERVER.items():
+        os.environ.setdefault(name, value)
     import uvicorn
     from prefect.server.api.server import create_app
 

@@ -1,0 +1,56 @@
+"""The temporary API's process starts lean: Prefect's automations services and block
+registration are off there (under the setting names Prefect reads), and a setting given in the
+environment is kept."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from flows.api_process import LEAN_SERVER
+
+# What Prefect itself makes of an environment: its enabled ephemeral-server services and whether
+# block types are registered on start.
+_PROBE = """
+import json, os
+from flows.api_process import LEAN_SERVER
+for name, value in LEAN_SERVER.items():
+    os.environ.setdefault(name, value)
+from prefect.server.services.base import RunInEphemeralServers
+from prefect.settings import get_current_settings
+server = get_current_settings().server
+print(json.dumps({
+    "services": sorted(s.__name__ for s in RunInEphemeralServers.enabled_services()),
+    "register": server.register_blocks_on_start,
+    "memoize": server.memoize_block_auto_registration,
+}))
+"""
+
+
+def _probe(**environment: str) -> dict[str, object]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(environment)
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True
+    )
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_the_temporary_api_runs_without_automations_or_block_registration() -> None:
+    seen = _probe()
+    assert "Actions" not in seen["services"] and "ReactiveTriggers" not in seen["services"]
+    # What the run needs is still served: task runs are recorded, events persisted.
+    assert {"TaskRunRecorder", "EventPersister"} <= set(seen["services"])  # type: ignore[arg-type]
+    assert seen["register"] is False and seen["memoize"] is False
+
+
+def test_a_setting_in_the_environment_is_kept() -> None:
+    seen = _probe(PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED="true")
+    assert "Actions" in seen["services"] and "ReactiveTriggers" in seen["services"]
+    assert set(LEAN_SERVER) == {
+        "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED",
+        "PREFECT_SERVER_REGISTER_BLOCKS_ON_START",
+        "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION",
+    }
