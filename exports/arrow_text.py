@@ -24,13 +24,50 @@ def join(*parts: pa.Array | str, separator: str = "") -> pa.Array:
     return pc.binary_join_element_wise(*(large(part) for part in parts), large(separator))
 
 
-def concatenated(strings: pa.Array | pa.ChunkedArray) -> bytes:
-    """Every string of an Arrow string array with no nulls, end to end, as UTF-8."""
+def concatenated(strings: pa.Array | pa.ChunkedArray) -> bytes | memoryview:
+    """Every string of an Arrow string array with no nulls, end to end, as UTF-8: a view of
+    the array's own data (no copy of a block of megabytes) for one array, bytes for a chunked
+    one."""
     if isinstance(strings, pa.ChunkedArray):
         return b"".join(concatenated(chunk) for chunk in strings.chunks)
-    if len(strings) == 0:
+    first, last = _extent(strings)
+    if first == last:
         return b""
+    return memoryview(strings.buffers()[2][first:last]).cast("B")  # Arrow exports signed bytes
+
+
+def _extent(strings: pa.Array) -> tuple[int, int]:
+    """Where the strings of ``strings`` start and end in its data buffer."""
+    if len(strings) == 0 or strings.buffers()[2] is None:
+        return 0, 0
     offset_type = np.int64 if pa.types.is_large_string(strings.type) else np.int32
     offsets = np.frombuffer(strings.buffers()[1], dtype=offset_type)
-    first, last = offsets[strings.offset], offsets[strings.offset + len(strings)]
-    return strings.buffers()[2][int(first) : int(last)].to_pybytes()
+    return int(offsets[strings.offset]), int(offsets[strings.offset + len(strings)])
+
+
+def holds_any(strings: pa.Array, chars: bytes) -> bool:
+    """Whether any string of ``strings`` may hold one of the bytes ``chars``: one pass over the
+    array's data, instead of one search per value and character. It may say yes for bytes
+    under a null value, never no for a byte that is there: a check that lets the usual case
+    (codes, dates, numbers) skip work, whose callers do the exact work when it says yes."""
+    first, last = _extent(strings)
+    if first == last:
+        return False
+    wanted = np.zeros(256, dtype=bool)
+    wanted[np.frombuffer(chars, dtype=np.uint8)] = True
+    data = np.frombuffer(strings.buffers()[2], dtype=np.uint8)[first:last]
+    return bool(wanted[data].any())
+
+
+def edge_bytes(strings: pa.Array) -> np.ndarray:
+    """The first and last byte of every non-empty string of ``strings`` (nulls included, with
+    whatever bytes lie under them: see ``holds_any``)."""
+    if len(strings) == 0 or strings.buffers()[2] is None:
+        return np.zeros(0, dtype=np.uint8)
+    offset_type = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    offsets = np.frombuffer(strings.buffers()[1], dtype=offset_type)
+    offsets = offsets[strings.offset : strings.offset + len(strings) + 1]
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts
+    data = np.frombuffer(strings.buffers()[2], dtype=np.uint8)
+    return np.concatenate([data[starts[filled]], data[ends[filled] - 1]])

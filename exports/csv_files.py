@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from exports.arrow_text import concatenated, join, large
+from exports.arrow_text import concatenated, holds_any, join, large
 from exports.files import atomic_path
 
 
@@ -103,7 +103,7 @@ def _header(df: pd.DataFrame) -> bytes:
     return text.getvalue().encode("utf-8")
 
 
-def csv_rows(df: pd.DataFrame) -> bytes:
+def csv_rows(df: pd.DataFrame) -> bytes | memoryview:
     """The rows of ``df`` as CSV text (UTF-8), each ending in ``\\n``, built column by column
     with Arrow (``exports.arrow_text``) to the csv module's rules for ``QUOTE_MINIMAL`` with a
     ``\\n`` line end: a field is quoted when it holds a comma, a quote or a ``\\n`` (not a bare
@@ -118,16 +118,18 @@ def csv_rows(df: pd.DataFrame) -> bytes:
 
 def _field(text: pd.Series, empty: str) -> pa.Array:
     values = pa.array(text, type=pa.large_string(), from_pandas=True)
-    # Plain substring searches, and the quoting only where some value needs it (most columns
-    # are codes, dates and numbers that never do).
-    needs_quotes = pc.or_(
-        pc.or_(pc.match_substring(values, ","), pc.match_substring(values, '"')),
-        pc.match_substring(values, "\n"),
-    )
     fields = values
-    if pc.any(needs_quotes).as_py():
-        quoted = join('"', pc.replace_substring(values, '"', '""'), '"')
-        fields = pc.if_else(needs_quotes, quoted, values)
+    # Most columns are codes, dates and numbers that never need quotes: one pass over the
+    # block's bytes says so, and only a column that may hold a comma, a quote or a line feed is
+    # searched value by value.
+    if holds_any(values, b',"\n'):
+        needs_quotes = pc.or_(
+            pc.or_(pc.match_substring(values, ","), pc.match_substring(values, '"')),
+            pc.match_substring(values, "\n"),
+        )
+        if pc.any(needs_quotes).as_py():
+            quoted = join('"', pc.replace_substring(values, '"', '""'), '"')
+            fields = pc.if_else(needs_quotes, quoted, values)
     if empty:
         fields = pc.if_else(pc.equal(fields, large("")), large(empty), fields)
     return pc.fill_null(fields, large(empty))

@@ -62,7 +62,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.xml.functions import tostring
 
-from exports.arrow_text import concatenated, join, large
+from exports.arrow_text import concatenated, edge_bytes, holds_any, join, large
 from exports.files import atomic_path
 from exports.made_ahead import made_ahead
 from exports.zip_writer import Deflated, DeflatedZip, Deflater, deflate_bytes
@@ -339,45 +339,75 @@ def _escape(text: pd.Series) -> pd.Series:
     return text
 
 
+# The bytes of text that _escape may change: XML's markup characters, the C0 controls XML
+# forbids, and the lead byte of U+FFFE and U+FFFF in UTF-8 (0xEF).
+_ESCAPED = b"&<>" + bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xEF])
+_CELL_LIMIT = 32767  # characters in an Excel cell
+
+
+def _xml_text(s: pd.Series) -> pa.Array:
+    """A text column as it goes into cells: ``_escape``'s result, computed only for a column
+    whose bytes may need it (most are codes, dates and ids that never do)."""
+    text = _arrow_text(s.astype("str"))
+    longest = pc.max(pc.binary_length(text)).as_py()
+    if holds_any(text, _ESCAPED) or (longest or 0) > _CELL_LIMIT:
+        return _arrow_text(_escape(s.astype("str")))
+    return text
+
+
+def _may_be_padded(text: pa.Array) -> bool:
+    """Whether some value may begin or end with white space (so needs ``xml:space``): no when
+    every value's first and last byte is a printable ASCII character other than the space."""
+    edges = edge_bytes(text)
+    return bool(((edges <= 0x20) | (edges >= 0x7F)).any())
+
+
 def _arrow_text(s: pd.Series) -> pa.Array:
     return pa.array(s, type=pa.large_string(), from_pandas=True)
 
 
-def _cells_xml(s: pd.Series, column: str, numbers: pa.Array, date_style: int) -> pa.Array:
-    """One column's cells as XML text (column letter ``column``, row numbers ``numbers``), empty
-    where the value is missing."""
+def _cell_parts(s: pd.Series, column: str, numbers: pa.Array, date_style: int) -> list[Any]:
+    """One column's cells as the pieces of their XML text, joined row by row (column letter
+    ``column``, row numbers ``numbers``); a row's pieces hold a null where its value is
+    missing, and its cell is then empty."""
     ref = f'<c r="{column}'
     if pd.api.types.is_datetime64_any_dtype(s):
         days = (s.to_numpy(dtype="datetime64[D]") - _EXCEL_EPOCH).astype("int64")
         days = days - ((days > 0) & (days <= 60))  # as openpyxl: Excel's phantom 29 Feb 1900
         value = pa.array(days, mask=s.isna().to_numpy(dtype=bool)).cast(pa.large_string())
-        cells = join(ref, numbers, f'" s="{date_style}" t="n"><v>', value, "</v></c>")
-    elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_integer_dtype(s):
+        return [ref, numbers, f'" s="{date_style}" t="n"><v>', value, "</v></c>"]
+    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_integer_dtype(s):
         value = pa.array(s.astype("Int64"), from_pandas=True).cast(pa.large_string())
-        cells = join(ref, numbers, '" t="n"><v>', value, "</v></c>")
-    elif pd.api.types.is_float_dtype(s):
+        return [ref, numbers, '" t="n"><v>', value, "</v></c>"]
+    if pd.api.types.is_float_dtype(s):
         # pandas' own float spelling (Arrow's cast would write 100.0 as "100").
         value = _arrow_text(s.astype("Float64").astype("str"))
-        cells = join(ref, numbers, '" t="n"><v>', value, "</v></c>")
-    else:
-        text = _arrow_text(_escape(s.astype("str")))
-        padded = pc.not_equal(text, pc.utf8_trim_whitespace(text))
-        space = pc.if_else(padded, large(' xml:space="preserve"'), large(""))
-        cells = join(ref, numbers, '" t="inlineStr"><is><t', space, ">", text, "</t></is></c>")
-    return pc.fill_null(cells, "")
+        return [ref, numbers, '" t="n"><v>', value, "</v></c>"]
+    text = _xml_text(s)
+    if not _may_be_padded(text):
+        return [ref, numbers, '" t="inlineStr"><is><t>', text, "</t></is></c>"]
+    padded = pc.not_equal(text, pc.utf8_trim_whitespace(text))
+    space = pc.if_else(padded, large(' xml:space="preserve"'), large(""))
+    return [ref, numbers, '" t="inlineStr"><is><t', space, ">", text, "</t></is></c>"]
 
 
-def rows_xml(df: pd.DataFrame, first_row: int, date_style: int) -> bytes:
+def rows_xml(df: pd.DataFrame, first_row: int, date_style: int) -> bytes | memoryview:
     """``<row>`` elements for the rows of ``df``, numbered from ``first_row``, as UTF-8."""
     if df.empty:
         return b""
     numbers = pa.array(np.arange(first_row, first_row + len(df))).cast(pa.large_string())
-    cells = [
-        _cells_xml(df[column], get_column_letter(i), numbers, date_style)
-        for i, column in enumerate(df.columns, start=1)
-    ]
-    rows = join('<row r="', numbers, '">', *cells, "</row>")
-    return concatenated(rows)
+    # A column with no missing value goes into the rows' one join as its pieces; only a column
+    # with some is joined into cells first (an empty cell for a missing value): the text of most
+    # cells is copied once, not twice.
+    parts: list[Any] = ['<row r="', numbers, '">']
+    for i, column in enumerate(df.columns, start=1):
+        cell = _cell_parts(df[column], get_column_letter(i), numbers, date_style)
+        if any(isinstance(part, pa.Array) and part.null_count for part in cell):
+            parts.append(pc.fill_null(join(*cell), ""))
+        else:
+            parts += cell
+    parts.append("</row>")
+    return concatenated(join(*parts))
 
 
 def append_frame(ws: WriteOnlySheet, df: pd.DataFrame) -> None:
