@@ -68,6 +68,6 @@ def edge_bytes(strings: pa.Array) -> np.ndarray:
     offsets = np.frombuffer(strings.buffers()[1], dtype=offset_type)
     offsets = offsets[strings.offset : strings.offset + len(strings) + 1]
     starts, ends = offsets[:-1], offsets[1:]
-    filled = ends > starts
+    filled = np.greater(ends, starts)
     data = np.frombuffer(strings.buffers()[2], dtype=np.uint8)
     return np.concatenate([data[starts[filled]], data[ends[filled] - 1]])

@@ -209,7 +209,7 @@ class _Table:
     date_style: int
 
 
-def _row_chunks(table: _Table) -> Iterator[bytes]:
+def _row_chunks(table: _Table) -> Iterator[bytes | memoryview]:
     df = table.frame
     for start in range(0, len(df), _CHUNK_ROWS):
         chunk = df.iloc[start : start + _CHUNK_ROWS]

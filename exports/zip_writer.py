@@ -57,7 +57,7 @@ class Deflater:
         self._size = 0
         self._compressed = 0
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         self._crc = zlib.crc32(data, self._crc)
         self._size += len(data)
         self._put(self._zlib.compress(data))
