@@ -65,6 +65,7 @@ from openpyxl.xml.functions import tostring
 from exports.arrow_text import concatenated, edge_bytes, holds_any, join, large
 from exports.files import atomic_path
 from exports.made_ahead import made_ahead
+from exports.priority import in_background
 from exports.zip_writer import Deflated, DeflatedZip, Deflater, deflate_bytes
 from schemas.cleaning import UNWRITABLE
 
@@ -167,10 +168,14 @@ class StreamingWorkbook:
             # thread deflates the small parts; the archive is then written from the streams.
             pool = ThreadPoolExecutor(_SHEET_THREADS, thread_name_prefix="nis-sheet")
             try:
+                # The biggest first: a fresh thread takes it (see _deflate_sheet).
+                biggest_first = sorted(
+                    (e for e in entries if e.filename in tables),
+                    key=lambda e: -tables[e.filename].frame.size,
+                )
                 sheets = {
                     e.filename: pool.submit(self._deflate_sheet, src.read(e), tables[e.filename])
-                    for e in entries
-                    if e.filename in tables
+                    for e in biggest_first
                 }
                 with atomic_path(path) as tmp, open(tmp, "wb") as out:
                     archive = DeflatedZip(out, _ZIP_DATE_TIME, 0o600)
@@ -190,6 +195,11 @@ class StreamingWorkbook:
     def _deflate_sheet(self, sheet: bytes, table: _Table) -> Deflated:
         """A table sheet's XML, deflated into a scratch file: openpyxl wrote the header row
         only; the rows go in before </sheetData>."""
+        if table.frame.size < max(t.frame.size for t in self.tables.values()):
+            # The biggest sheet's deflate is the export's longest chain: the others fill the
+            # gaps it leaves (exports.priority). A thread keeps its lowered priority for the
+            # sheets it takes after this one, which are no bigger: the biggest is taken first.
+            in_background()
         head, mark, tail = sheet.partition(b"</sheetData>")
         if not mark:
             raise RuntimeError("sheet XML has no sheetData to fill")

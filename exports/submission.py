@@ -58,6 +58,7 @@ from exports.manifest import (
     write_manifest,
 )
 from exports.paths import check_output_folders, explain_os_errors, open_lock
+from exports.priority import in_background
 from exports.statistics import write_statistics_csv
 from exports.tables import PreparedTables, prepare_changes, prepare_tables
 from exports.validation_report import (
@@ -240,7 +241,9 @@ def _move_into_place(partial: Path, target: Path, replace: bool) -> Path | None:
 def _write_table_csvs(
     folder: Path, names: SubmissionFiles, prepared: PreparedTables
 ) -> list[dict[str, Any]]:
-    """The two table CSVs and their manifest entries (hashed here too, off the main thread)."""
+    """The two table CSVs and their manifest entries (hashed here too, off the main thread), in
+    the time the workbook's biggest sheet leaves (``exports.priority``)."""
+    in_background()
     write_table_csv(prepared.individuals, folder / names.individuals)
     write_table_csv(prepared.fpd, folder / names.fpd)
     return [

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from exports.priority import in_background
 from transforms.periods import Period
 
 _ahead: _ComputeAhead | None = None
@@ -35,6 +36,7 @@ class _ComputeAhead:
         ).start()
 
     def _run(self, compute: Compute) -> None:
+        in_background()  # the period being written goes first: this is wanted only after it
         try:
             self._result = compute(self.clean, self.period)
         except Exception:  # noqa: S110 - the compute task computes again and reports it
