@@ -11,6 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from schemas.cleaning import bytes_held
+
 
 def large(part: pa.Array | str) -> pa.Array | pa.Scalar:
     """``part`` as a large_string scalar when it is a plain string: Arrow joins only strings of
@@ -46,28 +48,7 @@ def _extent(strings: pa.Array) -> tuple[int, int]:
 
 
 def holds_any(strings: pa.Array, chars: bytes) -> bool:
-    """Whether any string of ``strings`` may hold one of the bytes ``chars``: one pass over the
-    array's data, instead of one search per value and character. It may say yes for bytes
-    under a null value, never no for a byte that is there: a check that lets the usual case
-    (codes, dates, numbers) skip work, whose callers do the exact work when it says yes."""
-    first, last = _extent(strings)
-    if first == last:
-        return False
-    wanted = np.zeros(256, dtype=bool)
-    wanted[np.frombuffer(chars, dtype=np.uint8)] = True
-    data = np.frombuffer(strings.buffers()[2], dtype=np.uint8)[first:last]
-    return bool(wanted[data].any())
-
-
-def edge_bytes(strings: pa.Array) -> np.ndarray:
-    """The first and last byte of every non-empty string of ``strings`` (nulls included, with
-    whatever bytes lie under them: see ``holds_any``)."""
-    if len(strings) == 0 or strings.buffers()[2] is None:
-        return np.zeros(0, dtype=np.uint8)
-    offset_type = np.int64 if pa.types.is_large_string(strings.type) else np.int32
-    offsets = np.frombuffer(strings.buffers()[1], dtype=offset_type)
-    offsets = offsets[strings.offset : strings.offset + len(strings) + 1]
-    starts, ends = offsets[:-1], offsets[1:]
-    filled = np.greater(ends, starts)
-    data = np.frombuffer(strings.buffers()[2], dtype=np.uint8)
-    return np.concatenate([data[starts[filled]], data[ends[filled] - 1]])
+    """Whether any value of ``strings`` (large_string) may hold one of the bytes ``chars``: one
+    pass over its bytes instead of one search per value and character. Never no for a byte
+    that is there (``schemas.cleaning.bytes_held``): the writers skip exact work on a no."""
+    return bool(bytes_held(strings)[np.frombuffer(chars, dtype=np.uint8)].any())

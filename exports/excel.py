@@ -62,12 +62,12 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.xml.functions import tostring
 
-from exports.arrow_text import concatenated, edge_bytes, holds_any, join, large
+from exports.arrow_text import concatenated, holds_any, join, large
 from exports.files import atomic_path
 from exports.made_ahead import made_ahead
 from exports.priority import in_background
 from exports.zip_writer import Deflated, DeflatedZip, Deflater, deflate_bytes
-from schemas.cleaning import UNWRITABLE
+from schemas.cleaning import UNWRITABLE, edges_may_be_invisible
 
 # Rows in a worksheet, header included.
 EXCEL_MAX_ROWS = 1_048_576
@@ -368,8 +368,7 @@ def _xml_text(s: pd.Series) -> pa.Array:
 def _may_be_padded(text: pa.Array) -> bool:
     """Whether some value may begin or end with white space (so needs ``xml:space``): no when
     every value's first and last byte is a printable ASCII character other than the space."""
-    edges = edge_bytes(text)
-    return bool(((edges <= 0x20) | (edges >= 0x7F)).any())
+    return edges_may_be_invisible(text)
 
 
 def _arrow_text(s: pd.Series) -> pa.Array:

@@ -48,7 +48,7 @@ def strip_invisible(values: pd.Series) -> pd.Series:
     for chunk in arrow.chunks:
         # Most cells begin and end with a visible ASCII character: a column where all do has
         # nothing to strip, and is not copied.
-        if _edges_may_be_invisible(chunk):
+        if edges_may_be_invisible(chunk):
             chunk = pc.utf8_trim_whitespace(chunk)  # white space, as Arrow knows it: fast
             # The rest of INVISIBLE_EDGES is beyond ASCII: a column of ASCII text has none of it.
             if _any_arrow_byte(chunk, lambda b: b >= 0x80):
@@ -58,14 +58,17 @@ def strip_invisible(values: pd.Series) -> pd.Series:
 
 
 def bytes_held(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Which of the 256 byte values occur in the column's UTF-8 text (one scan of its buffers;
-    bytes of a sliced-off part may count: only ever a false alarm)."""
+    """Which of the 256 byte values occur in the column's UTF-8 text (large_string): one scan
+    of the part of its buffers its values span (bytes under a missing value may count: only
+    ever a false alarm)."""
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     seen = np.zeros(256, dtype=bool)
     for chunk in chunks:
         data = chunk.buffers()[2]
-        if data is not None and data.size:
-            seen |= np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256) > 0
+        if data is not None and data.size and len(chunk):
+            offsets = value_offsets(chunk)
+            held = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+            seen |= np.bincount(held, minlength=256) > 0
     return seen
 
 
@@ -106,7 +109,7 @@ def value_offsets(chunk: pa.Array) -> np.ndarray:
     return np.frombuffer(buffer, dtype=np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
 
 
-def _edges_may_be_invisible(chunk: pa.Array) -> bool:
+def edges_may_be_invisible(chunk: pa.Array) -> bool:
     """Whether some value's first or last byte is a space, a control byte or beyond ASCII (the
     start of a character that may be invisible). Read from the Arrow buffers, no copy."""
     data = chunk.buffers()[2]
