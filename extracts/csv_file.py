@@ -64,12 +64,36 @@ def read_csv_records(text: str) -> CsvRecords:
     first_line = text[: _line_end(text)]
     if _BINARY_HEADER.search(first_line):
         raise FileRefused("binary data, not CSV text (or UTF-16 text without its byte order mark)")
-    with _large_fields(len(text)):
-        header = next(csv.reader(io.StringIO(first_line + "\n", newline="")), [])
-    fast = _read_arrow(text, len(header))
+    header = _header(first_line)
+    fast = _read_arrow(text.encode("utf-8"), len(header))
     if fast is None:
         fast = _read_fast(text, len(header))
     return fast if fast is not None else _read_slow(text)
+
+
+def read_utf8_records(data: bytes) -> CsvRecords | None:
+    """What ``read_csv_records`` makes of the text of ``data`` when its bytes are UTF-8 (a byte
+    order mark allowed) and Arrow can split it, read straight from the bytes: the file is not
+    decoded into a Python string and encoded back for Arrow (at national scale, a second of
+    work and a copy of every extract in memory). None when the file needs the text's way: not
+    UTF-8 throughout (Arrow checks every value), a quote anywhere, no visible header, or anything
+    else ``_read_arrow`` leaves to pandas."""
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if b'"' in body:
+        return None
+    ends = [i for i in (body.find(b"\n"), body.find(b"\r")) if i >= 0]
+    try:
+        first_line = body[: min(ends) if ends else len(body)].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if _VISIBLE.search(first_line) is None or _BINARY_HEADER.search(first_line):
+        return None  # the text's way says why
+    return _read_arrow(body, len(_header(first_line)))
+
+
+def _header(first_line: str) -> list[str]:
+    with _large_fields(len(first_line)):
+        return next(csv.reader(io.StringIO(first_line + "\n", newline="")), [])
 
 
 def physical_lines(text: str) -> int:
@@ -83,20 +107,21 @@ def _line_end(text: str) -> int:
     return min(ends) if ends else len(text)
 
 
-def _read_arrow(text: str, width: int) -> CsvRecords | None:
-    """pyarrow's CSV reader, for a file without a quote character; None otherwise, or when the
-    file needs more than splitting (a row with more or fewer fields than the header).
+def _read_arrow(data: bytes, width: int) -> CsvRecords | None:
+    """pyarrow's CSV reader over the UTF-8 bytes of a file without a quote character; None
+    otherwise, or when the file needs more than splitting (a row with more or fewer fields than
+    the header, or bytes that are not UTF-8).
 
     Without quotes, splitting is all there is to CSV, and pyarrow splits exactly as pandas' C
     parser does (on commas, and on CR LF, LF or a lone CR), but straight into Arrow text: about
     ten times faster than pandas, which builds a Python string per cell first. With quotes the
     two parsers may disagree on malformed quoting, so such files take pandas' way."""
-    if '"' in text or width == 0:
+    if b'"' in data or width == 0:
         return None
     names = [str(i) for i in range(width)]
     try:
         table = pa_csv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(data),
             read_options=pa_csv.ReadOptions(column_names=names, block_size=_ARROW_BLOCK),
             parse_options=pa_csv.ParseOptions(
                 quote_char=False,
@@ -108,6 +133,7 @@ def _read_arrow(text: str, width: int) -> CsvRecords | None:
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.large_string()),
                 null_values=[],
+                check_utf8=True,  # bytes that are not UTF-8 go the text's way
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),

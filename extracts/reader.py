@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from extracts.csv_file import read_csv_records
+from extracts.csv_file import read_csv_records, read_utf8_records
 from extracts.guards import (
     EXCEL_MAX_ROWS,
     FileRefused,
@@ -143,7 +143,9 @@ def _read_csv(data: bytes) -> Table:
     if kind is not None:
         raise FileRefused(f"not CSV text: it is {kind}")
     check_text_header(data)
-    records = read_csv_records(decode_csv_bytes(data))
+    records = read_utf8_records(data)
+    if records is None:
+        records = read_csv_records(decode_csv_bytes(data))
     return Table(records.frame, records.extra_field_rows)
 
 

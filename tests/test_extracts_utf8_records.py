@@ -1,0 +1,98 @@
+"""extracts.csv_file.read_utf8_records reads a UTF-8 CSV straight from its bytes: whenever it
+gives records they are exactly those of the text's way (decode, then read_csv_records), and it
+leaves every file it cannot read that way (not UTF-8, quoted, ragged, no header) to it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from extracts.csv_file import read_csv_records, read_utf8_records
+from extracts.guards import FileRefused
+from extracts.text import TextDecodeError, decode_csv_bytes
+
+# Pieces of a CSV file, hostile ones included: separators and every line end, quotes, a BOM,
+# non-ASCII UTF-8, bytes that are not UTF-8 (Windows-1252's £ and é, a lone continuation byte),
+# NUL and other controls, white space.
+_PIECE = st.sampled_from(
+    [
+        b"a",
+        b"id",
+        b"42",
+        b" ",
+        b",",
+        b",,",
+        b"\n",
+        b"\r\n",
+        b"\r",
+        b'"',
+        b'""',
+        "é".encode(),
+        "€".encode(),
+        b"\xa3",
+        b"\xe9",
+        b"\x80",
+        b"\x00",
+        b"\x01",
+        b"\t",
+        b"\xef\xbb\xbf",
+    ]
+)
+_FILE = st.lists(_PIECE, max_size=24).map(b"".join)
+
+
+def _text_way(data: bytes) -> object:
+    try:
+        return read_csv_records(decode_csv_bytes(data))
+    except (FileRefused, TextDecodeError) as exc:
+        return type(exc)
+
+
+def _same(a: object, b: object) -> None:
+    assert type(a) is type(b)
+    pd.testing.assert_frame_equal(a.frame, b.frame)  # type: ignore[attr-defined]
+    assert a.extra_field_rows == b.extra_field_rows  # type: ignore[attr-defined]
+
+
+@given(_FILE)
+def test_whatever_it_reads_is_what_the_text_way_reads(data):
+    records = read_utf8_records(data)
+    if records is not None:
+        _same(records, _text_way(data))
+
+
+_CELL = st.text(st.sampled_from(list("ab9 -é€£'")), min_size=1, max_size=5)
+
+
+@given(
+    st.integers(1, 4).flatmap(
+        lambda width: st.lists(st.lists(_CELL, min_size=width, max_size=width), min_size=2)
+    ),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+    st.booleans(),
+)
+def test_a_plain_utf8_file_is_read_from_its_bytes(rows, end, bom):
+    text = end.join(",".join(row) for row in rows) + end
+    data = (b"\xef\xbb\xbf" if bom else b"") + text.encode()
+    records = read_utf8_records(data)
+    assert records is not None  # the fast way is taken, not only allowed
+    _same(records, _text_way(data))
+    assert list(records.frame.columns) == rows[0]
+    assert records.frame.index.tolist() == list(range(2, len(rows) + 1))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"id,name\n1,\xa3\n",  # Windows-1252
+        b'id,name\n1,"a,b"\n',  # quoted
+        b"id,name\n1,a,extra\n",  # ragged
+        b" \n1,2\n",  # no visible header
+        b"\xff\xfei\x00d\x00",  # UTF-16
+        b"i\x01d,x\n1,2\n",  # a control character in the header
+    ],
+)
+def test_files_for_the_text_way_are_left_to_it(data):
+    assert read_utf8_records(data) is None
