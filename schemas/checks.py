@@ -7,6 +7,7 @@ missing value never breaks a rule that compares values (E101 reports missing val
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -46,6 +47,9 @@ class CheckContext:
     extract_date: date
     errors: dict[str, np.ndarray] = field(default_factory=dict)
     _key_codes: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    # Rules run two at a time: the first to ask for a key encodes it, the others wait for it.
+    _key_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+    _key_locks: dict[str, threading.Lock] = field(default_factory=dict, compare=False, repr=False)
 
     def frame(self, extract: str) -> pd.DataFrame:
         return self.parsed[extract].frame
@@ -57,6 +61,12 @@ class CheckContext:
         The cross-extract rules compare the same key columns many times over; hashing a column
         of text is what costs, so it is done once per validation, and the rules compare numbers.
         """
+        with self._key_lock:
+            lock = self._key_locks.setdefault(key, threading.Lock())
+        with lock:
+            return self._encoded(key)
+
+    def _encoded(self, key: str) -> dict[str, np.ndarray]:
         if key not in self._key_codes:
             names = [n for n in self.parsed if key in self.frame(n).columns]
             columns = [text_array(self.frame(n)[key].astype("str")) for n in names]

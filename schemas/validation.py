@@ -140,21 +140,25 @@ def _run_rules(context: CheckContext, pool: ThreadPoolExecutor) -> list[pd.DataF
 
     Only the cascade rule reads which rows are in error: every other rule looks at the parsed
     values alone, so their checks run two at a time (much of each is in kernels that release the
-    GIL) and the rows they find in error are recorded in the rules' order as the checks end; the
-    cascade then runs alone, last, on all of them.
+    GIL), the key encodings and the biggest extracts' checks first, and the rows they find in
+    error are recorded in the rules' order; the cascade then runs alone, last, on all of them.
     """
-    for key in ("family_id", "person_id"):
-        context.key_codes(key)  # encoded once, here, not by two threads at once
     rules = [rule for rule in RULES.values() if rule.check is not None]
     cascade = [rule for rule in rules if rule.code == CASCADE_RULE]
     work = [
         (rule, target) for rule in rules if rule.code != CASCADE_RULE for target in rule.targets
     ]
+    # The two key encodings first (many checks wait for them), then the checks of the biggest
+    # extracts: the longest checks start early, not last, with one core left idle behind them.
+    encodings = [pool.submit(context.key_codes, key) for key in ("person_id", "family_id")]
+    rows = {name: len(parsed.frame) for name, parsed in context.parsed.items()}
+    biggest_first = sorted(range(len(work)), key=lambda i: -rows[work[i][1].extract])
+    started = {i: pool.submit(_broken, *work[i], context) for i in biggest_first}
+    for encoding in encodings:
+        encoding.result()
     out: list[pd.DataFrame] = []
-    for (rule, target), broken in zip(
-        work, pool.map(lambda item: _broken(item[0], item[1], context), work), strict=True
-    ):
-        out.extend(_record(rule, target, broken, context))
+    for i, (rule, target) in enumerate(work):  # in the rules' order, whatever order they ran in
+        out.extend(_record(rule, target, started[i].result(), context))
     for rule in cascade:
         for target in rule.targets:  # in order: each target's errors are the next one's input
             out.extend(_record(rule, target, _broken(rule, target, context), context))

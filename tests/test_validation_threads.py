@@ -95,3 +95,40 @@ def test_only_the_cascade_rule_reads_the_rows_in_error(raw: dict[str, RawExtract
     # record it depends on is" (it is in error itself), with none in error, nothing follows.
     assert not _broken(cascade, people, all_in_error).any()
     assert not _broken(cascade, people, none_in_error).any()
+
+
+def test_a_key_asked_for_by_several_threads_at_once_is_encoded_once(
+    raw: dict[str, RawExtract], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    import schemas.checks as checks
+
+    encoded: list[int] = []
+    encode = checks.pc.dictionary_encode
+
+    def slow_encode(values):  # type: ignore[no-untyped-def]
+        encoded.append(1)
+        time.sleep(0.05)  # long enough for every thread to be asking meanwhile
+        return encode(values)
+
+    monkeypatch.setattr(checks.pc, "dictionary_encode", slow_encode)
+    context = _context(_parsed(raw), errors=False)
+    start = threading.Barrier(6)
+    seen: list[dict[str, np.ndarray]] = []
+
+    def ask(key: str) -> None:
+        start.wait()
+        seen.append(context.key_codes(key))
+
+    threads = [
+        threading.Thread(target=ask, args=(k,)) for k in ["person_id"] * 4 + ["family_id"] * 2
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(encoded) == 2  # once per key
+    people = [s for s in seen if "people" in s and s is context.key_codes("person_id")]
+    assert len(people) == 4  # every asker got the one encoding
