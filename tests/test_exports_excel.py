@@ -360,9 +360,12 @@ def test_peak_memory_does_not_grow_with_rows(tmp_path, monkeypatch):
     monkeypatch.setattr(zip_writer, "_COPY_BUFFER", 64 * 1024)
     small = _peak_bytes(2_000, tmp_path)
     large = _peak_bytes(20_000, tmp_path)  # ten times the rows
-    # The rows of the large table are a little longer (more digits), hence the margin.
+    # The rows of the large table are a little longer (more digits), hence the margin. The
+    # blocks of row XML are handed on as views of Arrow's memory, so the Python heap holds only
+    # each block's temporaries, whose peak moves with thread timing by up to 256 KiB (seen under
+    # load); growing with the rows would be megabytes (20,000 rows are 2.4 MB of XML).
     for s, big in zip(small, large, strict=True):
-        assert big <= 1.2 * s + 64 * 1024, (small, large)
+        assert big <= 1.2 * s + 256 * 1024, (small, large)
 
 
 # ------------------------------------------------------------------------------------------------
