@@ -88,15 +88,9 @@ def test_the_csvs_are_written_by_a_lowered_thread(tmp_path, monkeypatch):
     monkeypatch.setattr(
         submission, "in_background", lambda: lowered.append(threading.current_thread().name)
     )
-    names = submission.SubmissionFiles(
-        workbook="w.xlsx",
-        individuals="i.csv",
-        fpd="f.csv",
-        statistics="s.csv",
-        validation_report="v.xlsx",
-        changes="c.csv",
-        manifest="m.json",
-    )
+    from transforms.periods import Period
+
+    names = submission.submission_files("E08000012", Period.of("2026-03-31"))
     frame = pd.DataFrame({"a": [1]})
     prepared = type("Prepared", (), {"individuals": frame, "fpd": frame})()
     from concurrent.futures import ThreadPoolExecutor
@@ -104,4 +98,4 @@ def test_the_csvs_are_written_by_a_lowered_thread(tmp_path, monkeypatch):
     with ThreadPoolExecutor(1, thread_name_prefix="nis-csv") as pool:
         pool.submit(submission._write_table_csvs, tmp_path, names, prepared).result()
     assert lowered == ["nis-csv_0"]
-    assert (tmp_path / "i.csv").read_bytes() == b"a\n1\n"
+    assert (tmp_path / names.individuals).read_bytes() == b"a\n1\n"
