@@ -365,12 +365,6 @@ def _xml_text(s: pd.Series) -> pa.Array:
     return text
 
 
-def _may_be_padded(text: pa.Array) -> bool:
-    """Whether some value may begin or end with white space (so needs ``xml:space``): no when
-    every value's first and last byte is a printable ASCII character other than the space."""
-    return edges_may_be_invisible(text)
-
-
 def _arrow_text(s: pd.Series) -> pa.Array:
     return pa.array(s, type=pa.large_string(), from_pandas=True)
 
@@ -393,7 +387,9 @@ def _cell_parts(s: pd.Series, column: str, numbers: pa.Array, date_style: int) -
         value = _arrow_text(s.astype("Float64").astype("str"))
         return [ref, numbers, '" t="n"><v>', value, "</v></c>"]
     text = _xml_text(s)
-    if not _may_be_padded(text):
+    # A value beginning or ending in white space needs xml:space; there is none when every
+    # value's first and last byte is a printable ASCII character other than the space.
+    if not edges_may_be_invisible(text):
         return [ref, numbers, '" t="inlineStr"><is><t>', text, "</t></is></c>"]
     padded = pc.not_equal(text, pc.utf8_trim_whitespace(text))
     space = pc.if_else(padded, large(' xml:space="preserve"'), large(""))

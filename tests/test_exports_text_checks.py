@@ -57,7 +57,7 @@ def test_holds_any_and_edges_by_hand():
 def _exactly(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the checks say yes everywhere: the writers then do the exact work on every column."""
     monkeypatch.setattr(excel, "holds_any", lambda strings, chars: True)
-    monkeypatch.setattr(excel, "_may_be_padded", lambda text: True)
+    monkeypatch.setattr(excel, "edges_may_be_invisible", lambda text: True)
     monkeypatch.setattr(csv_files, "holds_any", lambda strings, chars: True)
 
 
@@ -91,10 +91,10 @@ def test_csv_rows_equal_those_of_the_exact_work_and_of_the_csv_module(columns):
 
 def test_the_checks_route_each_column_by_hand():
     plain = pd.Series(["E08000012", "F1"], dtype="str")
-    assert excel._xml_text(plain) is not None and not excel._may_be_padded(excel._xml_text(plain))
+    assert not edges_may_be_invisible(excel._xml_text(plain))
     assert bytes(concatenated(excel._xml_text(pd.Series(["a&b"], dtype="str")))) == b"a&amp;b"
-    assert excel._may_be_padded(excel._xml_text(pd.Series(["ok", " lead"], dtype="str")))
-    assert excel._may_be_padded(excel._xml_text(pd.Series(["caf\u00e9"], dtype="str")))
+    assert edges_may_be_invisible(excel._xml_text(pd.Series(["ok", " lead"], dtype="str")))
+    assert edges_may_be_invisible(excel._xml_text(pd.Series(["caf\u00e9"], dtype="str")))
     cells = bytes(excel.rows_xml(pd.DataFrame({"a": pd.Series([" x", "y"], dtype="str")}), 2, 3))
     assert cells.count(b'xml:space="preserve"') == 1
     assert edges_may_be_invisible(_values(["ab", "c\t"])) and edges_may_be_invisible(
