@@ -65,7 +65,8 @@ def read_csv_records(text: str) -> CsvRecords:
     if _BINARY_HEADER.search(first_line):
         raise FileRefused("binary data, not CSV text (or UTF-16 text without its byte order mark)")
     header = _header(first_line)
-    fast = _read_arrow(text.encode("utf-8"), len(header))
+    # Arrow only splits files without quotes: a quoted one is not encoded for it.
+    fast = None if '"' in text else _read_arrow(text.encode("utf-8"), len(header))
     if fast is None:
         fast = _read_fast(text, len(header))
     return fast if fast is not None else _read_slow(text)
