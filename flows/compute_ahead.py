@@ -11,13 +11,13 @@ the errors it raises are always its own.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
 
 from exports.priority import in_background
+from flows.work_ahead import WorkAhead
 from transforms.periods import Period
 
 _ahead: _ComputeAhead | None = None
@@ -29,25 +29,11 @@ Compute = Callable[[Mapping[str, pd.DataFrame], Period], Any]
 class _ComputeAhead:
     def __init__(self, clean: Mapping[str, pd.DataFrame], period: Period, compute: Compute) -> None:
         self.clean, self.period = clean, period
-        self._result: Any = None
-        self._done = threading.Event()
-        threading.Thread(
-            target=self._run, args=(compute,), name="nis-compute-ahead", daemon=True
-        ).start()
+        self.work = WorkAhead(lambda: self._compute(compute), "nis-compute-ahead")
 
-    def _run(self, compute: Compute) -> None:
+    def _compute(self, compute: Compute) -> Any:
         in_background()  # the period being written goes first: this is wanted only after it
-        try:
-            self._result = compute(self.clean, self.period)
-        except Exception:  # noqa: S110 - the compute task computes again and reports it
-            self._result = None
-        finally:
-            self._done.set()
-
-    def result(self) -> Any:
-        self._done.wait()
-        result, self._result = self._result, None
-        return result
+        return compute(self.clean, self.period)
 
 
 def start_computing(clean: Mapping[str, pd.DataFrame], period: Period, compute: Compute) -> None:
@@ -65,7 +51,7 @@ def computed_ahead(clean: Mapping[str, pd.DataFrame], period: Period) -> Any:
     if ahead is None or ahead.clean is not clean or ahead.period != period:
         return None
     _ahead = None
-    return ahead.result()
+    return ahead.work.result()
 
 
 def drop_computed_ahead() -> None:

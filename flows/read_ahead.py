@@ -11,7 +11,6 @@ it validates the frames it was given itself, so its result and its errors are al
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING
 from extracts.read_ahead import ReadAhead
 from extracts.source import ExtractSource
 from flows.settings import Settings
+from flows.work_ahead import WorkAhead
 from schemas.raw import RawExtract
 
 if TYPE_CHECKING:
@@ -38,24 +38,13 @@ class ValidationAhead:
     def __init__(self, reads: ReadAhead, extract_date: date, la_code: str | None) -> None:
         self.extract_date, self.la_code = extract_date, la_code
         self._reads: ReadAhead | None = reads
-        self._result: ValidationResult | None = None
-        self._done = threading.Event()
-        threading.Thread(
-            target=self._validate, args=(reads,), name="nis-validate-ahead", daemon=True
-        ).start()
+        self._work = WorkAhead(lambda: self._validate(reads), "nis-validate-ahead")
 
-    def _validate(self, reads: ReadAhead) -> None:
-        try:
-            from schemas.validation import validate
+    def _validate(self, reads: ReadAhead) -> ValidationResult:
+        from schemas.validation import validate
 
-            # Each extract is parsed as soon as it is read, the biggest first.
-            self._result = validate(
-                reads.arriving(), self.extract_date, self.la_code, parse_order=reads.order
-            )
-        except Exception:  # noqa: S110 - the validate task validates again and reports it
-            self._result = None
-        finally:
-            self._done.set()
+        # Each extract is parsed as soon as it is read, the biggest first.
+        return validate(reads.arriving(), self.extract_date, self.la_code, parse_order=reads.order)
 
     def take(
         self, raw: Mapping[str, RawExtract], extract_date: date, la_code: str | None
@@ -68,9 +57,7 @@ class ValidationAhead:
         try:
             if not reads.handed_over(raw):
                 return None
-            self._done.wait()
-            result, self._result = self._result, None
-            return result
+            return self._work.result()
         finally:
             reads.forget()
 
