@@ -8,7 +8,9 @@ returns the typed values and, by name, the cells it could not read; the rule reg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,13 +82,46 @@ class ParsedExtract:
 def parse_dates(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Return (dates, invalid mask, ambiguous mask) for a column of date text."""
     arrow = _text(text)
+    days, ambiguous = _each_distinct(arrow, _date_values, (_NO_DATE, False))
+    dates = pd.Series(days.view("datetime64[D]").astype("datetime64[ns]"), index=text.index)
+    present = text.notna().to_numpy(dtype=bool)
+    invalid = present & (days == _NO_DATE) & ~ambiguous
+    return dates, pd.Series(invalid, index=text.index), pd.Series(ambiguous, index=text.index)
+
+
+def _each_distinct(
+    arrow: pa.Array,
+    read: Callable[[pa.Array], tuple[np.ndarray, ...]],
+    missing: tuple[Any, ...],
+) -> tuple[np.ndarray, ...]:
+    """``read(arrow)``, a tuple of arrays with an entry per value (``missing``'s entries for a
+    missing value), computed once per distinct value when the values repeat."""
+    # Dates and counts repeat (a million rows hold a few thousand dates): each distinct text is
+    # read once and the rows take its result. ``read`` goes value by value, so the result is the
+    # same either way; a column of mostly distinct values is read directly.
+    encoded = pc.dictionary_encode(arrow)
+    if not 0 < 2 * len(encoded.dictionary) <= len(arrow):
+        return read(arrow)
+    at = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False)
+    distinct = read(encoded.dictionary)
+    if not encoded.indices.null_count:
+        return tuple(values[at] for values in distinct)
+    found = encoded.indices.is_valid().to_numpy(zero_copy_only=False)
+    return tuple(
+        np.where(found, values[at], fill) for values, fill in zip(distinct, missing, strict=True)
+    )
+
+
+def _date_values(arrow: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(days since 1970-01-01, or NaT's value where there is no date; whether the text is
+    ambiguous) for each value of ``arrow``."""
     # Most dates are written 2025-04-01: those are told by their bytes, and only the others go
     # through the three regexes (a tenth of the time; a plain ISO date matches neither of the
     # other two patterns).
     iso = _shaped(arrow, _PLAIN_ISO)
     uk = np.zeros(len(arrow), dtype=bool)
     ambiguous = np.zeros(len(arrow), dtype=bool)
-    others = ~iso & text.notna().to_numpy(dtype=bool)
+    others = ~iso & arrow.is_valid().to_numpy(zero_copy_only=False)
     if others.any():
         rest = pc.filter(arrow, pa.array(others))
         iso[others] = _fullmatch(rest, _ISO)
@@ -108,10 +143,7 @@ def parse_dates(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         parts = pc.split_pattern(pc.filter(arrow, pa.array(uk)), "/")
         day, month, year = (_number(pc.list_element(parts, i)) for i in range(3))
         days[uk] = _days(year, month, day)
-    dates = pd.Series(days.view("datetime64[D]").astype("datetime64[ns]"), index=text.index)
-    present = text.notna().to_numpy(dtype=bool)
-    invalid = present & (days == _NO_DATE) & ~ambiguous
-    return dates, pd.Series(invalid, index=text.index), pd.Series(ambiguous, index=text.index)
+    return days, ambiguous
 
 
 # The calendar's limits: a year outside 1800-2200 is a typing slip, not a date (and it keeps
@@ -204,13 +236,19 @@ def _fullmatch(arrow: pa.Array, pattern: str) -> np.ndarray:
 def parse_whole_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Return (Int64 values, invalid mask): zero or more, written as digits."""
     arrow = _text(text)
+    numbers, ok = _each_distinct(arrow, _whole_values, (0, False))
+    values = pd.Series(pd.arrays.IntegerArray(numbers, ~ok), index=text.index)
+    invalid = text.notna().to_numpy(dtype=bool) & ~ok
+    return values, pd.Series(invalid, index=text.index)
+
+
+def _whole_values(arrow: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(the number, 0 where there is none; whether the text is one) for each value of ``arrow``."""
     ok = _whole(arrow)
     numbers = np.zeros(len(arrow), dtype=np.int64)
     if ok.any():
         numbers[ok] = _number(pc.utf8_ltrim(pc.filter(arrow, pa.array(ok)), "+"))
-    values = pd.Series(pd.arrays.IntegerArray(numbers, ~ok), index=text.index)
-    invalid = text.notna().to_numpy(dtype=bool) & ~ok
-    return values, pd.Series(invalid, index=text.index)
+    return numbers, ok
 
 
 def parse_flags(text: pd.Series) -> tuple[pd.Series, pd.Series]:
