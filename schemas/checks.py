@@ -232,16 +232,29 @@ def duplicate_key(ctx: CheckContext, target: Target) -> np.ndarray:
         if not spec[column].nullable:
             complete &= frame[column].notna().to_numpy(dtype=bool)
     # The key as one integer per row (each part factorised, missing being a value of its own,
-    # as DataFrame.duplicated counts it), then counted: no frame of the key columns is built.
+    # as DataFrame.duplicated counts it): no frame of the key columns is built.
     combined = np.zeros(len(frame), dtype=np.int64)
     for column in key:
         if column in ("family_id", "person_id"):
             codes = ctx.key_codes(column)[target.extract]
         else:
             codes = pd.factorize(frame[column])[0].astype(np.int64)
-        combined = pd.factorize(combined * (int(codes.max(initial=-1)) + 2) + codes + 1)[0]
-    counts = np.bincount(combined[complete], minlength=int(combined.max(initial=-1)) + 1)
-    return complete & (counts[combined] > 1)
+        width = int(codes.max(initial=-1)) + 2
+        if int(combined.max(initial=0)) >= _COMBINED_LIMIT // width:
+            combined = pd.factorize(combined)[0].astype(np.int64)  # renumbered 0.., to fit
+        combined = combined * width + codes + 1
+    # The keys that occur more than once among the complete rows, found between neighbours once
+    # sorted (hashing a million distinct keys costs more than sorting them). A row missing a
+    # required part has a key no complete row has (its code for that part is 0), so it is none.
+    ordered = np.sort(combined[complete])
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeated):
+        return np.zeros(len(frame), dtype=bool)
+    return np.isin(combined, repeated)
+
+
+# The combined key stays below this, so it never overflows an int64.
+_COMBINED_LIMIT = 2**62
 
 
 def identifier(is_valid: Callable[[pd.Series], pd.Series]) -> Check:
