@@ -314,6 +314,11 @@ def _longest_text(s: pd.Series) -> int:
     # number is the smallest or the largest, and Arrow counts characters in place.
     if pd.api.types.is_integer_dtype(s):
         return max(len(str(int(values.min()))), len(str(int(values.max()))))
+    if pd.api.types.is_float_dtype(s) and _distinct_floats_are_enough(values):
+        # The longest text of a column is the longest of its distinct values' texts, and a
+        # column of percentages holds at most a thousand and one.
+        distinct = pd.Series(pd.unique(values), dtype=values.dtype)
+        return int(distinct.astype("str").str.len().max())
     if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
         return int(pc.max(pc.utf8_length(pa.array(values, from_pandas=True))).as_py())
     # In chunks, like the rows: the text of a whole column of a big table is large.
@@ -365,6 +370,24 @@ def _xml_text(s: pd.Series) -> pa.Array:
     return text
 
 
+def _float_text(s: pd.Series) -> pa.Array:
+    """pandas' own spelling of each float (Arrow's cast would write 100.0 as "100"), made once
+    per distinct value when that gives the same text (percentages repeat: at most a thousand
+    and one tenths)."""
+    if not _distinct_floats_are_enough(s):
+        return _arrow_text(s.astype("str"))
+    codes, distinct = pd.factorize(s)
+    text = _arrow_text(pd.Series(distinct, dtype=s.dtype).astype("str"))
+    return text.take(pa.array(codes, mask=codes < 0))
+
+
+def _distinct_floats_are_enough(s: pd.Series) -> bool:
+    """Whether the floats of ``s`` can be spelled once per distinct value: pandas counts 0.0 and
+    -0.0 as one value, and they are spelled apart."""
+    values = s.to_numpy(dtype="float64", na_value=np.nan)
+    return not bool((np.signbit(values) & (values == 0)).any())
+
+
 def _arrow_text(s: pd.Series) -> pa.Array:
     return pa.array(s, type=pa.large_string(), from_pandas=True)
 
@@ -383,9 +406,7 @@ def _cell_parts(s: pd.Series, column: str, numbers: pa.Array, date_style: int) -
         value = pa.array(s.astype("Int64"), from_pandas=True).cast(pa.large_string())
         return [ref, numbers, '" t="n"><v>', value, "</v></c>"]
     if pd.api.types.is_float_dtype(s):
-        # pandas' own float spelling (Arrow's cast would write 100.0 as "100").
-        value = _arrow_text(s.astype("Float64").astype("str"))
-        return [ref, numbers, '" t="n"><v>', value, "</v></c>"]
+        return [ref, numbers, '" t="n"><v>', _float_text(s.astype("Float64")), "</v></c>"]
     text = _xml_text(s)
     # A value beginning or ending in white space needs xml:space; there is none when every
     # value's first and last byte is a printable ASCII character other than the space.
