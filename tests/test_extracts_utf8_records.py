@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from extracts.csv_file import read_csv_records, read_utf8_records
@@ -74,6 +74,8 @@ _CELL = st.text(st.sampled_from(list("ab9 -é€£'")), min_size=1, max_size=5)
     st.booleans(),
 )
 def test_a_plain_utf8_file_is_read_from_its_bytes(rows, end, bom):
+    # A header of white space only goes the text's way (read_utf8_records leaves it to it).
+    assume("".join(rows[0]).strip())
     text = end.join(",".join(row) for row in rows) + end
     data = (b"\xef\xbb\xbf" if bom else b"") + text.encode()
     records = read_utf8_records(data)
