@@ -13,6 +13,7 @@ costs nothing.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import threading
 import time
@@ -49,6 +50,16 @@ def _die_with(parent: int) -> None:
     threading.Thread(target=watch, name="nis-parent-watch", daemon=True).start()
 
 
+def listening_socket(fd: int) -> socket.socket:
+    """The parent's listening socket, as what it is: a TCP one, its connections without Nagle's
+    algorithm. (uvicorn's own ``fd=`` takes every descriptor for a Unix socket, so asyncio left
+    Nagle on, and each response, headers and body written apart, waited about 40 ms for the
+    client's delayed ACK: a second or more of every run.)"""
+    listener = socket.socket(fileno=fd)  # family, type and protocol read from the descriptor
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return listener
+
+
 def main(argv: list[str]) -> None:
     fd, parent = int(argv[1]), int(argv[2])
     _die_with(parent)
@@ -58,8 +69,8 @@ def main(argv: list[str]) -> None:
     from prefect.server.api.server import create_app
 
     app = create_app(ephemeral=True, final=True)
-    server = uvicorn.Server(uvicorn.Config(app, fd=fd, log_level="error", lifespan="on"))
-    server.run()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="on"))
+    server.run(sockets=[listening_socket(fd)])
     sys.stdout.flush()
     sys.stderr.flush()
     # The database is closed by the server's shutdown; tearing down the interpreter's modules

@@ -124,3 +124,39 @@ def test_a_configured_server_that_does_not_answer_is_one_line(tmp_path: Path) ->
         "start it (prefect server start), or unset PREFECT_API_URL to run with a temporary one"
     ]
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_the_temporary_api_answers_without_nagles_delay() -> None:
+    """The API child serves on the parent's listening socket: its connections must have
+    TCP_NODELAY, else each response waits ~40 ms for the client's delayed ACK (uvicorn's fd=
+    took the socket for a Unix one, so asyncio never set it)."""
+    import asyncio
+    import socket
+
+    from flows.api_process import listening_socket
+
+    parent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # as flows.local_server opens it
+    parent.bind(("127.0.0.1", 0))
+    parent.listen(8)
+    listener = listening_socket(os.dup(parent.fileno()))
+    parent.close()
+    assert (listener.family, listener.proto) == (socket.AF_INET, socket.IPPROTO_TCP)
+
+    async def accepted_nodelay() -> int:
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                sock = transport.get_extra_info("socket")
+                seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        _, writer = await asyncio.open_connection(*listener.getsockname())
+        try:
+            return await asyncio.wait_for(seen, timeout=10)
+        finally:
+            writer.close()
+            server.close()
+
+    assert asyncio.run(accepted_nodelay()) != 0
