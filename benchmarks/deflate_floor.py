@@ -5,9 +5,9 @@
 
 Each period's workbook (``nis_{la}_{census}.xlsx``) holds its sheets deflated by zlib at its
 default level. For every census folder under the given ``OUT/{la_code}`` this deflates each
-member of the workbook again, checks the result is byte for byte what the archive holds (so no
-other level or deflate implementation would give the same file), and measures the CPU-seconds
-that took, one member at a time on one core.
+member of the workbook again, checks the result is byte for byte what the archive holds (so the
+floor is that of the very bytes written), and measures the CPU-seconds that took, one member at
+a time on one core.
 
 A backfill cannot take less wall time than its periods' deflating divided by the cores
 (``--cores``, default all of this machine's): deflate is one stream per member, and the
