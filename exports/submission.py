@@ -252,6 +252,18 @@ def _write_table_csvs(
     ]
 
 
+def _write_report(
+    path: Path,
+    findings: pd.DataFrame,
+    extract_counts: pd.DataFrame,
+    report_context: ReportContext | None,
+) -> dict[str, Any]:
+    """The validation report and its manifest entry (run in the CSV thread, after the CSVs)."""
+    write_validation_report(findings, extract_counts, path, report_context)
+    shown = findings_sheet_rows(len(findings))
+    return file_entry(path, shown, {"Findings": shown}, internal=True)
+
+
 def _write_files(
     folder: Path,
     la_code: str,
@@ -269,16 +281,25 @@ def _write_files(
     entries: list[dict[str, Any]] = []
     not_written: list[dict[str, str]] = []
 
-    # The two table CSVs are written in a second thread while the workbook is written: both
-    # spend most of their time in Arrow kernels and zlib, which release the GIL, so on a
-    # machine with two cores they overlap. Leaving the block waits for the thread, whatever
+    # The two table CSVs, then the validation report, are written in a second thread while the
+    # workbook is written: they spend most of their time in Arrow kernels and zlib, which
+    # release the GIL, so on a machine with two cores they overlap, and the report no longer
+    # waits for the workbook's biggest sheet. Leaving the block waits for the thread, whatever
     # happened, so nothing writes into the folder once this function has returned.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nis-csv") as pool:
         tables_written = pool.submit(_write_table_csvs, folder, names, prepared)
+        report_written = pool.submit(
+            _write_report,
+            folder / names.validation_report,
+            findings,
+            extract_counts,
+            report_context,
+        )
         reason = write_prepared_workbook(
             prepared, statistics, folder / names.workbook, la_code, period
         )
         entries += tables_written.result()
+        report_entry = report_written.result()
 
     if reason is None:
         sheets = {"Individuals": len(prepared.individuals), "FPD": len(prepared.fpd)}
@@ -288,14 +309,7 @@ def _write_files(
 
     stat_rows = write_statistics_csv(statistics, folder / names.statistics)
     entries.append(file_entry(folder / names.statistics, stat_rows))
-
-    write_validation_report(
-        findings, extract_counts, folder / names.validation_report, report_context
-    )
-    shown = findings_sheet_rows(len(findings))
-    entries.append(
-        file_entry(folder / names.validation_report, shown, {"Findings": shown}, internal=True)
-    )
+    entries.append(report_entry)
 
     write_table_csv(changes, folder / names.changes)
     entries.append(file_entry(folder / names.changes, len(changes), internal=True))
