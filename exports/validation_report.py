@@ -57,7 +57,7 @@ _SEVERITY_ORDER = [Severity.FATAL.value, Severity.ERROR.value, Severity.WARNING.
 
 def _rank(values: pd.Series, order: list[str]) -> pd.Series:
     """Position of each value in ``order``; values not listed come after, alphabetically."""
-    extra = sorted(set(values.dropna().astype("str")) - set(order))
+    extra = sorted(set(values.dropna().astype("str").unique()) - set(order))
     ranks = {v: i for i, v in enumerate([*order, *extra])}
     return values.map(ranks).astype("Int64")
 

@@ -9,7 +9,7 @@ import pytest
 from exports_builders import findings, sample_counts, sample_findings
 
 from exports import excel
-from exports.validation_report import findings_per_rule, write_validation_report
+from exports.validation_report import findings_per_rule, sort_findings, write_validation_report
 from schemas.rules import FINDING_COLUMNS, empty_findings
 
 
@@ -49,6 +49,29 @@ def test_findings_sheet_lists_every_finding_in_report_order(tmp_path):
         "error",
         "code not in the contract's code list",
     )
+
+
+def test_severities_and_extracts_not_listed_come_after_the_listed_ones_alphabetically():
+    base = {"row": 1, "family_id": "F1", "person_id": "P1", "column": "x", "rule": "E1"}
+    rows = [
+        {**base, "extract": "zeta", "severity": "note"},
+        {**base, "extract": "alpha", "severity": "note"},
+        {**base, "extract": "people", "severity": "advice"},
+        {**base, "extract": "people", "severity": "warning"},
+        {**base, "extract": "families", "severity": "warning"},
+        {**base, "extract": "alpha", "severity": "fatal"},
+        {**base, "extract": "people", "severity": "fatal"},
+    ]
+    ordered = sort_findings(findings(rows))
+    assert list(zip(ordered["severity"], ordered["extract"], strict=True)) == [
+        ("fatal", "people"),
+        ("fatal", "alpha"),
+        ("warning", "families"),
+        ("warning", "people"),
+        ("advice", "people"),
+        ("note", "alpha"),
+        ("note", "zeta"),
+    ]
 
 
 def test_formula_like_text_is_stored_as_text(tmp_path):
