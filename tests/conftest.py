@@ -4,6 +4,7 @@ not reach a server configured on the machine: both are set before anything impor
 from __future__ import annotations
 
 import os
+import random
 import tempfile
 from collections.abc import Iterator
 
@@ -24,6 +25,15 @@ os.environ.pop("NIS_EXTRACT_DATE", None)
 # the stderr it finds when logging is set up, and a test's capsys stream would be closed under the
 # next test's logs.
 import prefect.main  # noqa: E402,F401
+
+# Prefect's events client keeps a websocket open in its event-loop thread after a flow test, and
+# websockets draws each keepalive ping's payload from the global `random`. Hypothesis checks that
+# the global generator is untouched while it draws an example: a ping landing mid-draw (another
+# test on the same xdist worker, seconds later) failed a property test at random. websockets gets
+# a generator of its own; nothing else about its pings changes.
+import websockets.asyncio.connection  # noqa: E402
+
+websockets.asyncio.connection.random = random.Random()
 
 # --- a real PostgreSQL server --------------------------------------------------------------------
 
