@@ -142,9 +142,9 @@ def _stop_early_api() -> None:
         _early = None
 
 
-# What Prefect's engine imports the first time a flow is called (the flow and task engines, and
-# FastAPI's JSON encoder for the run's parameters). The command imports them while it waits for
-# its temporary API, instead of after, when every moment holds up the run.
+# What Prefect imports the first time a flow is called (the flow and task engines, the artifacts
+# module, FastAPI's JSON encoder for the run's parameters). The command imports them while it waits
+# for its temporary API, instead of after, when every moment holds up the run.
 ENGINE_MODULES = (
     "prefect.flow_engine",
     "prefect.task_engine",
