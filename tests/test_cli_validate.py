@@ -262,3 +262,49 @@ def test_unreachable_database_exits_2_without_traceback(tmp_path: Path) -> None:
     assert not isinstance(result.exception, ConnectionError), "uncaught: a traceback for the user"
     assert result.exit_code == 2
     _assert_one_line_error(result.stdout, result.stderr, "families", "database unavailable")
+
+
+# --- Hypothesis stays out of a command's process --------------------------------------------------
+
+
+def test_a_command_validates_without_loading_hypothesis_and_finds_the_same(tmp_path: Path) -> None:
+    # A fresh interpreter runs `nis validate` as the console script does. pandera's strategies
+    # module (where Hypothesis would load) is reached; Hypothesis is not imported; and the report
+    # holds the very findings of a validation in this process, where Hypothesis is loaded.
+    source = _one_quarantined_person(tmp_path / "in")
+    code = (
+        "import sys\n"
+        "from nis_pipeline import cli\n"
+        f"sys.argv = ['nis', 'validate', '--source', {str(source)!r}, '--report', 'r.xlsx']\n"
+        "try:\n"
+        "    cli.main()\n"
+        "except SystemExit as stop:\n"
+        "    print('exit', stop.code)\n"
+        "print('hypothesis', sys.modules.get('hypothesis') is not None)\n"
+        "print('strategies', 'pandera.strategies.pandas_strategies' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-3:] == ["exit 1", "hypothesis False", "strategies True"]
+    here = tmp_path / "here.xlsx"
+    assert _invoke("--source", source, "--report", here)[0] == 1
+    findings = _report_sheets(tmp_path / "r.xlsx")["Findings"]
+    assert [row[5] for row in findings[1:]] == ["E105", "W201"]
+    assert findings == _report_sheets(here)["Findings"]
+
+
+def test_hypothesis_already_imported_is_left_alone() -> None:
+    import hypothesis
+
+    from nis_pipeline.cli import leave_out_hypothesis
+
+    leave_out_hypothesis()
+    assert sys.modules["hypothesis"] is hypothesis
