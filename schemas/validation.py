@@ -110,9 +110,9 @@ def validate(
             errors={name: np.zeros(len(parsed[name].frame), dtype=bool) for name in EXTRACT_NAMES},
         )
         parts = [_extra_column_findings(raw[name]) for name in EXTRACT_NAMES]
-        parts.extend(_run_rules(context, pool))
+        found = _run_rules(context, pool)
         typed = {name: p.frame for name, p in parsed.items()}
-        findings = _attach_keys(_combine(parts), typed)
+        findings = _combine([*parts, _findings_of(found, typed)])
         clean = _clean_frames(typed, findings, pool)
     council = _council(clean["families"], la_code, raw["families"].source)
     notes = [
@@ -135,8 +135,8 @@ def _parse(raw: Mapping[str, RawExtract], name: str) -> ParsedExtract:
     return parse_extract(name, extract.frame, extract.extra_field_rows)
 
 
-def _run_rules(context: CheckContext, pool: ThreadPoolExecutor) -> list[pd.DataFrame]:
-    """The findings of every rule, in the rules' order (the order does not depend on threads).
+def _run_rules(context: CheckContext, pool: ThreadPoolExecutor) -> list[Found]:
+    """The rows every rule finds, in the rules' order (the order does not depend on threads).
 
     Only the cascade rule reads which rows are in error: every other rule looks at the parsed
     values alone, so their checks run two at a time (much of each is in kernels that release the
@@ -156,7 +156,7 @@ def _run_rules(context: CheckContext, pool: ThreadPoolExecutor) -> list[pd.DataF
     started = {i: pool.submit(_broken, *work[i], context) for i in biggest_first}
     for encoding in encodings:
         encoding.result()
-    out: list[pd.DataFrame] = []
+    out: list[Found] = []
     for i, (rule, target) in enumerate(work):  # in the rules' order, whatever order they ran in
         out.extend(_record(rule, target, started[i].result(), context))
     for rule in cascade:
@@ -180,17 +180,72 @@ def _broken(rule: Rule, target: Target, context: CheckContext) -> np.ndarray:
     return broken
 
 
-def _record(
-    rule: Rule, target: Target, broken: np.ndarray, context: CheckContext
-) -> list[pd.DataFrame]:
-    """The finding frame of ``broken`` rows (none when there are none); rows in error are
-    recorded in the context for the cascade."""
+@dataclass(frozen=True)
+class Found:
+    """The rows one rule found in one target, as positions in its extract's frame."""
+
+    rule: Rule
+    extract: str
+    column: str | None
+    positions: np.ndarray
+
+
+def _record(rule: Rule, target: Target, broken: np.ndarray, context: CheckContext) -> list[Found]:
+    """What ``rule`` found (nothing when no row is ``broken``); rows in error are recorded in
+    the context for the cascade."""
     if not broken.any():
         return []
     if rule.severity is Severity.ERROR:
         context.errors[target.extract] |= broken
-    rows = context.parsed[target.extract].frame.index[broken]
-    return [_finding_frame(target.extract, rows, rule, target.column)]
+    return [Found(rule, target.extract, target.column, np.flatnonzero(broken))]
+
+
+def _findings_of(found: Sequence[Found], typed: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """One finding per row found (FINDING_COLUMNS), with its record's keys. Built a column at a
+    time from every rule's rows at once: a frame per rule and target cost more than the rows."""
+    if not found:
+        return empty_findings()
+    which = pa.array(np.repeat(np.arange(len(found)), [len(f.positions) for f in found]))
+    index = pd.RangeIndex(len(which))
+
+    def each(values: list[str | None]) -> pd.Series:
+        return text_series(pa.array(values, pa.large_string()).take(which), index)
+
+    rows = np.concatenate([typed[f.extract].index.to_numpy()[f.positions] for f in found])
+    return pd.DataFrame(
+        {
+            "extract": each([f.extract for f in found]),
+            "row": pd.Series(pd.array(rows.astype("int64"), dtype="Int64"), index=index),
+            "family_id": _keys(found, typed, "family_id", index),
+            "person_id": _keys(found, typed, "person_id", index),
+            "column": each([f.column for f in found]),
+            "rule": each([f.rule.code for f in found]),
+            "severity": each([f.rule.severity.value for f in found]),
+            "message": each([f.rule.message for f in found]),
+        }
+    )
+
+
+def _keys(
+    found: Sequence[Found], typed: Mapping[str, pd.DataFrame], key: str, index: pd.Index
+) -> pd.Series:
+    """The ``key`` of each row found; missing where its extract has no such column, and where
+    the value is too long to be an id (E117: it would only bloat the report)."""
+    columns: dict[str, pa.Array] = {}
+    taken = []
+    for f in found:
+        frame = typed[f.extract]
+        if key not in frame.columns:
+            taken.append(pa.nulls(len(f.positions), pa.large_string()))
+            continue
+        if f.extract not in columns:
+            # Taken on the Arrow text: a whole column as Python objects would cost more.
+            text = text_array(frame[key].astype("str")).combine_chunks()
+            columns[f.extract] = text.cast(pa.large_string())
+        taken.append(columns[f.extract].take(pa.array(f.positions)))
+    values = pa.concat_arrays(taken)
+    too_long = pc.greater(pc.utf8_length(values), ID_MAX_LENGTH).fill_null(False)
+    return text_series(pc.if_else(too_long, pa.scalar(None, values.type), values), index)
 
 
 def _parse_failed(parsed: ParsedExtract, column: str) -> np.ndarray:
@@ -247,37 +302,6 @@ def _council(families: pd.DataFrame, la_code: str | None, source: str) -> str:
     if not found:
         raise FatalInputError(RULES["F006"], source)
     raise FatalInputError(RULES["F005"], source, f"families of {', '.join(found)}")
-
-
-def _attach_keys(findings: pd.DataFrame, typed: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Add the record's family_id and person_id (where the extract has them) to each finding."""
-    pieces = []
-    for name in EXTRACT_NAMES:
-        part = findings.loc[findings["extract"] == name].drop(
-            columns=["family_id", "person_id"], errors="ignore"
-        )
-        frame = typed[name]
-        for key in ("family_id", "person_id"):
-            if key in frame.columns:
-                part[key] = _lookup(part["row"], frame[key])
-            else:
-                part[key] = pd.Series(np.nan, index=part.index, dtype="str")
-        pieces.append(part)
-    return pd.concat(pieces, ignore_index=True)[FINDING_COLUMNS] if pieces else empty_findings()
-
-
-def _lookup(rows: pd.Series, values: pd.Series) -> pd.Series:
-    """values[row] for each row number; missing where the row is absent (or has no number), and
-    where the value is too long to be an id (E117: it would only bloat the report)."""
-    if values.empty:
-        return pd.Series(np.nan, index=rows.index, dtype="str")
-    positions = values.index.get_indexer(pd.Index(rows.fillna(-1).astype("int64")))
-    # Taken on the Arrow text: a whole column as Python objects would cost more than the lookup.
-    arrow = text_array(values.astype("str")).combine_chunks()
-    taken = arrow.take(pa.array(np.where(positions >= 0, positions, 0)))
-    too_long = pc.greater(pc.utf8_length(taken), ID_MAX_LENGTH).fill_null(False)
-    drop = pc.or_(pa.array(positions < 0), too_long)
-    return text_series(pc.if_else(drop, pa.scalar(None, taken.type), taken), rows.index)
 
 
 def _clean_frames(

@@ -18,7 +18,7 @@ from schemas.models import EXTRACT_NAMES
 from schemas.parsing import ParsedExtract, parse_extract
 from schemas.raw import RawExtract
 from schemas.rules import CASCADE_RULE, RULES
-from schemas.validation import _broken, _record, validate
+from schemas.validation import Found, _broken, _findings_of, _record, validate
 from synth.generate import write_synthetic
 
 EXTRACT_DAY = date(2026, 11, 1)
@@ -54,13 +54,14 @@ def _context(parsed: dict[str, ParsedExtract], errors: bool) -> CheckContext:
 def test_the_findings_are_those_of_the_rules_one_after_another(
     raw: dict[str, RawExtract],
 ) -> None:
-    context = _context(_parsed(raw), errors=False)
-    one_by_one: list[pd.DataFrame] = []
+    parsed = _parsed(raw)
+    context = _context(parsed, errors=False)
+    one_by_one: list[Found] = []
     for rule in RULES.values():
         if rule.check is not None:
             for target in rule.targets:
                 one_by_one.extend(_record(rule, target, _broken(rule, target, context), context))
-    expected = pd.concat(one_by_one, ignore_index=True)
+    expected = _findings_of(one_by_one, {name: p.frame for name, p in parsed.items()})
     assert expected["rule"].nunique() > 10  # the defects gave many rules something to say
     assert (expected["rule"] == CASCADE_RULE).any()  # the cascade had rows in error to follow
 
