@@ -113,14 +113,17 @@ def edges_may_be_invisible(chunk: pa.Array) -> bool:
     """Whether some value's first or last byte is a space, a control byte or beyond ASCII (the
     start of a character that may be invisible). Read from the Arrow buffers, no copy."""
     data = chunk.buffers()[2]
-    if data is None or not len(chunk):
+    if data is None or not len(chunk) or not data.size:
         return False
     offsets = value_offsets(chunk)
-    starts, ends = offsets[:-1], offsets[1:]
-    filled = ends > starts
     codes = np.frombuffer(data, dtype=np.uint8)
-    first, last = codes[starts[filled]], codes[ends[filled] - 1]
-    return bool(((first <= 0x20) | (first >= 0x7F) | (last <= 0x20) | (last >= 0x7F)).any())
+    # The byte at each value's start and the one before each value's end. An empty value's are
+    # its neighbours' first or last bytes (clipped at the buffer's ends), read anyway, so no
+    # value needs picking out first. Bytes 0x21-0x7E are the visible ASCII: shifted down by
+    # 0x21 in uint8, every other byte is 0x5E or more.
+    first = np.take(codes, offsets[:-1], mode="clip") - np.uint8(0x21)
+    last = np.take(codes, offsets[1:] - 1, mode="clip") - np.uint8(0x21)
+    return bool((first >= 0x5E).any() or (last >= 0x5E).any())
 
 
 def _empty_as_missing(chunk: pa.Array) -> pa.Array:

@@ -45,12 +45,37 @@ def test_holds_any_never_misses_a_byte(values, start, length, chars):
     assert holds_any(strings, chars) or not present
 
 
+def _edge_is_plain(character: str) -> bool:
+    return "\x21" <= character <= "\x7e"
+
+
+@given(st.lists(_TEXT, max_size=12))
+def test_edges_is_exact_on_a_whole_array(values):
+    # Whole arrays hold no bytes but their values': the answer is exactly whether some value
+    # begins or ends with a character other than visible ASCII.
+    exact = any(v and not (_edge_is_plain(v[0]) and _edge_is_plain(v[-1])) for v in values)
+    assert edges_may_be_invisible(_values(values)) == exact
+
+
+@given(st.lists(_TEXT, max_size=12), st.integers(0, 4), st.integers(0, 4))
+def test_edges_never_misses_one_in_a_slice(values, start, length):
+    strings = _values(values).slice(start, length)
+    exact = any(
+        v and not (_edge_is_plain(v[0]) and _edge_is_plain(v[-1])) for v in strings.to_pylist()
+    )
+    assert edges_may_be_invisible(strings) or not exact
+
+
 def test_holds_any_and_edges_by_hand():
     strings = _values(["ab", None, "", "c,d", "é"])
     assert holds_any(strings, b",") and not holds_any(strings, b";")
     assert not holds_any(strings.slice(0, 3), b",")  # the comma lies outside the slice
     assert not edges_may_be_invisible(_values(["ab", None, "", "c,d"]))
     assert edges_may_be_invisible(strings) and not edges_may_be_invisible(_values(["", None]))
+    # Empty values first and last: their neighbours' bytes are read in their place.
+    assert not edges_may_be_invisible(_values(["", "ab", None, "cd", ""]))
+    assert edges_may_be_invisible(_values(["", "ab", "", "c ", ""]))
+    assert edges_may_be_invisible(_values(["", "\u2003b", ""]))
     assert bytes(concatenated(strings.slice(3, 2))) == "c,dé".encode()
 
 
