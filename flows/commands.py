@@ -23,6 +23,7 @@ from flows.read_ahead import start_read_ahead, stop_read_ahead
 from flows.results import RunFailed, RunResult
 from flows.run_audit import AUDITED_BY
 from flows.settings import Settings, load_settings
+from flows.startup_gc import paused_gc
 from flows.summary import run_summary
 from schemas.errors import ExitCode, PipelineError
 from transforms.periods import check_census_not_after, parse_census
@@ -124,7 +125,8 @@ def run_command(
     except PipelineError as exc:
         return _error(str(exc), exc.exit_code)
     start_read_ahead(settings)  # while Prefect's API starts (flows.read_ahead)
-    from flows.submission import nis_submission
+    with paused_gc():  # Prefect's imports (flows.startup_gc)
+        from flows.submission import nis_submission
 
     return _run_flow(
         nis_submission,
@@ -160,7 +162,8 @@ def backfill_command(
     except PipelineError as exc:
         return _error(str(exc), exc.exit_code)
     start_read_ahead(settings)  # while Prefect's API starts (flows.read_ahead)
-    from flows.backfill import nis_backfill
+    with paused_gc():  # Prefect's imports (flows.startup_gc)
+        from flows.backfill import nis_backfill
 
     print(f"backfill of {len(censuses)} periods: {censuses[0]} to {censuses[-1]}", flush=True)
     return _run_flow(
@@ -366,7 +369,8 @@ def hub_command(
     for note in plan.notes:
         print(note, file=sys.stderr)
     print(f"hub of {len(plan.councils)} councils for {plan.census}: {plan.sources}", flush=True)
-    from flows.hub import nis_hub
+    with paused_gc():  # Prefect's imports (flows.startup_gc)
+        from flows.hub import nis_hub
 
     try:
         with prefect_api():

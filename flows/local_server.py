@@ -154,10 +154,13 @@ ENGINE_MODULES = (
 
 
 def import_engine_modules() -> None:
-    for name in ENGINE_MODULES:
-        # One moved by a later Prefect is left to the engine, which imports what it needs.
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
+    from flows.startup_gc import paused_gc
+
+    with paused_gc():
+        for name in ENGINE_MODULES:
+            # One moved by a later Prefect is left to the engine, which imports what it needs.
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
 
 
 @contextmanager

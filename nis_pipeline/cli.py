@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from flows.startup_gc import startup_imports
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -122,7 +124,8 @@ def validate(
     Exit 0 when a run may proceed, 1 when too many people rows are quarantined, 2 on a fatal
     problem.
     """
-    from flows.commands import validate_command
+    with startup_imports():
+        from flows.commands import validate_command
 
     raise typer.Exit(validate_command(source, config, report))
 
@@ -135,7 +138,8 @@ def columns(source: SourceOpt = None, config: ConfigOpt = None) -> None:
 
     Exit 0 when every required column is found, 2 otherwise.
     """
-    from flows.commands import columns_command
+    with startup_imports():
+        from flows.commands import columns_command
 
     raise typer.Exit(columns_command(source, config))
 
@@ -169,7 +173,8 @@ def run(
     extracts, the config or the arguments.
     """
     _start_prefect_api(verbose)
-    from flows.commands import run_command
+    with startup_imports():
+        from flows.commands import run_command
     from nis_pipeline.audit_scope import audited
 
     with audited("run", config=config, out=out) as audit:
@@ -199,7 +204,8 @@ def backfill(
     still written), 2 on a mistake in the extracts, the config or the arguments.
     """
     _start_prefect_api(verbose)
-    from flows.commands import backfill_command
+    with startup_imports():
+        from flows.commands import backfill_command
     from nis_pipeline.audit_scope import audited
 
     with audited("backfill", config=config, out=out) as audit:
@@ -268,7 +274,8 @@ def hub(
     scheduler that does not answer).
     """
     _start_prefect_api(verbose)
-    from flows.commands import hub_command
+    with startup_imports():
+        from flows.commands import hub_command
     from nis_pipeline.audit_scope import audited
     from nis_pipeline.hub_facts import hub_observer
 
@@ -350,7 +357,8 @@ def package(
     Exit 0 printing the path written; 2 with one line when the submission is missing, failed,
     or altered since it was written, or an argument is wrong.
     """
-    from flows.commands import package_command
+    with startup_imports():
+        from flows.commands import package_command
     from nis_pipeline.audit_scope import audited
 
     with audited("package", config=config, out=out) as audit:
@@ -383,7 +391,8 @@ def alerts(
 
     Exit 0 when every automation is in place, 2 when the server or block is not set up.
     """
-    from flows.commands import alerts_command
+    with startup_imports():
+        from flows.commands import alerts_command
 
     raise typer.Exit(alerts_command(block, automations))
 
