@@ -30,13 +30,21 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+_started = False
+
+
 @contextmanager
 def startup_imports() -> Iterator[None]:
-    """:func:`paused_gc`, then every object made so far frozen (:func:`freeze_startup`): for the
-    imports a command makes before it reads any data, so no frame can be frozen in."""
+    """:func:`paused_gc`, then, the first time in the process, every object made so far frozen
+    (:func:`freeze_startup`): for the imports a command makes before it reads any data, so no
+    frame can be frozen in. Only once: a process running commands one after another (a test
+    session calling the CLI) holds data by the second, which must stay collectable."""
+    global _started
     with paused_gc():
         yield
-    freeze_startup()
+    if not _started:
+        _started = True
+        freeze_startup()
 
 
 def freeze_startup() -> None:

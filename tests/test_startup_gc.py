@@ -116,3 +116,23 @@ def test_a_command_imports_its_modules_in_a_startup_pause(monkeypatch: pytest.Mo
     monkeypatch.setattr(cli, "startup_imports", recording)
     result = CliRunner().invoke(cli.app, ["columns", "--source", str(ROOT / "no-such-folder")])
     assert entered == ["startup"], result.output
+
+
+def test_a_command_process_freezes_its_start_up_once() -> None:
+    seen = _fresh(
+        """
+import gc, json
+from flows.startup_gc import startup_imports
+with startup_imports():
+    import email.mime.multipart
+first = gc.get_freeze_count()
+data = [{"n": i} for i in range(1000)]  # what a second command would find alive
+with startup_imports():
+    import xml.dom.minidom
+print(json.dumps({"first": first, "second": gc.get_freeze_count(), "on": gc.isenabled()}))
+"""
+    )
+    assert int(seen["first"]) > 1000  # type: ignore[call-overload]
+    # Not frozen again: the thousand objects alive at the second pause are not among them.
+    assert abs(int(seen["second"]) - int(seen["first"])) < 100  # type: ignore[call-overload]
+    assert seen["on"] is True
