@@ -221,17 +221,21 @@ def test_unwritable_report_exits_2(tmp_path: Path) -> None:
 # --- the installed entry point, in a real process -------------------------------------------
 
 
-def _run_module(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def _python(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """This interpreter, fresh, with the checkout on its path."""
     return subprocess.run(
-        [sys.executable, "-m", "nis_pipeline.cli", "validate", *[str(a) for a in args]],
+        [sys.executable, *args],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
         timeout=120,
         check=False,
     )
+
+
+def _run_module(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return _python("-m", "nis_pipeline.cli", "validate", *[str(a) for a in args], cwd=cwd)
 
 
 def test_subprocess_exit_codes_and_no_traceback(tmp_path: Path) -> None:
@@ -283,15 +287,7 @@ def test_a_command_validates_without_loading_hypothesis_and_finds_the_same(tmp_p
         "print('hypothesis', sys.modules.get('hypothesis') is not None)\n"
         "print('strategies', 'pandera.strategies.pandas_strategies' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        timeout=120,
-        check=False,
-    )
+    done = _python("-c", code, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-3:] == ["exit 1", "hypothesis False", "strategies True"]
     here = tmp_path / "here.xlsx"
