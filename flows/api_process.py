@@ -67,7 +67,7 @@ def make_app() -> Any:
     from flows.startup_gc import freeze_startup, paused_gc
 
     with paused_gc():
-        import uvicorn  # noqa: F401 - imported here for the same reason, used by main
+        import uvicorn  # noqa: F401 - main's server, imported in the pause with the rest
         from prefect.server.api.server import create_app
 
         app = create_app(ephemeral=True, final=True)
@@ -80,9 +80,9 @@ def main(argv: list[str]) -> None:
     _die_with(parent)
     for name, value in LEAN_SERVER.items():
         os.environ.setdefault(name, value)
+    app = make_app()
     import uvicorn
 
-    app = make_app()
     server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="on"))
     server.run(sockets=[listening_socket(fd)])
     sys.stdout.flush()

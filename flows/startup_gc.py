@@ -6,8 +6,7 @@ every few hundred, walks the youngest of them, and now and then all of them: abo
 CPU-seconds of a ``nis run``'s imports and 0.6 of its temporary API's, spent proving that objects
 nobody has dropped are still there. Imports made inside :func:`paused_gc` are not collected
 meanwhile; the collector runs again after, and its next collections find any garbage made in the
-pause. Only the standard library is imported here (the API child imports this before it checks
-its parent).
+pause. Only the standard library is imported here.
 """
 
 from __future__ import annotations
