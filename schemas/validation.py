@@ -256,32 +256,21 @@ def _parse_failed(parsed: ParsedExtract, column: str) -> np.ndarray:
     return failed
 
 
-def _finding_frame(
-    extract: str, rows: pd.Index | np.ndarray, rule: Rule, column: str | None
-) -> pd.DataFrame:
-    n = len(rows)
+def _extra_column_findings(raw: RawExtract) -> pd.DataFrame:
+    """One finding per unknown column, with no row: it is reported once, never carried on."""
+    if not raw.extra_columns:
+        return empty_findings()
+    n, rule = len(raw.extra_columns), RULES["W205"]
     return pd.DataFrame(
         {
-            "extract": pd.Series([extract] * n, dtype="str"),
-            "row": pd.array(np.asarray(rows, dtype="int64"), dtype="Int64"),
-            "column": pd.Series([column] * n, dtype="str"),
+            "extract": pd.Series([raw.name] * n, dtype="str"),
+            "row": pd.array([pd.NA] * n, dtype="Int64"),
+            "column": pd.Series(list(raw.extra_columns), dtype="str"),
             "rule": pd.Series([rule.code] * n, dtype="str"),
             "severity": pd.Series([rule.severity.value] * n, dtype="str"),
             "message": pd.Series([rule.message] * n, dtype="str"),
         }
     )
-
-
-def _extra_column_findings(raw: RawExtract) -> pd.DataFrame:
-    """One finding per unknown column, with no row: it is reported once, never carried on."""
-    if not raw.extra_columns:
-        return empty_findings()
-    found = _finding_frame(
-        raw.name, np.zeros(len(raw.extra_columns), dtype="int64"), RULES["W205"], None
-    )
-    found["row"] = pd.array([pd.NA] * len(raw.extra_columns), dtype="Int64")
-    found["column"] = pd.Series(list(raw.extra_columns), dtype="str")
-    return found
 
 
 def _council(families: pd.DataFrame, la_code: str | None, source: str) -> str:

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from flows.startup_gc import paused_gc
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _fresh(code: str) -> dict[str, object]:
+def _fresh(code: str) -> dict[str, Any]:
     """Run ``code`` in a fresh interpreter (a process whose collector and frozen objects are
     its own); it prints one JSON line last."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -56,7 +57,7 @@ print(json.dumps({"inside": inside, "during": during, "after": after,
     # Importing pandas makes enough objects for dozens of collections; inside, only a library's
     # own gc.collect() calls run (pandas makes one).
     assert (seen["inside"], seen["after"]) == (False, True)
-    assert int(seen["during"]) <= 2 < int(seen["later"])  # type: ignore[call-overload]
+    assert int(seen["during"]) <= 2 < int(seen["later"])
 
 
 def test_a_pause_in_a_pause_and_a_collector_already_off_are_left_as_they_were() -> None:
@@ -92,8 +93,8 @@ print(json.dumps({"during": during, "frozen": frozen, "enabled": gc.isenabled(),
 """
     )
     # About 670 collections unpaused; paused, the few that Prefect asks for itself (gc.collect()).
-    assert int(seen["during"]) < 20 and seen["enabled"] is True  # type: ignore[call-overload]
-    assert int(seen["frozen"]) > 100_000  # type: ignore[call-overload]  # Prefect's modules, the app
+    assert int(seen["during"]) < 20 and seen["enabled"] is True
+    assert int(seen["frozen"]) > 100_000  # Prefect's modules, the app
     # What was frozen in is alive: a Prefect whose start-up leaves garbage fails here (then
     # collect before freezing, flows.startup_gc.freeze_startup).
     assert seen["garbage"] == 0
@@ -132,7 +133,7 @@ with startup_imports():
 print(json.dumps({"first": first, "second": gc.get_freeze_count(), "on": gc.isenabled()}))
 """
     )
-    assert int(seen["first"]) > 1000  # type: ignore[call-overload]
+    assert int(seen["first"]) > 1000
     # Not frozen again: the thousand objects alive at the second pause are not among them.
-    assert abs(int(seen["second"]) - int(seen["first"])) < 100  # type: ignore[call-overload]
+    assert abs(int(seen["second"]) - int(seen["first"])) < 100
     assert seen["on"] is True
