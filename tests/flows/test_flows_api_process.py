@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from flows.api_process import LEAN_SERVER
 
@@ -74,8 +75,9 @@ print(json.dumps(seen))
 """
 
 
-def test_the_app_is_made_without_a_full_collection() -> None:
+def test_the_app_is_made_without_a_full_collection(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(tmp_path)  # whatever making the app writes stays in the test's
     done = subprocess.run(
         [sys.executable, "-c", _FULL_COLLECTIONS],
         env=env,
