@@ -234,9 +234,10 @@ def _compute_and_export(
         written: Any = export_submission(prepared, period, computed, replace, changes)
     except SubmissionExistsError:
         message = (
-            f"{out_root / la / label} holds a finished submission made from other inputs (or "
-            "compared with another previous submission): run again with replace (--replace) "
-            "to replace it; the old one is kept beside it"
+            f"{out_root / la / label} holds a finished submission made from other inputs or "
+            "settings (such as another extract date or column map), or compared with another "
+            "previous submission: run again with replace (--replace) to replace it; the old one "
+            "is kept beside it"
         )
         logger.error("%s: %s", label, message)
         return PeriodResult(label, la, Outcome.FAILED, message=message), None
