@@ -119,8 +119,8 @@ def nis_backfill(
         config_path: The config file (nis.toml), relative to the folder the worker runs in.
         source_path: Folder of the ten extracts; overrides the config's [source].
         output_dir: Root folder of the submissions; overrides the config's output_dir.
-        replace: Replace finished submissions made from other inputs (the old ones are kept
-            beside them).
+        replace: Replace finished submissions made from other inputs or settings (the old ones
+            are kept beside them).
     """
     logger = get_run_logger()
     settings = None

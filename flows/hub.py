@@ -298,8 +298,8 @@ def nis_hub(
         scheduler: Address of an existing Dask scheduler (tcp://HOST:8786) instead of a local
             cluster; its workers need this pipeline installed, the same paths, and a Prefect
             server they can reach (PREFECT_API_URL).
-        replace: Replace finished submissions made from other inputs (the old ones are kept
-            beside them as CENSUS.replaced-N).
+        replace: Replace finished submissions made from other inputs or settings (the old ones
+            are kept beside them as CENSUS.replaced-N).
     """
     logger = get_run_logger()
     try:

@@ -293,8 +293,8 @@ def nis_submission(
         config_path: The config file (nis.toml), relative to the folder the worker runs in.
         source_path: Folder of the ten extracts; overrides the config's [source].
         output_dir: Root folder of the submissions; overrides the config's output_dir.
-        replace: Replace a finished submission made from other inputs (the old one is kept
-            beside it).
+        replace: Replace a finished submission made from other inputs or settings (the old
+            one is kept beside it).
     """
     logger = get_run_logger()
     settings: Settings | None = None

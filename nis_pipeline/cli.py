@@ -44,7 +44,10 @@ ReplaceAllOpt = Annotated[
     typer.Option(
         "--replace",
         metavar="",
-        help="Replace finished submissions made from other inputs (the old ones are kept)",
+        help=(
+            "Replace finished submissions made from other inputs or settings (the old ones are "
+            "kept)"
+        ),
     ),
 ]
 VerboseOpt = Annotated[
@@ -160,8 +163,8 @@ def run(
         typer.Option(
             "--replace",
             metavar="",
-            help="Replace a finished submission made from other inputs (the old one is kept "
-            "beside it as CENSUS.replaced-N)",
+            help="Replace a finished submission made from other inputs or settings (the old one "
+            "is kept beside it as CENSUS.replaced-N)",
         ),
     ] = False,
     verbose: VerboseOpt = False,
