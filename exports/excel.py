@@ -307,26 +307,52 @@ def _longest_text(s: pd.Series) -> int:
     """The length of the longest value of ``s`` written as text (0 when all are missing)."""
     if pd.api.types.is_datetime64_any_dtype(s):
         return 10
-    values = s.dropna()
-    if len(values) == 0:
+    # In chunks, like the rows: a whole column's lengths, its values without the missing ones or
+    # its text would each be a copy as long as the table, and the sheet's peak memory would grow
+    # with the rows. Whole numbers and strings are measured without making the text of every
+    # value: the longest whole number is the smallest or the largest, and Arrow counts
+    # characters in place.
+    if s.empty:
         return 0
-    # Whole numbers and strings without making the text of every value: the longest whole
-    # number is the smallest or the largest, and Arrow counts characters in place.
     if pd.api.types.is_integer_dtype(s):
-        return max(len(str(int(values.min()))), len(str(int(values.max()))))
-    if pd.api.types.is_float_dtype(s) and _distinct_floats_are_enough(values):
-        # The longest text of a column is the longest of its distinct values' texts, and a
-        # column of percentages holds at most a thousand and one.
-        distinct = pd.Series(pd.unique(values), dtype=values.dtype)
-        return int(distinct.astype("str").str.len().max())
+        ends = [end for c in _chunks(s) for end in (c.min(), c.max()) if not pd.isna(end)]
+        return max((len(str(int(end))) for end in ends), default=0)
+    if pd.api.types.is_float_dtype(s):
+        return _longest_float_text(s)
     if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
-        return int(pc.max(pc.utf8_length(pa.array(values, from_pandas=True))).as_py())
-    # In chunks, like the rows: the text of a whole column of a big table is large.
+        lengths = (pc.max(pc.utf8_length(pa.array(c, from_pandas=True))) for c in _chunks(s))
+        return max((length.as_py() or 0 for length in lengths), default=0)
+    return max(map(_longest_spelled, _chunks(s)))
+
+
+def _longest_float_text(s: pd.Series) -> int:
+    # The longest text of a column is the longest of its distinct values' texts, and a column of
+    # percentages holds at most a thousand and one: they are gathered across the chunks and
+    # spelled once (a chunk's worth at a time when there are more). pandas counts 0.0 and -0.0
+    # as one value, though, and they are spelled apart: a chunk holding -0.0 is spelled whole.
     longest = 0
-    for start in range(0, len(values), _CHUNK_ROWS):
-        chunk = values.iloc[start : start + _CHUNK_ROWS]
-        longest = max(longest, int(chunk.astype("str").str.len().max()))
-    return longest
+    distinct = np.empty(0)
+    for chunk in _chunks(s):
+        values = chunk.to_numpy(dtype="float64", na_value=np.nan)  # NaN is missing, as NA is
+        if _holds_minus_zero(values):
+            longest = max(longest, _longest_spelled(chunk))
+            continue
+        distinct = pd.unique(np.concatenate([distinct, pd.unique(values)]))
+        if len(distinct) > _CHUNK_ROWS:
+            longest = max(longest, _longest_spelled(pd.Series(distinct).astype(s.dtype)))
+            distinct = np.empty(0)
+    return max(longest, _longest_spelled(pd.Series(distinct).astype(s.dtype)))
+
+
+def _longest_spelled(s: pd.Series) -> int:
+    shown = s.dropna()
+    return int(shown.astype("str").str.len().max()) if len(shown) else 0
+
+
+def _chunks(s: pd.Series) -> Iterator[pd.Series]:
+    """``s`` a chunk of rows at a time, as views (each made when it is asked for)."""
+    for start in range(0, len(s), _CHUNK_ROWS):
+        yield s.iloc[start : start + _CHUNK_ROWS]
 
 
 def column_values(ws: WriteOnlySheet, s: pd.Series) -> list[Any]:
@@ -384,8 +410,11 @@ def _float_text(s: pd.Series) -> pa.Array:
 def _distinct_floats_are_enough(s: pd.Series) -> bool:
     """Whether the floats of ``s`` can be spelled once per distinct value: pandas counts 0.0 and
     -0.0 as one value, and they are spelled apart."""
-    values = s.to_numpy(dtype="float64", na_value=np.nan)
-    return not bool((np.signbit(values) & (values == 0)).any())
+    return not _holds_minus_zero(s.to_numpy(dtype="float64", na_value=np.nan))
+
+
+def _holds_minus_zero(values: np.ndarray) -> bool:
+    return bool((np.signbit(values) & (values == 0)).any())
 
 
 def _arrow_text(s: pd.Series) -> pa.Array:
