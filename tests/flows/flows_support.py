@@ -3,6 +3,7 @@ API what a run left there (flow runs, task runs, artifacts, logs)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -54,14 +55,30 @@ def flow_run(flow_run_id: UUID) -> Any:
         return client.read_flow_run(flow_run_id)
 
 
-def task_runs(flow_run_id: UUID) -> list[Any]:
+def task_runs(flow_run_id: UUID, within: float = 30.0) -> list[Any]:
+    """The task runs of a flow run once the API has recorded them: the task engine sends task
+    runs' states as events, and the API records them a moment after they arrive (a run read
+    straight after its flow returned can still lack its last state, or a task run). So this
+    sends what is queued, then reads until every task run has a final state and two reads a
+    moment apart agree (``within`` seconds at most; what was read last is returned)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.events.worker import EventsWorker
 
+    EventsWorker.drain_all(timeout=within, at_exit=False)
+    deadline = time.monotonic() + within
+    seen: list[tuple[Any, Any]] | None = None
     with get_client(sync_client=True) as client:
-        return client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-        )
+        while True:
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+            )
+            now = sorted((r.id, r.state.type if r.state else None) for r in runs)
+            settled = all(r.state is not None and r.state.is_final() for r in runs)
+            if (settled and now == seen) or time.monotonic() > deadline:
+                return runs
+            seen = now
+            time.sleep(0.1)
 
 
 def task_run_names(flow_run_id: UUID) -> list[str]:
