@@ -9,6 +9,7 @@ a temporary folder before anything imports prefect (and this file does so too wh
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -36,6 +37,10 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=HARNESS_STARTUP_TIMEOUT):
         yield
+        # The harness says at info level that it stops its server, and by then pytest may have
+        # closed the stream Prefect's console handler writes to: a run of a few test files ended
+        # on logging's "I/O operation on closed file" and a stack.
+        logging.getLogger("prefect").setLevel(logging.WARNING)
 
 
 @pytest.fixture(autouse=True)
