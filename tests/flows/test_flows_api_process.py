@@ -32,11 +32,13 @@ print(json.dumps({
 """
 
 
-def _probe(**environment: str) -> dict[str, object]:
+def _probe(code: str = _PROBE, **environment: str) -> dict[str, object]:
+    """Run ``code`` in a fresh interpreter, free of this session's Prefect settings; it prints
+    one JSON line last."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(environment)
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -76,17 +78,9 @@ print(json.dumps(seen))
 
 
 def test_the_app_is_made_without_a_full_collection(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env["PREFECT_HOME"] = str(tmp_path)  # whatever making the app writes stays in the test's
-    done = subprocess.run(
-        [sys.executable, "-c", _FULL_COLLECTIONS],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    # Whatever making the app writes stays in the test's folder.
+    seen = _probe(_FULL_COLLECTIONS, PREFECT_HOME=str(tmp_path))
     # Prefect's final=True collects everything once (0.1 to 0.2 CPU-seconds); the freeze
     # afterwards keeps the start-up's objects out of every later collection instead.
     assert seen["full"] == 0
-    assert seen["frozen"] is True and seen["routes"] > 0
+    assert seen["frozen"] is True and seen["routes"] > 0  # type: ignore[operator]
