@@ -60,6 +60,17 @@ def add_run_facts(record: AuditRecord, out_root: Path, result: Any) -> None:
         return
     if result.la_code:
         record.la_code = result.la_code
+    if result.inputs is not None:
+        # What validation made of the extracts, also when no period was written (a run over
+        # its threshold has no manifest to read them from).
+        summary = result.inputs
+        record.counts.update(
+            rows_read=summary.rows_read,
+            rows_quarantined=summary.rows_quarantined,
+            rows_warned=summary.rows_warned,
+            people_read=summary.people_read,
+            people_quarantined=summary.people_quarantined,
+        )
     periods: list[dict[str, Any]] = []
     for period in result.periods:
         entry: dict[str, Any] = {"census": period.census, "outcome": period.outcome.value}

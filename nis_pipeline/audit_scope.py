@@ -96,6 +96,16 @@ class CommandAudit:
         with suppress(ConfigError):
             self.use_settings(load_settings(config, **overrides))
 
+    def council_under_out(self) -> None:
+        """The one council folder under OUT, when the settings name no council: the council
+        ``nis package`` packs for then, so its line names it whether it packs or refuses."""
+        from exports.package import only_la_code
+        from schemas.errors import PipelineError
+
+        if self.record.la_code is None:
+            with suppress(PipelineError, OSError):  # none or several: the command says which
+                self.record.la_code = only_la_code(self.out_root)
+
     def record_package(self, out_root: Path, package: Any) -> None:
         """The package ``nis package`` built: its file, and the files packed in it."""
         self.record.add_output(out_root, package.path, package.sha256)

@@ -367,6 +367,7 @@ def package(
     with audited("package", config=config, out=out) as audit:
         audit.record.census = census
         audit.try_settings(config, output_dir=out)
+        audit.council_under_out()
         raise typer.Exit(
             package_command(census, config, out, recipient, written=audit.record_package)
         )

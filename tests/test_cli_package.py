@@ -4,6 +4,7 @@ without a config naming one."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,25 @@ def test_several_councils_need_a_config_naming_one(tmp_path: Path) -> None:
 def test_an_empty_out_exits_2(tmp_path: Path) -> None:
     assert "holds no council" in _refused("--census", C, "--out", tmp_path)
     assert "does not exist" in _refused("--census", C, "--out", tmp_path / "nowhere")
+
+
+def _audit_lines(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "audit.jsonl").read_text().splitlines()]
+
+
+def test_the_audit_line_names_the_council_found_under_out(tmp_path: Path) -> None:
+    """With no config naming the council, the package's audit line names the one council
+    folder under OUT, whether it packs or refuses; with two councils there it names none."""
+    folder = _submit(tmp_path)
+    assert _package("--census", C, "--out", tmp_path)[0] == 0
+    statistics = folder / f"statistics_{LA}_{C}.csv"
+    statistics.write_text(statistics.read_text().replace("[c]", "3"))
+    _refused("--census", C, "--out", tmp_path)
+    _submit(tmp_path, OTHER_LA)
+    _refused("--census", C, "--out", tmp_path)
+    lines = _audit_lines(tmp_path)
+    assert [(e["outcome"], e["la_code"]) for e in lines] == [
+        ("ok", LA),
+        ("fatal", LA),
+        ("fatal", None),
+    ]

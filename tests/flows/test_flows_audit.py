@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import openpyxl
 import pytest
 from flows_support import LA, flow_run, synthetic_extracts, write_config
 
@@ -41,6 +42,26 @@ def _audit(out: Path) -> list[dict[str, Any]]:
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _report_counts(report: Path) -> dict[str, int]:
+    """Rows read, quarantined and warned in all, and the people rows, from the table "Rows per
+    extract" on the validation report's Summary sheet."""
+    rows = list(openpyxl.load_workbook(report, read_only=True)["Summary"].values)
+    start = next(i for i, row in enumerate(rows) if row[:1] == ("Rows per extract",)) + 2
+    table = []
+    for row in rows[start:]:
+        if not row or row[0] is None:
+            break
+        table.append(row)
+    people = next(row for row in table if row[0] == "people")
+    return {
+        "rows_read": sum(row[3] for row in table),
+        "rows_quarantined": sum(row[4] for row in table),
+        "rows_warned": sum(row[5] for row in table),
+        "people_read": people[3],
+        "people_quarantined": people[4],
+    }
 
 
 def test_run_records_its_flow_run_inputs_outputs_and_counts(
@@ -134,6 +155,10 @@ def test_failed_and_refused_runs_are_recorded(tmp_path: Path) -> None:
     failed, refused = _audit(out)
     assert (failed["outcome"], failed["exit_code"], failed["la_code"]) == ("failed", 1, LA)
     assert failed["periods"] == [{"census": "2026-03-31", "outcome": "threshold exceeded"}]
+    # The counts say why: the report's per-extract rows, and the people the threshold weighs.
+    summary = _report_counts(out / LA / "2026-03-31" / "validation_report.xlsx")
+    assert failed["counts"] == summary
+    assert failed["counts"]["people_quarantined"] > 0.01 * failed["counts"]["people_read"]
     report = f"{LA}/2026-03-31/validation_report.xlsx"
     assert failed["outputs"] == [{"name": report, "sha256": _sha(out / report)}]
     people = source / "people.csv"
