@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -212,9 +213,43 @@ def _read_parquet(data: bytes) -> Table:
     import pyarrow.parquet as pq
 
     check_parquet(data)
+    names = [str(name) for name in pq.read_schema(io.BytesIO(data)).names]
+    repeated = sorted(name for name, n in Counter(names).items() if n > 1)
+    if repeated:  # (before the read, which refuses them without a name)
+        raise FileRefused(f"column {', '.join(repeated)} appears twice")
     table = pq.read_table(io.BytesIO(data))
-    frame = table.to_pandas()
+    frame = _single_values(table).to_pandas()
     return Table(number_rows(frame))
+
+
+def _single_values(table: Any) -> Any:
+    """The table with a plain value in every cell: a column of lists, structs or maps is refused
+    naming the column; a column of bytes is read as UTF-8 text, as a CSV's bytes are (pandas
+    would spell them ``b'...'``, and that would be sent)."""
+    import pyarrow as pa
+
+    names = [str(name) for name in table.column_names]
+    for position, (name, column) in enumerate(zip(names, table.columns, strict=True)):
+        kind, plain = column.type, column
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+            plain = column.cast(kind)
+        if pa.types.is_nested(kind):
+            raise FileRefused(
+                f"column {name} holds {kind} values, not one value a cell: export it as text"
+            )
+        if pa.types.is_fixed_size_binary(kind):
+            kind = pa.binary()
+            plain = plain.cast(kind)
+        if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+            text = pa.large_string() if pa.types.is_large_binary(kind) else pa.string()
+            try:
+                plain = plain.cast(text)
+            except pa.ArrowInvalid:
+                raise FileRefused(f"column {name} holds bytes that are not UTF-8 text") from None
+            # Only a changed column is replaced: the file's pandas metadata (its index) stays.
+            table = table.set_column(position, table.schema.field(position).name, plain)
+    return table
 
 
 def _conform(

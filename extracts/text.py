@@ -117,6 +117,10 @@ def _objects_to_text(values: pd.Series) -> pd.Series:
             return value.isoformat()
         if isinstance(value, bool):
             return "1" if value else "0"
+        if isinstance(value, bytes | bytearray | memoryview):
+            # A database's bytes column: UTF-8 text as a CSV's bytes are, never "b'...'"
+            # (UnicodeDecodeError when they are not text: the read fails, naming its type).
+            return bytes(value).decode("utf-8")
         if isinstance(value, float) and value.is_integer() and abs(value) < _EXACT_FLOAT_LIMIT:
             return str(int(value))
         return str(value)

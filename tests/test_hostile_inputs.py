@@ -12,6 +12,7 @@ from __future__ import annotations
 import resource
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -370,3 +371,73 @@ def test_header_below_blank_rows_keeps_sheet_row_numbers(tmp_path: Path) -> None
     result = _validate_with(tmp_path, "offences.xlsx", xlsx_bytes([sheet]))
     assert finding_tuples(result.findings) == {("offences", 5, "offence_date", "E103")}
     assert result.clean["offences"].index.tolist() == [4]
+
+
+def _people_parquet_with(tmp_path: Path, column: str, values: pa.Array) -> Path:
+    table = people_parquet_table()
+    table = table.set_column(table.schema.get_field_index(column), column, values)
+    source = write_extracts(tmp_path / "in")
+    (source / "people.csv").unlink()
+    (source / "people.parquet").write_bytes(parquet_bytes(table))
+    return source
+
+
+@pytest.mark.parametrize("kind", [pa.binary(), pa.large_binary()])
+def test_parquet_bytes_are_read_as_utf8_text(tmp_path: Path, kind: pa.DataType) -> None:
+    surnames = [r["surname"] or None for r in fresh_rows()["people"]]
+    surnames[0] = "Ōkẹ́ O'Brien"
+    encoded = pa.array([s.encode() if s else None for s in surnames], type=kind)
+    source = _people_parquet_with(tmp_path, "surname", encoded)
+    settings = load_settings(None, source_path=source, extract_date=EXTRACT_DATE)
+    raw = read_extract(settings.extract_source(), "people")
+    assert [None if pd.isna(v) else v for v in raw.frame["surname"]] == surnames
+
+
+def test_parquet_dictionary_of_bytes_is_text(tmp_path: Path) -> None:
+    surnames = [r["surname"] or None for r in fresh_rows()["people"]]
+    encoded = pa.array([s.encode() if s else None for s in surnames]).dictionary_encode()
+    source = _people_parquet_with(tmp_path, "surname", encoded)
+    settings = load_settings(None, source_path=source, extract_date=EXTRACT_DATE)
+    raw = read_extract(settings.extract_source(), "people")
+    assert [None if pd.isna(v) else v for v in raw.frame["surname"]] == surnames
+
+
+def _refused_parquet(source: Path) -> str:
+    result = CliRunner().invoke(app, ["validate", "--source", str(source)])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output
+    return lines[0]
+
+
+def test_parquet_bytes_that_are_not_utf8_are_refused_naming_the_column(tmp_path: Path) -> None:
+    n = len(fresh_rows()["people"])
+    bad = pa.array([b"\xff\xfe"] + [b"x"] * (n - 1), type=pa.binary())
+    line = _refused_parquet(_people_parquet_with(tmp_path, "surname", bad))
+    assert "people.parquet" in line and "column surname holds bytes that are not UTF-8" in line
+
+
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [
+        (lambda n: pa.array([["a"]] * n), "list<"),
+        (lambda n: pa.array([{"a": 1}] * n), "struct<"),
+        (lambda n: pa.array([[("k", "v")]] * n, type=pa.map_(pa.string(), pa.string())), "map<"),
+    ],
+)
+def test_parquet_nested_columns_are_refused_naming_the_column(
+    tmp_path: Path, values: Any, shown: str
+) -> None:
+    n = len(fresh_rows()["people"])
+    line = _refused_parquet(_people_parquet_with(tmp_path, "forename", values(n)))
+    assert "people.parquet" in line and f"column forename holds {shown}" in line
+
+
+def test_parquet_repeated_column_is_refused_naming_it(tmp_path: Path) -> None:
+    table = people_parquet_table()
+    table = table.append_column("dob", table.column("dob"))
+    source = write_extracts(tmp_path / "in")
+    (source / "people.csv").unlink()
+    (source / "people.parquet").write_bytes(parquet_bytes(table))
+    line = _refused_parquet(source)
+    assert "people.parquet" in line and "column dob appears twice" in line

@@ -14,6 +14,7 @@ from extracts.digest import sha256_of_frame
 from extracts.sql import SqlSource, _libpq_conninfo, read_sql_extract
 from flows.db_password import database_password
 from flows.settings import ConfigError, load_settings
+from schemas.rules import FatalInputError
 
 SECRET = "s3cr3t-Pa55"
 
@@ -136,3 +137,23 @@ def test_an_unopenable_sqlite_file_is_a_connection_error(tmp_path: Path) -> None
     source = SqlSource(url=f"sqlite:///{tmp_path / 'no' / 'such' / 'folder.db'}")
     with pytest.raises(ConnectionError, match=r"^table families: database unavailable"):
         read_sql_extract(source, "families")
+
+
+def test_a_bytes_column_reads_as_utf8_text_and_other_bytes_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "cases.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE people (person_id, surname)")
+        connection.executemany(
+            "INSERT INTO people VALUES (?, ?)",
+            [("P1", "Brontë".encode()), ("P2", None), ("P3", b"Smith")],
+        )
+    source = SqlSource(url=f"sqlite:///{path}")
+    _, frame, _ = read_sql_extract(source, "people")
+    assert frame["surname"].tolist()[::2] == ["Brontë", "Smith"]
+    assert pd.isna(frame["surname"].iloc[1])
+
+    with sqlite3.connect(path) as connection:
+        connection.execute("INSERT INTO people VALUES ('P4', ?)", (b"\xff\xfe",))
+    with pytest.raises(FatalInputError) as caught:
+        read_sql_extract(source, "people")
+    assert "\\xff" not in str(caught.value)
