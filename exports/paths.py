@@ -49,6 +49,14 @@ def check_not_symlink(path: Path, what: str) -> None:
         )
 
 
+def check_output_root(out_root: Path) -> None:
+    """The output folder a command was given is a real folder, or not there yet: never a
+    symbolic link (nothing is written, read for removal or logged through one) nor a file."""
+    check_not_symlink(Path(out_root), "the output folder")
+    if Path(out_root).exists() and not Path(out_root).is_dir():
+        raise OutputPathError(f"the output folder {out_root} is a file, not a folder")
+
+
 def check_output_folders(out_root: Path, la_dir: Path, census_dir: Path) -> None:
     """The folders a run writes in, where they exist, are real folders."""
     check_not_symlink(Path(out_root), "the output folder")

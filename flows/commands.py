@@ -53,10 +53,11 @@ def _check_source(settings: Settings) -> None:
 
 
 def _check_out(settings: Settings) -> None:
-    """Fail fast on an output folder that is a symbolic link (the writers refuse one too)."""
-    from exports.paths import check_not_symlink
+    """Fail fast on an output folder that is a symbolic link or a file (the writers refuse them
+    too)."""
+    from exports.paths import check_output_root
 
-    check_not_symlink(Path(settings.output_dir), "the output folder")
+    check_output_root(Path(settings.output_dir))
 
 
 def _report(state: Any) -> int:
@@ -229,6 +230,7 @@ def package_command(
         settings = load_settings(config, output_dir=out)
         period = parse_census(census)
         out_root = Path(settings.output_dir)
+        _check_out(settings)
         la_code = settings.la_code or only_la_code(out_root)
         result = build_package(out_root, la_code, period, recipient)
     except PipelineError as exc:

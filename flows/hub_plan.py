@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from exports.paths import check_output_root
 from flows.settings import Settings, load_settings
 from schemas.errors import UserInputError
 from transforms.periods import parse_census
@@ -176,6 +177,13 @@ def plan_hub(
     shared = load_settings(config_path, output_dir=str(output_dir) if output_dir else None)
     notes = config_notes(shared)
     sources_path = Path(sources).resolve()
+    check_output_root(Path(shared.output_dir))
+    output_path = Path(shared.output_dir).resolve()
+    if output_path.is_relative_to(sources_path):
+        raise HubInputError(
+            f"the output folder {shared.output_dir} is inside the sources folder {sources}: the "
+            "next hub run would take it for a council; write the submissions elsewhere"
+        )
     councils = council_folders(sources_path)
     scheduler = scheduler.strip() if scheduler else None
     if scheduler:
@@ -185,7 +193,7 @@ def plan_hub(
         sources=sources_path,
         councils=tuple(councils),
         config=config_path,
-        output_dir=Path(shared.output_dir).resolve(),
+        output_dir=output_path,
         workers=workers,
         scheduler=scheduler or None,
         notes=tuple(notes),

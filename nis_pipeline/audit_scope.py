@@ -150,7 +150,7 @@ class CommandAudit:
             add_state_facts(record, root, self._run_state)
         if not record.inputs and self.settings is not None and record.command in READS_EXTRACTS:
             record.inputs = source_file_hashes(self.settings)
-        if exit_code != 0 and Path(root).is_symlink():
+        if exit_code != 0 and (Path(root).is_symlink() or Path(root).is_file()):
             return True  # the command refused that output folder already, and said so
         try:
             append_audit(root, record)

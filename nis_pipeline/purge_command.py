@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from exports.audit import output_name
+from exports.paths import OutputPathError, check_output_root
 from exports.retention import plan_purge, purge
 from flows.settings import ConfigError, load_settings
 from nis_pipeline.audit_scope import CommandAudit
@@ -45,7 +46,8 @@ def purge_command(
         settings = load_settings(config, output_dir=out)
         audit.use_settings(settings)
         day = parse_before(before)
-    except (ConfigError, PurgeDateError) as exc:
+        check_output_root(Path(settings.output_dir))
+    except (ConfigError, PurgeDateError, OutputPathError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.FATAL
     record.details["before"] = day.isoformat()

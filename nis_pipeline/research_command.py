@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from exports.audit import AuditRecord, output_name
+from exports.paths import check_output_root
 from flows.pseudonym_key import SecretError, load_pseudonym_key
 from flows.research import WRITE_ERRORS, ResearchRun, research_extract
 from flows.settings import ConfigError, Settings, load_settings
@@ -73,6 +74,7 @@ def research_command(
         audit.use_settings(settings)
         day = parse_census(census)
         record.census = day.isoformat()
+        check_output_root(Path(settings.output_dir))
         _check_source(settings)
         key = load_pseudonym_key(settings.pseudonym_secret)
     except (PipelineError, SecretError) as exc:

@@ -118,3 +118,42 @@ def test_unusable_config_files(tmp_path: Path, make: str) -> None:
         config.write_bytes(b"\x00\xff\xfe garbage")
     code, line = _invoke("validate", "--config", config)
     assert code == 2 and line.startswith(f"error: config file {config}")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "--census", "2025-09-30", "--source", "{source}"],
+        ["backfill", "--from", "2025-03-31", "--to", "2025-09-30", "--source", "{source}"],
+        ["research-extract", "--census", "2025-09-30", "--source", "{source}"],
+        ["package", "--census", "2025-09-30"],
+        ["purge", "--before", "2030-01-01"],
+    ],
+)
+@pytest.mark.parametrize("kind", ["link", "file"])
+def test_every_command_refuses_an_output_folder_that_is_a_link_or_a_file(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], kind: str
+) -> None:
+    """Nothing is written, removed or logged through a link (a purge through one removed the
+    folders it pointed at) or beside a file; one line, exit 2."""
+    monkeypatch.setenv("NIS_PSEUDONYM_KEY", "a-long-random-key-for-the-tests-only-0123456789")
+    monkeypatch.setenv("NIS_EXTRACT_DATE", "2026-06-30")
+    elsewhere = tmp_path / "shared"
+    census = elsewhere / "E08000012" / "2025-09-30"
+    census.mkdir(parents=True)
+    (census / "manifest.json").write_text("{}")
+    out = tmp_path / "out"
+    if kind == "link":
+        out.symlink_to(elsewhere)
+    else:
+        out.write_text("not a folder")
+    args = [a.replace("{source}", str(source)) for a in command]
+    code, line = _invoke(*args, "--out", out)
+    assert code == 2
+    if kind == "link":
+        assert line.startswith(f"error: the output folder {out} is a symbolic link"), line
+    else:
+        assert line == f"error: the output folder {out} is a file, not a folder", line
+    assert sorted(p.name for p in census.iterdir()) == ["manifest.json"]
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["E08000012"]
+    assert out.is_symlink() or out.read_text() == "not a folder"

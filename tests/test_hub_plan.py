@@ -24,7 +24,7 @@ from flows.hub_results import CouncilFailed, CouncilResult, HubFailed, HubResult
 from flows.hub_summary import council_line, hub_summary
 from flows.results import CohortSizes, InputSummary, Outcome, PeriodResult
 from nis_pipeline.cli import app
-from schemas.errors import ExitCode
+from schemas.errors import ExitCode, UserInputError
 
 
 def _config(path: Path, *lines: str) -> Path:
@@ -267,3 +267,23 @@ def test_cli_with_no_council_folders_exits_2_and_is_audited(tmp_path: Path) -> N
     entry = json.loads(line)
     assert (entry["command"], entry["census"], entry["la_code"]) == ("hub", "2026-03-31", None)
     assert (entry["outcome"], entry["exit_code"], entry["flow_run_id"]) == ("fatal", 2, None)
+
+
+def test_an_output_folder_inside_the_sources_a_link_or_a_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _sources(tmp_path / "sources", "a", "b")
+    for out in ("sources/out", "sources", "sources/a/subs"):
+        with pytest.raises(HubInputError, match=r"is inside the sources folder sources: the next"):
+            plan_hub("2026-03-31", "sources", None, out, 2, None)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(UserInputError, match="the output folder link is a symbolic link"):
+        plan_hub("2026-03-31", "sources", None, "link", 2, None)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(UserInputError, match="the output folder afile is a file, not a folder"):
+        plan_hub("2026-03-31", "sources", None, "afile", 2, None)
+    assert plan_hub("2026-03-31", "sources", None, "sources-out", 2, None).output_dir == (
+        tmp_path / "sources-out"
+    )
