@@ -179,6 +179,26 @@ def backfill_command(
     )
 
 
+def _report_refusal(report: Path, settings: Settings) -> str | None:
+    """Why ``--report`` cannot be written (None when it can): it is a workbook, and it must not
+    take the place of an extract (``--report people.xlsx`` in the source folder replaced the
+    council's extract with the report)."""
+    from schemas.models import EXTRACT_NAMES
+
+    if report.suffix.lower() != ".xlsx":
+        return f"--report {report}: the report is an Excel workbook; give a name ending .xlsx"
+    if settings.source.url is not None or settings.source.path is None:
+        return None
+    folder = Path(settings.source.path).resolve()
+    target = report.resolve()
+    if target.parent == folder and target.stem.lower() in EXTRACT_NAMES:
+        return (
+            f"--report {report} would take the place of the {target.stem.lower()} extract in the "
+            "source folder; write the report elsewhere"
+        )
+    return None
+
+
 def validate_command(source: Path | None, config: Path | None, report: Path) -> int:
     """``nis validate``: read and validate the extracts, write the report, print the summary.
     Exit 0 when a run may proceed, 1 when too many people rows are quarantined, 2 when nothing
@@ -191,6 +211,9 @@ def validate_command(source: Path | None, config: Path | None, report: Path) -> 
 
     try:
         settings = load_settings(config, source_path=source)
+        refused = _report_refusal(report, settings)
+        if refused:
+            return _error(refused, ExitCode.FATAL)
         raw = read_extracts(settings.extract_source(source_password(settings)))
         result = validate(raw, settings.resolved_extract_date(), settings.la_code)
     except (PipelineError, ConnectionError) as exc:

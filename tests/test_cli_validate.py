@@ -304,3 +304,31 @@ def test_hypothesis_already_imported_is_left_alone() -> None:
 
     leave_out_hypothesis()
     assert sys.modules["hypothesis"] is hypothesis
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("people.csv", "the report is an Excel workbook; give a name ending .xlsx"),
+        ("report", "the report is an Excel workbook; give a name ending .xlsx"),
+        ("People.xlsx", "would take the place of the people extract in the source folder"),
+        ("families.XLSX", "would take the place of the families extract in the source folder"),
+    ],
+)
+def test_a_report_that_would_replace_an_extract_is_refused(
+    tmp_path: Path, name: str, says: str
+) -> None:
+    source = write_extracts(tmp_path / "in")
+    before = {p.name: p.read_bytes() for p in source.iterdir()}
+    code, out, err = _invoke("--source", source, "--report", source / name)
+    assert code == 2
+    _assert_one_line_error(out, err, says)
+    assert {p.name: p.read_bytes() for p in source.iterdir()} == before
+
+
+def test_a_report_beside_the_extracts_under_another_name_is_written(tmp_path: Path) -> None:
+    source = write_extracts(tmp_path / "in")
+    code, _, _ = _invoke("--source", source, "--report", source / "validation_report.xlsx")
+    assert code == 0 and (source / "validation_report.xlsx").is_file()
+    # and the extracts still read as before: the report is not taken for one
+    assert _invoke("--source", source, "--report", tmp_path / "again.xlsx")[0] == 0
