@@ -99,9 +99,36 @@ class ColumnNote:
     serious: bool
 
 
+# What a cell of data looks like and a column name does not: four digits in a row (a year, an id,
+# an NHS number), a number alone, a short date, a postcode, an email address.
+_VALUE_LIKE = re.compile(
+    r"[0-9]{4}|^[0-9.,+ -]+$|[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{2}|@"
+    r"|^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$"
+)
+
+
+def looks_like_a_value(header: str) -> bool:
+    """A header that reads like a cell of data, as the first row of a file without its header
+    row does."""
+    return _VALUE_LIKE.search(header.strip()) is not None
+
+
 def column_notes(match: HeaderMatch) -> list[ColumnNote]:
     """One note per unrecognised header, with the contract column it most likely means; the
-    serious ones (that column is absent) first."""
+    serious ones (that column is absent) first.
+
+    When any unrecognised header looks like a value, the file's first row is most likely data
+    (its header row missing) and its cells may be a person's details: one note says so, and no
+    header is quoted."""
+    if any(looks_like_a_value(header) for header in match.unknown):
+        return [
+            ColumnNote(
+                f"{match.extract}: {len(match.unknown)} headers are no contract column and some "
+                "look like values (a date, a number, a postcode): is the header row missing? "
+                "They are not shown, as they may be a person's details",
+                serious=True,
+            )
+        ]
     notes: list[ColumnNote] = []
     for header in match.unknown:
         guess = suggest(match.extract, header)

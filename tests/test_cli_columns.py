@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from extract_builders import HEADERS, fresh_rows, write_extracts
 from typer.testing import CliRunner
 
 from nis_pipeline.cli import app
+from schemas.columns import column_notes, looks_like_a_value, match_headers
 
 # The people extract as a case system exports it: its own headers for the contract's columns.
 LOCAL = {
@@ -126,3 +128,49 @@ def test_validate_calls_out_the_unmapped_date_of_birth_before_the_counts(tmp_pat
     assert code == 0
     assert "did you mean" not in out
     assert "'Keyworker' in people: not a contract column; ignored" in out
+
+
+def test_a_file_without_its_header_row_shows_none_of_its_first_row(tmp_path: Path) -> None:
+    """The first data row taken for headers holds a person's details: none of them is printed."""
+    source = write_extracts(tmp_path / "in")
+    people = source / "people.csv"
+    lines = people.read_text(encoding="utf-8").splitlines(keepends=True)
+    first = lines[1].rstrip("\n").split(",")
+    people.write_text("".join(lines[1:]), encoding="utf-8")
+    code, out, err = _invoke("columns", "--source", source)
+    assert code == 2
+    assert "people: " in out and "is the header row missing?" in out
+    shown = [value for value in first if len(value) > 1 and value in out + err]
+    assert shown == []
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("2012-05-06", True),
+        ("06/05/12", True),
+        ("9434765919", True),
+        ("QQ123456C", True),
+        ("A123456789012", True),
+        ("L1 8JQ", True),
+        ("sw1a1aa", True),
+        ("12", True),
+        ("jo@example.org", True),
+        ("E08000012", True),
+        ("Date of Birth", False),
+        ("Keyworker", False),
+        ("Sessions Possible", False),
+        ("ethnicity_code", False),
+        ("Term 1 end", False),
+        ("Address line 2", False),
+    ],
+)
+def test_what_looks_like_a_value(header: str, value: bool) -> None:
+    assert looks_like_a_value(header) is value
+
+
+def test_known_headers_beside_a_value_like_one_are_shown_and_the_rest_is_one_note() -> None:
+    match = match_headers("people", ["person_id", "family_id", "Keyworker", "2012-05-06"])
+    [note] = column_notes(match)
+    assert note.serious and "Keyworker" not in note.text and "2012" not in note.text
+    assert note.text.startswith("people: 2 headers are no contract column")
