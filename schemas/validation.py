@@ -277,20 +277,32 @@ def _council(families: pd.DataFrame, la_code: str | None, source: str) -> str:
     """The LA-code policy: sending another council's families would be a breach, and dropping
     them silently would hide a broken extract, so both stop the run."""
     found = sorted(families["la_code"].dropna().unique().tolist())
+
+    def rows_of(codes: list[str]) -> str:
+        # Where each council's families are, so the odd rows can be found: a code and the
+        # source lines are no one's personal data.
+        councils = families["la_code"].to_numpy()
+        parts = []
+        for code in codes:
+            at = families.index[councils == code]
+            n = len(at)
+            parts.append(f"{code} ({n} row{'s' if n != 1 else ''}, the first on line {at.min()})")
+        return ", ".join(parts)
+
     if la_code is not None:
         others = [code for code in found if code != la_code]
         if others:
             raise FatalInputError(
                 RULES["F005"],
                 source,
-                f"families of {', '.join(others)} besides la_code {la_code} of the config",
+                f"families of {rows_of(others)} besides la_code {la_code} of the config",
             )
         return la_code
     if len(found) == 1:
         return str(found[0])
     if not found:
         raise FatalInputError(RULES["F006"], source)
-    raise FatalInputError(RULES["F005"], source, f"families of {', '.join(found)}")
+    raise FatalInputError(RULES["F005"], source, f"families of {rows_of(found)}")
 
 
 def _clean_frames(

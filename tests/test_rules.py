@@ -145,12 +145,18 @@ def test_f005_families_of_two_councils_are_fatal(tmp_path: Path) -> None:
         validate_folder(tmp_path)
     assert caught.value.rule.code == "F005"
     assert caught.value.source == "families.csv"
-    assert caught.value.detail == "families of E08000012, E08000013"
-    # With la_code in the config, the other council is named against it.
+    n = len(rows["families"])
+    assert caught.value.detail == (
+        f"families of E08000012 ({n - 1} rows, the first on line 2), "
+        "E08000013 (1 row, the first on line 3)"
+    )
+    # With la_code in the config, the other council is named against it, with its line.
     raw = read_extracts(_settings(tmp_path).extract_source())
     with pytest.raises(FatalInputError) as caught:
         validate(raw, EXTRACT_DATE, "E08000012")
-    assert caught.value.detail == "families of E08000013 besides la_code E08000012 of the config"
+    assert caught.value.detail == (
+        "families of E08000013 (1 row, the first on line 3) besides la_code E08000012 of the config"
+    )
     # A config naming a council none of the families are of is as fatal.
     with pytest.raises(FatalInputError) as caught:
         validate(raw, EXTRACT_DATE, "E06000001")

@@ -175,7 +175,7 @@ def test_families_of_another_council_stop_the_run_with_exit_2(
     assert run_command("2025-09-30", source, config, tmp_path / "out", False) == 2
     line = _one_error_line(capsys.readouterr().err)
     assert line.startswith("error: [F005] families.csv: the families extract holds another")
-    assert "families of E08000013 besides la_code E08000012" in line
+    assert "families of E08000013 (1 row, the first on line 3) besides la_code E08000012" in line
     assert not (tmp_path / "out" / LA / "2025-09-30").exists()
 
 
