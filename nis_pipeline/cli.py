@@ -102,10 +102,16 @@ def synth(
     fmt = fmt.lower()
     if fmt not in ("csv", "xlsx", "parquet"):
         raise _fail(f"--format must be csv, xlsx or parquet, not {fmt}")
+    if out.exists() and not out.is_dir():
+        raise _fail(f"--out {out} is a file, not a folder")
     try:
         summary = write_synthetic(out, families=families, seed=seed, fmt=fmt, defects=defects)
     except ValueError as exc:  # e.g. more rows than an xlsx sheet holds
         raise _fail(str(exc)) from None
+    except OSError as exc:  # a read-only folder, a full disk
+        raise _fail(
+            f"cannot write the extracts to {out}: {exc.strerror or type(exc).__name__}"
+        ) from None
     typer.echo(f"wrote {families} families of synthetic extracts to {out}")
     for name, rows in summary.rows.items():
         typer.echo(f"  {name:<26}{rows:>10} rows")

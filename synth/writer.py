@@ -15,7 +15,10 @@ Cell overrides (the defects' raw text) replace the typed value in every format.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -26,6 +29,9 @@ import pyarrow.parquet as pq
 from synth.table import DATE, Table
 
 XLSX_MAX_ROWS = 1_048_576  # Excel's sheet limit, header included
+_DOC_TIME = dt.datetime(2026, 10, 31)
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_CORE_PART = "docProps/core.xml"
 UK_DATE_SHARE = 0.1
 
 
@@ -144,13 +150,29 @@ def write_xlsx(table: Table, path: Path) -> None:
             f"({XLSX_MAX_ROWS - 1}); use csv or parquet at this scale"
         )
     workbook = Workbook(write_only=True)
-    # Fixed document dates, so the same seed gives the same workbook content.
-    workbook.properties.created = dt.datetime(2026, 10, 31)
-    workbook.properties.modified = dt.datetime(2026, 10, 31)
+    workbook.properties.created = _DOC_TIME
     sheet = workbook.create_sheet(table.name)
     names = table.public_columns
     sheet.append(names)
     columns = [_cells(table, name) for name in names]
     for row in zip(*columns, strict=True):
         sheet.append(row)
-    workbook.save(path)
+    saved = io.BytesIO()
+    workbook.save(saved)
+    _write_with_fixed_times(saved, workbook, path)
+
+
+def _write_with_fixed_times(saved: io.BytesIO, workbook: Any, path: Path) -> None:
+    """The saved workbook again, with the fixed document time in place of the save time openpyxl
+    stamps into docProps/core.xml, and every zip entry dated 1980-01-01: the same seed gives the
+    same bytes."""
+    from openpyxl.xml.functions import tostring
+
+    workbook.properties.modified = _DOC_TIME
+    core = tostring(workbook.properties.to_tree())
+    with zipfile.ZipFile(saved) as src, zipfile.ZipFile(path, "w") as out:
+        for entry in src.infolist():  # openpyxl's own order, which is fixed
+            data = core if entry.filename == _CORE_PART else src.read(entry)
+            fixed = zipfile.ZipInfo(entry.filename, date_time=_ZIP_TIME)
+            fixed.external_attr = 0o644 << 16
+            out.writestr(fixed, data, compress_type=zipfile.ZIP_DEFLATED)
