@@ -32,7 +32,9 @@ from schemas.models import SCHEMAS
 
 # [0-9], never \d: Python's \d also matches other scripts' digits (fullwidth ３, Arabic-Indic ٣),
 # which the conversions after the match do not read the same way.
-_ISO = r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+# A time of day after the date is ignored, but it must be one (00:00 to 23:59:59).
+_TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?"
+_ISO = rf"[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}(?:[ T]{_TIME})?"
 _UK = r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"
 _TWO_DIGIT_YEAR = r"[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{2}"
 _WHOLE = r"\+?[0-9]{1,9}"

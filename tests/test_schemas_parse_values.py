@@ -39,6 +39,10 @@ def test_hand_worked_dates() -> None:
         "01/04/25",
         "1799-12-31",
         "2025-04-01 10:30",
+        "2025-04-01T23:59:59.5",
+        "2025-04-01T99:99",
+        "2025-04-01 24:00",
+        "2025-04-01 10:60",
         "next week",
         None,
     ]
@@ -53,6 +57,10 @@ def test_hand_worked_dates() -> None:
         (None, False, True),  # a two-digit year is ambiguous, not invalid
         (None, True, False),  # outside 1800-2200: a typing slip
         (dt.date(2025, 4, 1), False, False),
+        (dt.date(2025, 4, 1), False, False),
+        (None, True, False),  # a time of day that is none: not a date and a time to ignore
+        (None, True, False),
+        (None, True, False),
         (None, True, False),
         (None, False, False),  # missing is neither
     ]
