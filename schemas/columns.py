@@ -117,10 +117,11 @@ def column_notes(match: HeaderMatch) -> list[ColumnNote]:
     """One note per unrecognised header, with the contract column it most likely means; the
     serious ones (that column is absent) first.
 
-    When any unrecognised header looks like a value, the file's first row is most likely data
-    (its header row missing) and its cells may be a person's details: one note says so, and no
-    header is quoted."""
-    if any(looks_like_a_value(header) for header in match.unknown):
+    When no header is a contract column and two or more look like values, the file's first row
+    is most likely data (its header row missing) and its cells may be a person's details: one
+    note says so, and no header is quoted. (A council's own header with a year in it, beside
+    others, is still shown with its hint.)"""
+    if not match.found and sum(looks_like_a_value(h) for h in match.unknown) >= 2:
         return [
             ColumnNote(
                 f"{match.extract}: {len(match.unknown)} headers are no contract column and some "

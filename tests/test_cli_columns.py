@@ -169,8 +169,19 @@ def test_what_looks_like_a_value(header: str, value: bool) -> None:
     assert looks_like_a_value(header) is value
 
 
-def test_known_headers_beside_a_value_like_one_are_shown_and_the_rest_is_one_note() -> None:
-    match = match_headers("people", ["person_id", "family_id", "Keyworker", "2012-05-06"])
+def test_headers_that_look_like_a_row_of_data_are_one_note() -> None:
+    match = match_headers("people", ["P00000001", "F0000001", "Keyworker", "2012-05-06"])
     [note] = column_notes(match)
     assert note.serious and "Keyworker" not in note.text and "2012" not in note.text
-    assert note.text.startswith("people: 2 headers are no contract column")
+    assert note.text.startswith("people: 4 headers are no contract column")
+
+
+def test_a_council_header_with_a_year_in_it_is_still_shown_with_its_hint() -> None:
+    # Beside a contract column, or alone among the council's own names: not a row of data.
+    for headers in (
+        ["person_id", "Date of Birth", "Attendance 2024/25"],
+        ["Person Reference", "Date of Birth", "Attendance 2024/25"],
+    ):
+        texts = [n.text for n in column_notes(match_headers("people", headers))]
+        assert any(t.startswith("'Date of Birth' in people") for t in texts), texts
+        assert any(t.startswith("'Attendance 2024/25' in people") for t in texts), texts
