@@ -99,18 +99,22 @@ class ColumnNote:
     serious: bool
 
 
-# What a cell of data looks like and a column name does not: four digits in a row (a year, an id,
-# an NHS number), a number alone, a short date, a postcode, an email address.
+# What a cell of data looks like, whole, and a column name does not (a name may hold a year,
+# "Offences 2024/25", but is not one value): a date, a number, an id or code with four or more
+# digits (P00000001, E08000012, a NINO, a UPN, an NHS number), a postcode, an email address.
 _VALUE_LIKE = re.compile(
-    r"[0-9]{4}|^[0-9.,+ -]+$|[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{2}|@"
-    r"|^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$"
+    r"[0-9]{1,4}[/.-][0-9]{1,2}[/.-][0-9]{2,4}(?:[ T][0-9:.]+)?"
+    r"|[+-]?[0-9][0-9., ]*"
+    r"|[A-Za-z]{0,3}[0-9]{4,}[A-Za-z]?"
+    r"|[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}"
+    r"|[^@\s]+@[^@\s]+"
 )
 
 
 def looks_like_a_value(header: str) -> bool:
     """A header that reads like a cell of data, as the first row of a file without its header
     row does."""
-    return _VALUE_LIKE.search(header.strip()) is not None
+    return _VALUE_LIKE.fullmatch(header.strip()) is not None
 
 
 def column_notes(match: HeaderMatch) -> list[ColumnNote]:

@@ -163,6 +163,12 @@ def test_a_file_without_its_header_row_shows_none_of_its_first_row(tmp_path: Pat
         ("ethnicity_code", False),
         ("Term 1 end", False),
         ("Address line 2", False),
+        ("Offences 2024/25", False),
+        ("Attendance 2024/25", False),
+        ("Referral Date 2023", False),
+        ("Person Ref", False),
+        ("943 476 5919", True),
+        ("2012-05-06 00:00:00", True),
     ],
 )
 def test_what_looks_like_a_value(header: str, value: bool) -> None:
@@ -180,7 +186,7 @@ def test_a_council_header_with_a_year_in_it_is_still_shown_with_its_hint() -> No
     # Beside a contract column, or alone among the council's own names: not a row of data.
     for headers in (
         ["person_id", "Date of Birth", "Attendance 2024/25"],
-        ["Person Reference", "Date of Birth", "Attendance 2024/25"],
+        ["Person Reference", "Date of Birth", "Attendance 2024/25", "Offences 2025/26"],
     ):
         texts = [n.text for n in column_notes(match_headers("people", headers))]
         assert any(t.startswith("'Date of Birth' in people") for t in texts), texts
