@@ -97,6 +97,7 @@ class Table:
 
     frame: pd.DataFrame
     extra_field_rows: tuple[int, ...] = ()
+    sheets: int = 1  # a workbook's sheets (the first is read)
 
 
 def _read_file_extract(folder: Path, name: str) -> tuple[str, Table, str]:
@@ -156,13 +157,14 @@ def _read_xlsx(data: bytes) -> Table:
     check_xlsx(data)
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
+        sheets = len(workbook.worksheets)
         header, numbers, body, extra = _sheet_rows(workbook.worksheets[0])
         if header is None:
             raise FileRefused(_empty_first_sheet(workbook.worksheets))
     finally:
         workbook.close()
     frame = pd.DataFrame(body, columns=header, dtype=object, index=pd.Index(numbers, dtype="int64"))
-    return Table(frame, tuple(extra))
+    return Table(frame, tuple(extra), sheets)
 
 
 def _sheet_rows(
@@ -263,7 +265,13 @@ def _conform(
             RULES["F002"], source, f"column {', '.join(match.repeated)} appears twice"
         )
     if match.missing_required:
-        raise FatalInputError(RULES["F003"], source, ", ".join(match.missing_required))
+        detail = ", ".join(match.missing_required)
+        if table.sheets > 1:  # a cover or notes sheet first, the data behind it
+            detail += (
+                f"; only the first of its {table.sheets} sheets is read: if the data is on "
+                "another, move it to the first"
+            )
+        raise FatalInputError(RULES["F003"], source, detail)
     by_header = {header: column for column, header in match.found.items()}
     positions = [i for i, header in enumerate(frame.columns) if str(header).strip() in by_header]
     picked = frame.iloc[:, positions]

@@ -37,6 +37,8 @@ class HeaderMatch:
     missing_required: tuple[str, ...]  # contract columns that must be there and are not
     missing_optional: tuple[str, ...]  # '?' columns that are not there (read as empty)
     repeated: tuple[str, ...]  # contract columns given by more than one header
+    # column_map entries (header, column) whose column is not one of this extract's
+    mapped_to_nothing: tuple[tuple[str, str], ...] = ()
 
 
 def match_headers(
@@ -67,28 +69,67 @@ def match_headers(
         missing_required=tuple(c for c in absent if columns[c].required),
         missing_optional=tuple(c for c in absent if not columns[c].required),
         repeated=tuple(repeated),
+        mapped_to_nothing=tuple(
+            (k, v) for k, v in (column_map or {}).items() if normalise_header(v) not in columns
+        ),
     )
+
+
+# Words a header may add or spell otherwise without changing which column it means.
+_FILLER = frozenset({"a", "an", "at", "by", "for", "in", "of", "on", "the", "to"})
+_SAME_AS_ID = frozenset({"ref", "reference", "no", "number", "num", "identifier", "code"})
+
+
+def _words(name: str) -> frozenset[str]:
+    """A name as a set of words, in any order: 'Sessions Possible' and 'possible_sessions' meet,
+    as do 'Person Ref' and 'person_id'."""
+    words = re.findall(r"[a-z0-9]+", normalise_header(name))
+    return frozenset("id" if w in _SAME_AS_ID else w for w in words if w not in _FILLER)
+
+
+def _spelled(extract: str) -> list[tuple[str, str]]:
+    """(spelling, contract column) for each column of ``extract``: its name, and the aliases
+    declared for a column of that name in any extract (person_id's are declared once, on
+    people, and hold for every extract with a person_id)."""
+    aliases: dict[str, list[str]] = {}
+    for schema in SCHEMAS.values():
+        for column, spec in schema.columns.items():
+            aliases.setdefault(column, []).extend((spec.metadata or {}).get("aliases", ()))
+    return [
+        (spelling, column)
+        for column in SCHEMAS[extract].columns
+        for spelling in (column, *aliases[column])
+    ]
 
 
 def _spellings(extract: str) -> dict[str, str]:
     """Reduced spelling -> contract column: the names and the declared aliases."""
     spellings: dict[str, str] = {}
-    for column, spec in SCHEMAS[extract].columns.items():
-        for spelling in (column, *(spec.metadata or {}).get("aliases", ())):
-            spellings.setdefault(_key(spelling), column)
+    for spelling, column in _spelled(extract):
+        spellings.setdefault(_key(spelling), column)
     return spellings
 
 
 def suggest(extract: str, header: str) -> str | None:
-    """The contract column ``header`` most likely means, or None."""
+    """The contract column ``header`` most likely means, or None: a name or alias spelled
+    alike, then the same words in any order, then a close spelling, then the one column whose
+    words are all in the header ('Case Status' -> status)."""
     spellings = _spellings(extract)
     key = _key(header)
     if not key:
         return None
     if key in spellings:
         return spellings[key]
+    words = _words(header)
+    spelled = _spelled(extract)
+    same = {column for spelling, column in spelled if _words(spelling) == words}
+    if len(same) == 1:
+        return same.pop()
     close = difflib.get_close_matches(key, list(spellings), n=1, cutoff=0.8)
-    return spellings[close[0]] if close else None
+    if close:
+        return spellings[close[0]]
+    within = {column for spelling, column in spelled if _words(spelling) < words}
+    return within.pop() if len(within) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -118,13 +159,29 @@ def looks_like_a_value(header: str) -> bool:
 
 
 def column_notes(match: HeaderMatch) -> list[ColumnNote]:
-    """One note per unrecognised header, with the contract column it most likely means; the
-    serious ones (that column is absent) first.
+    """A note for each column_map entry naming no column of the extract, then one per
+    unrecognised header, with the contract column it most likely means; the serious ones (that
+    column is absent) first.
 
     When no header is a contract column and two or more look like values, the file's first row
     is most likely data (its header row missing) and its cells may be a person's details: one
     note says so, and no header is quoted. (A council's own header with a year in it, beside
     others, is still shown with its hint.)"""
+    wrong_map: list[ColumnNote] = []
+    for header, column in match.mapped_to_nothing:
+        guess = suggest(match.extract, column)
+        hint = f"; did you mean {guess!r}?" if guess else ""
+        wrong_map.append(
+            ColumnNote(
+                f"column_map.{match.extract}: {header!r} = {column!r}, but {match.extract} has "
+                f"no column {column!r}{hint}",
+                serious=True,
+            )
+        )
+    return wrong_map + _header_notes(match)
+
+
+def _header_notes(match: HeaderMatch) -> list[ColumnNote]:
     if not match.found and sum(looks_like_a_value(h) for h in match.unknown) >= 2:
         return [
             ColumnNote(

@@ -10,7 +10,7 @@ from extract_builders import HEADERS, fresh_rows, write_extracts
 from typer.testing import CliRunner
 
 from nis_pipeline.cli import app
-from schemas.columns import column_notes, looks_like_a_value, match_headers
+from schemas.columns import column_notes, looks_like_a_value, match_headers, suggest
 
 # The people extract as a case system exports it: its own headers for the contract's columns.
 LOCAL = {
@@ -191,3 +191,46 @@ def test_a_council_header_with_a_year_in_it_is_still_shown_with_its_hint() -> No
         texts = [n.text for n in column_notes(match_headers("people", headers))]
         assert any(t.startswith("'Date of Birth' in people") for t in texts), texts
         assert any(t.startswith("'Attendance 2024/25' in people") for t in texts), texts
+
+
+@pytest.mark.parametrize(
+    ("extract", "header", "column"),
+    [
+        # an alias declared once (on people) holds for every extract with that column
+        ("offences", "Person Ref", "person_id"),
+        ("offences", "PERSON REFERENCE", "person_id"),
+        ("eligibility", "Person Reference", "person_id"),
+        # the same words in any order, with filler words and "ref"/"code"/"number" for "id"
+        ("school_attendance", "Sessions Possible", "possible_sessions"),
+        ("asb_incidents", "Date of Incident", "incident_date"),
+        ("offences", "Date of Offence", "offence_date"),
+        ("families", "LA Code", "la_code"),
+        # the one column whose words are all in the header
+        ("families", "Case Status", "status"),
+        ("people", "Role In Family", "role"),
+        ("exclusions", "Exclusion Start Date", "start_date"),
+        ("school_attendance", "Term Start Date", "term_start"),
+        # nothing to go on, or more than one column it could be: no guess
+        ("school_attendance", "Sessions Missed", None),
+        ("offences", "Offences 2024/25", None),
+        ("people", "Date of Last Contact", None),
+        ("people", "Keyworker", None),
+        ("social_care_episodes", "Date", None),
+    ],
+)
+def test_the_column_a_header_most_likely_means(
+    extract: str, header: str, column: str | None
+) -> None:
+    assert suggest(extract, header) == column
+
+
+def test_a_column_map_entry_naming_no_column_is_said_with_the_likely_one() -> None:
+    match = match_headers(
+        "families", ["family_id", "Case Status"], {"Case Status": "case_status", "X": "colour"}
+    )
+    texts = [n.text for n in column_notes(match) if n.serious]
+    assert texts[:2] == [
+        "column_map.families: 'Case Status' = 'case_status', but families has no column "
+        "'case_status'; did you mean 'status'?",
+        "column_map.families: 'X' = 'colour', but families has no column 'colour'",
+    ]

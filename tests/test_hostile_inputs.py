@@ -39,6 +39,7 @@ from hostile_files import (
     parquet_garbage,
     parquet_truncated,
     people_parquet_table,
+    people_sheet,
     people_with,
     sparse_row_bomb_declared,
     sparse_row_bomb_undeclared,
@@ -441,3 +442,22 @@ def test_parquet_repeated_column_is_refused_naming_it(tmp_path: Path) -> None:
     (source / "people.parquet").write_bytes(parquet_bytes(table))
     line = _refused_parquet(source)
     assert "people.parquet" in line and "column dob appears twice" in line
+
+
+def test_a_cover_sheet_before_the_data_is_said_in_the_missing_columns_line(tmp_path: Path) -> None:
+    source = write_extracts(tmp_path / "in")
+    (source / "people.csv").unlink()
+    cover = [["Report", "People export"], ["Run on", "2026-11-01"]]
+    (source / "people.xlsx").write_bytes(xlsx_bytes([cover, people_sheet()]))
+    result = CliRunner().invoke(app, ["validate", "--source", str(source)])
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: [F003] people.xlsx: ")
+    assert line.endswith(
+        "(person_id, family_id, role, gender; only the first of its 2 sheets is read: if the "
+        "data is on another, move it to the first)"
+    )
+    # A workbook of one sheet missing a column says nothing of sheets.
+    (source / "people.xlsx").write_bytes(xlsx_bytes([cover]))
+    result = CliRunner().invoke(app, ["validate", "--source", str(source)])
+    assert result.exit_code == 2 and "sheets" not in result.stderr
