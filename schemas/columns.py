@@ -11,6 +11,7 @@ finding a quarantine of every person for a missing date of birth.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -87,26 +88,33 @@ def _words(name: str) -> frozenset[str]:
     return frozenset("id" if w in _SAME_AS_ID else w for w in words if w not in _FILLER)
 
 
-def _spelled(extract: str) -> list[tuple[str, str]]:
-    """(spelling, contract column) for each column of ``extract``: its name, and the aliases
-    declared for a column of that name in any extract (person_id's are declared once, on
-    people, and hold for every extract with a person_id)."""
+@functools.cache
+def _spelled(extract: str) -> tuple[tuple[frozenset[str], str], ...]:
+    """(words of a spelling, contract column) for each column of ``extract``: its name, and the
+    aliases declared for a column of that name in any extract (person_id's are declared once,
+    on people, and hold for every extract with a person_id). Made once per extract: a file of
+    thousands of unknown headers asks for each."""
     aliases: dict[str, list[str]] = {}
     for schema in SCHEMAS.values():
         for column, spec in schema.columns.items():
             aliases.setdefault(column, []).extend((spec.metadata or {}).get("aliases", ()))
-    return [
-        (spelling, column)
+    return tuple(
+        (_words(spelling), column)
         for column in SCHEMAS[extract].columns
         for spelling in (column, *aliases[column])
-    ]
+    )
 
 
+@functools.cache
 def _spellings(extract: str) -> dict[str, str]:
-    """Reduced spelling -> contract column: the names and the declared aliases."""
+    """Reduced spelling -> contract column: the names and the declared aliases (of any extract's
+    column of that name)."""
     spellings: dict[str, str] = {}
-    for spelling, column in _spelled(extract):
-        spellings.setdefault(_key(spelling), column)
+    for schema in SCHEMAS.values():
+        for column, spec in schema.columns.items():
+            if column in SCHEMAS[extract].columns:
+                for spelling in (column, *(spec.metadata or {}).get("aliases", ())):
+                    spellings.setdefault(_key(spelling), column)
     return spellings
 
 
@@ -122,13 +130,13 @@ def suggest(extract: str, header: str) -> str | None:
         return spellings[key]
     words = _words(header)
     spelled = _spelled(extract)
-    same = {column for spelling, column in spelled if _words(spelling) == words}
+    same = {column for spelling, column in spelled if spelling == words}
     if len(same) == 1:
         return same.pop()
     close = difflib.get_close_matches(key, list(spellings), n=1, cutoff=0.8)
     if close:
         return spellings[close[0]]
-    within = {column for spelling, column in spelled if _words(spelling) < words}
+    within = {column for spelling, column in spelled if spelling < words}
     return within.pop() if len(within) == 1 else None
 
 
