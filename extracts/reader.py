@@ -266,6 +266,14 @@ def _conform(
         )
     if match.missing_required:
         detail = ", ".join(match.missing_required)
+        named = sum(1 for header in frame.columns if str(header).strip())
+        if named <= 2 and (table.extra_field_rows or named < len(frame.columns)):
+            # A report title above the header row: one or two cells, wider rows below.
+            detail += (
+                f"; the first row has {named} cell{'s' if named != 1 else ''} filled and the rows "
+                "below have more: is there a title above the header row? The header must be "
+                "the first row"
+            )
         if table.sheets > 1:  # a cover or notes sheet first, the data behind it
             detail += (
                 f"; only the first of its {table.sheets} sheets is read: if the data is on "

@@ -461,3 +461,27 @@ def test_a_cover_sheet_before_the_data_is_said_in_the_missing_columns_line(tmp_p
     (source / "people.xlsx").write_bytes(xlsx_bytes([cover]))
     result = CliRunner().invoke(app, ["validate", "--source", str(source)])
     assert result.exit_code == 2 and "sheets" not in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_title_above_the_header_row_is_said(tmp_path: Path, kind: str) -> None:
+    source = write_extracts(tmp_path / "in")
+    csv_path = source / "exclusions.csv"
+    lines = csv_path.read_text(encoding="utf-8").splitlines()
+    if kind == "csv":
+        csv_path.write_text("\n".join(["Exclusions report", "", *lines]) + "\n", encoding="utf-8")
+        name = "exclusions.csv"
+    else:
+        csv_path.unlink()
+        rows = [line.split(",") for line in lines]
+        (source / "exclusions.xlsx").write_bytes(xlsx_bytes([[["Exclusions report"], [], *rows]]))
+        name = "exclusions.xlsx"
+    result = CliRunner().invoke(app, ["validate", "--source", str(source)])
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: [F003] {name}: required column missing (person_id, ")
+    assert line.endswith(
+        "; the first row has 1 cell filled and the rows below have more: is there a title "
+        "above the header row? The header must be the first row)"
+    )
+    assert "Exclusions report" not in line
