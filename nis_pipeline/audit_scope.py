@@ -38,6 +38,7 @@ import typer
 
 from exports.audit import AUDIT_NAME, AuditRecord, append_audit
 from flows.settings import ConfigError, Settings, load_settings
+from nis_pipeline.terminate import TERMINATED_EXIT, Terminated
 from schemas.errors import ExitCode
 from schemas.models import EXTRACT_NAMES
 
@@ -203,8 +204,11 @@ def audited(command: str, *, config: Path | None, out: Path | None) -> Iterator[
         if not audit.finish(code) and code == 0:
             raise typer.Exit(ExitCode.FAILED) from None
         raise
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         audit.record.outcome = "interrupted"
+        if isinstance(exc, Terminated):
+            audit.finish(TERMINATED_EXIT)
+            raise typer.Exit(TERMINATED_EXIT) from None
         audit.finish(130)
         raise
     except Exception as exc:

@@ -16,6 +16,8 @@ from typing import Annotated
 import typer
 
 from flows.startup_gc import startup_imports
+from nis_pipeline import terminate
+from nis_pipeline.terminate import end_on_sigterm_as_on_ctrl_c
 
 app = typer.Typer(
     add_completion=False,
@@ -410,8 +412,13 @@ def alerts(
 def main() -> None:
     """The ``nis`` console script."""
     leave_out_hypothesis()
+    end_on_sigterm_as_on_ctrl_c()
     try:
         app()
+    except SystemExit as exc:
+        if isinstance(exc.code, int):
+            raise SystemExit(terminate.exit_code(exc.code)) from None
+        raise
     finally:
         # The interpreter's last garbage collection at exit walks every object a run made
         # (Prefect's models, pandas', pyarrow's): most of a second after the work is done, for

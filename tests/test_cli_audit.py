@@ -4,6 +4,9 @@ command is never silently successful without one."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +14,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from nis_pipeline import terminate
 from nis_pipeline.audit_scope import CommandAudit, audited, current_flow_run_id
+from nis_pipeline.terminate import Terminated, end_on_sigterm_as_on_ctrl_c
 
 Body = Callable[[CommandAudit], None]
 QUOTED = "Featherstonehaugh 1985-05-20"  # what a library message might quote
@@ -134,14 +139,28 @@ def test_no_flow_run_outside_prefect() -> None:
     assert current_flow_run_id() is None
 
 
-@pytest.mark.parametrize("interrupt", [KeyboardInterrupt])
-def test_an_interrupted_command_is_recorded(tmp_path: Path, interrupt: type) -> None:
+@pytest.mark.parametrize(("interrupt", "code"), [(KeyboardInterrupt, 130), (Terminated, 143)])
+def test_an_interrupted_command_is_recorded(tmp_path: Path, interrupt: type, code: int) -> None:
     out = tmp_path / "out"
 
     def body(audit: CommandAudit) -> None:
         raise interrupt()
 
     result = CliRunner().invoke(_app(body), ["cmd", "--out", str(out)])
-    assert result.exit_code != 0
+    assert result.exit_code == code
     [entry] = _entries(out)
-    assert (entry["outcome"], entry["exit_code"]) == ("interrupted", 130)
+    assert (entry["outcome"], entry["exit_code"]) == ("interrupted", code)
+
+
+def test_sigterm_raises_terminated_and_sets_the_exit_code() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        end_on_sigterm_as_on_ctrl_c()
+        assert terminate.exit_code(130) == 130  # Ctrl-C, no SIGTERM yet
+        with pytest.raises(Terminated):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # the handler runs between bytecodes, here at once
+        assert terminate.exit_code(130) == 143 and terminate.exit_code(2) == 2
+    finally:
+        signal.signal(signal.SIGTERM, before)
+        terminate._received = False

@@ -5,6 +5,7 @@ line."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -89,6 +90,43 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path: Path) -> None:
         log.close()
     assert run.returncode == -signal.SIGKILL
     # Nothing it started outlives it: no process runs with this PREFECT_HOME once it is gone.
+    assert _none_left(home) == []
+
+
+def test_a_terminated_run_cleans_up_and_is_recorded(tmp_path: Path) -> None:
+    """SIGTERM (a service manager, kill) ends a run as Ctrl-C does: exit 143, an audit line
+    "interrupted", no partial folder and nothing left running. (Python's own SIGTERM ended the
+    process at once, with no audit line.)"""
+    source = synthetic_extracts(tmp_path / "extracts", families=400, seed=3)
+    config = write_config(tmp_path / "nis.toml")
+    home, out = tmp_path / "prefect-home", tmp_path / "out"
+    home.mkdir()
+    log = open(tmp_path / "run.log", "wb")  # noqa: SIM115 - closed below
+    run = subprocess.Popen(
+        [NIS, "run", "--census", "2026-03-31", "--source", str(source), "--config", str(config),
+         "--out", str(out), "--verbose"],
+        env=_environment(home), stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 240
+        while b"Beginning flow run" not in (tmp_path / "run.log").read_bytes():
+            assert run.poll() is None, (tmp_path / "run.log").read_text(errors="replace")
+            assert time.monotonic() < deadline, "the run did not start"
+            time.sleep(0.02)
+        run.send_signal(signal.SIGTERM)
+        run.wait(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+        log.close()
+    said = (tmp_path / "run.log").read_text(errors="replace")
+    assert run.returncode == 143, said
+    assert "Traceback" not in said
+    [line] = (out / "audit.jsonl").read_text().splitlines()
+    entry = json.loads(line)
+    assert (entry["command"], entry["outcome"], entry["exit_code"]) == ("run", "interrupted", 143)
+    assert [p.name for p in out.rglob("*") if ".partial" in p.name] == []
+    assert not (out / "E08000012" / "2026-03-31" / "manifest.json").exists()
     assert _none_left(home) == []
 
 

@@ -1,0 +1,39 @@
+"""SIGTERM ends a command as Ctrl-C does.
+
+Python's own SIGTERM ends the process at once: no ``finally`` runs, so a run stopped by a
+service manager or ``kill`` left no audit line (spec section 8: whatever the outcome) and relied
+on the kernel to stop its temporary API. Here SIGTERM raises :class:`Terminated`, a
+``KeyboardInterrupt``, in the main thread: the command's clean-up runs, its audit line says
+``interrupted``, and it exits 143 (128 + 15, what a shell reports for SIGTERM). Standard library
+only: it is installed before anything else is imported.
+"""
+
+from __future__ import annotations
+
+import signal
+
+TERMINATED_EXIT = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is."""
+
+
+_received = False
+
+
+def end_on_sigterm_as_on_ctrl_c() -> None:
+    """Make SIGTERM raise :class:`Terminated` in the main thread."""
+
+    def raise_terminated(signum: int, frame: object) -> None:
+        global _received
+        _received = True
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, raise_terminated)
+
+
+def exit_code(code: int) -> int:
+    """The exit code to end with: typer ends any KeyboardInterrupt outside a command's audited
+    body with 130; after SIGTERM that is 143."""
+    return TERMINATED_EXIT if _received and code == 130 else code
