@@ -17,7 +17,6 @@ import typer
 
 from flows.startup_gc import startup_imports
 from nis_pipeline import terminate
-from nis_pipeline.terminate import end_on_sigterm_as_on_ctrl_c
 
 app = typer.Typer(
     add_completion=False,
@@ -412,7 +411,7 @@ def alerts(
 def main() -> None:
     """The ``nis`` console script."""
     leave_out_hypothesis()
-    end_on_sigterm_as_on_ctrl_c()
+    terminate.end_on_sigterm_as_on_ctrl_c()
     try:
         app()
     except SystemExit as exc:

@@ -5,7 +5,7 @@ service manager or ``kill`` left no audit line (spec section 8: whatever the out
 on the kernel to stop its temporary API. Here SIGTERM raises :class:`Terminated`, a
 ``KeyboardInterrupt``, in the main thread: the command's clean-up runs, its audit line says
 ``interrupted``, and it exits 143 (128 + 15, what a shell reports for SIGTERM). Standard library
-only: it is installed before anything else is imported.
+only, so the command's start pays nothing for it.
 """
 
 from __future__ import annotations

@@ -59,24 +59,34 @@ def _none_left(home: Path, within: float = 10) -> list[int]:
     return left
 
 
-def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path: Path) -> None:
+def _run_until_its_flow_begins(tmp_path: Path, home: Path) -> subprocess.Popen[bytes]:
+    """A ``nis run`` of 400 families into tmp_path/out, once its flow is running: the temporary
+    API is up and in use by then. Its output goes to tmp_path/run.log."""
     source = synthetic_extracts(tmp_path / "extracts", families=400, seed=3)
     config = write_config(tmp_path / "nis.toml")
-    home = tmp_path / "prefect-home"
     home.mkdir()
-    log = open(tmp_path / "run.log", "wb")  # noqa: SIM115 - closed below
-    run = subprocess.Popen(
-        [NIS, "run", "--census", "2026-03-31", "--source", str(source), "--config", str(config),
-         "--out", str(tmp_path / "out"), "--verbose"],
-        env=_environment(home), stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    with open(tmp_path / "run.log", "wb") as log:
+        run = subprocess.Popen(
+            [NIS, "run", "--census", "2026-03-31", "--source", str(source), "--config",
+             str(config), "--out", str(tmp_path / "out"), "--verbose"],
+            env=_environment(home), stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     try:
-        # Wait until the flow is running: the temporary API is up and in use by then.
         deadline = time.monotonic() + 240
         while b"Beginning flow run" not in (tmp_path / "run.log").read_bytes():
             assert run.poll() is None, (tmp_path / "run.log").read_text(errors="replace")
             assert time.monotonic() < deadline, "the run did not start"
-            time.sleep(0.2)
+            time.sleep(0.02)
+    except BaseException:
+        run.kill()
+        raise
+    return run
+
+
+def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path: Path) -> None:
+    home = tmp_path / "prefect-home"
+    run = _run_until_its_flow_begins(tmp_path, home)
+    try:
         # The API is served by one child of the command: Prefect's server, not another nis.
         children = _children(run.pid)
         assert len(children) == 1
@@ -87,7 +97,6 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path: Path) -> None:
     finally:
         if run.poll() is None:
             run.kill()
-        log.close()
     assert run.returncode == -signal.SIGKILL
     # Nothing it started outlives it: no process runs with this PREFECT_HOME once it is gone.
     assert _none_left(home) == []
@@ -97,28 +106,14 @@ def test_a_terminated_run_cleans_up_and_is_recorded(tmp_path: Path) -> None:
     """SIGTERM (a service manager, kill) ends a run as Ctrl-C does: exit 143, an audit line
     "interrupted", no partial folder and nothing left running. (Python's own SIGTERM ended the
     process at once, with no audit line.)"""
-    source = synthetic_extracts(tmp_path / "extracts", families=400, seed=3)
-    config = write_config(tmp_path / "nis.toml")
     home, out = tmp_path / "prefect-home", tmp_path / "out"
-    home.mkdir()
-    log = open(tmp_path / "run.log", "wb")  # noqa: SIM115 - closed below
-    run = subprocess.Popen(
-        [NIS, "run", "--census", "2026-03-31", "--source", str(source), "--config", str(config),
-         "--out", str(out), "--verbose"],
-        env=_environment(home), stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    run = _run_until_its_flow_begins(tmp_path, home)
     try:
-        deadline = time.monotonic() + 240
-        while b"Beginning flow run" not in (tmp_path / "run.log").read_bytes():
-            assert run.poll() is None, (tmp_path / "run.log").read_text(errors="replace")
-            assert time.monotonic() < deadline, "the run did not start"
-            time.sleep(0.02)
         run.send_signal(signal.SIGTERM)
         run.wait(timeout=60)
     finally:
         if run.poll() is None:
             run.kill()
-        log.close()
     said = (tmp_path / "run.log").read_text(errors="replace")
     assert run.returncode == 143, said
     assert "Traceback" not in said
