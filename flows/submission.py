@@ -19,7 +19,7 @@ from prefect.states import Failed, State
 from exports.freshness import altered_files, finished_files_if_up_to_date
 from exports.manifest import read_manifest
 from exports.previous import PreviousSubmissionError, previous_reference
-from exports.submission import REPORT_NAME, SubmissionExistsError
+from exports.submission import REPORT_NAME, SubmissionExistsError, is_finished
 from flows.artifacts import period_markdown, publish_markdown, publish_validation
 from flows.compute_ahead import start_computing
 from flows.naming import period_run_name, rename_current_run
@@ -168,6 +168,12 @@ def submit_period(
             message += f"; the validation report could not be written ({exc})"
         logger.error("%s: %s", label, message)
         result = PeriodResult(label, la, Outcome.THRESHOLD_EXCEEDED, message=message, report=report)
+    elif not replace and is_finished(folder):
+        # Known before anything is computed: the export would refuse it (and Prefect would log
+        # the refusal as a task's traceback).
+        message = _in_the_way(folder)
+        logger.error("%s: %s", label, message)
+        result = PeriodResult(label, la, Outcome.FAILED, message=message)
     else:
         result, cohort = _compute_and_export(
             prepared, period, out_root, replace, logger, next_period
@@ -193,6 +199,14 @@ def _compute_ahead(prepared: PreparedInputs, period: Period | None, out_root: Pa
     if period is None or read_manifest(out_root / prepared.la_code / period.label) is not None:
         return
     start_computing(prepared.validation.clean, period, period_tables)
+
+
+def _in_the_way(folder: Path) -> str:
+    return (
+        f"{folder} holds a finished submission made from other inputs or settings (such as "
+        "another extract date or column map), or compared with another previous submission: "
+        "run again with replace (--replace) to replace it; the old one is kept beside it"
+    )
 
 
 def _compute_and_export(
@@ -232,13 +246,8 @@ def _compute_and_export(
             )
         logger.info("%s: writing the submission folder", label)
         written: Any = export_submission(prepared, period, computed, replace, changes)
-    except SubmissionExistsError:
-        message = (
-            f"{out_root / la / label} holds a finished submission made from other inputs or "
-            "settings (such as another extract date or column map), or compared with another "
-            "previous submission: run again with replace (--replace) to replace it; the old one "
-            "is kept beside it"
-        )
+    except SubmissionExistsError:  # finished by another run while this one computed
+        message = _in_the_way(out_root / la / label)
         logger.error("%s: %s", label, message)
         return PeriodResult(label, la, Outcome.FAILED, message=message), None
     except PipelineError as exc:

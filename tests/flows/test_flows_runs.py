@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from flows_support import (
     LA,
+    api_logs,
     artifacts,
     csv_rows,
     flow_run,
@@ -298,6 +299,15 @@ def test_backfill_with_one_bad_period_writes_the_others_and_fails_naming_it(
     backfill_md = artifacts(run.id)["nis-backfill-e08000012"].data
     assert "- periods: 3, failed: 1" in backfill_md
     assert f"| {bad} | failed | 0 |" in backfill_md
+    # Known before anything is computed: no compute or export for that period, and the reason
+    # logged as one line, not as a task's traceback.
+    names = task_run_names(run.id)
+    assert {f"compute-{bad}", f"export-{bad}"} & set(names) == set()
+    assert {"compute-2024-09-30", "export-2024-09-30"} <= set(names)
+    logged = api_logs([run.id])
+    assert not [line for line in logged if "Traceback" in line or "SubmissionExists" in line]
+    said = [line for line in logged if line.startswith(f"{bad}: ")]
+    assert len(said) == 1 and "finished submission made from other inputs" in said[0], said
 
 
 def test_threshold_exceeded_writes_only_the_validation_report(tmp_path: Path) -> None:
