@@ -74,13 +74,18 @@ def _submission_run_name() -> str:
 
     params = flow_run.parameters
     census_date = params.get("census_date")
+    # The flow itself reports a problem with either; a name must still be given, and it keeps
+    # the council the config names even when the census date is wrong.
     try:
         settings = load_run_settings(
             params.get("config_path"), params.get("source_path"), params.get("output_dir")
         )
-        census = resolve_census(census_date, settings)
-    except Exception:  # the flow itself reports the problem; a name must still be given
+    except Exception:
         return period_run_name(None, str(census_date or "latest"))
+    try:
+        census: date | str = resolve_census(census_date, settings)
+    except Exception:
+        census = str(census_date or "latest")
     return period_run_name(settings.la_code, census)
 
 

@@ -310,6 +310,17 @@ def test_backfill_with_one_bad_period_writes_the_others_and_fails_naming_it(
     assert len(said) == 1 and "finished submission made from other inputs" in said[0], said
 
 
+def test_a_run_of_a_wrong_census_date_is_still_named_for_its_council(
+    source: Path, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path / "nis.toml", la_code=LA)
+    for asked in ("2025-06-30", "notadate"):
+        state = _run_period(asked, config, source, tmp_path / "out")
+        kind, error = state_of(state)
+        assert kind == "FAILED" and error.exit_code == 2
+        assert flow_run(state.state_details.flow_run_id).name == f"nis-{LA}-{asked}"
+
+
 def test_threshold_exceeded_writes_only_the_validation_report(tmp_path: Path) -> None:
     source = synthetic_extracts(tmp_path / "extracts", families=40, seed=7, defects=0.1)
     config = write_config(tmp_path / "nis.toml", threshold=0.01)
