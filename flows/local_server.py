@@ -193,10 +193,12 @@ def _temporary_api_process() -> Iterator[str]:
         import_engine_modules()
         _wait_until_up(api.url, api.alive)
         with temporary_settings(updates=_temporary_settings(api.url)):
+            since = _now()
             try:
                 yield api.url
             finally:
                 _flush_to_api()
+                _wait_until_recorded(since)
     finally:
         api.stop()
 
@@ -249,6 +251,40 @@ def _wait_until_up(url: str, alive: Callable[[], bool]) -> None:
         + ("" if alive() else " (see the lines above)")
         + f"; its database is under {os.environ.get('PREFECT_HOME', '~/.prefect')}"
     )
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def _wait_until_recorded(since: Any, within: float = 3.0) -> None:
+    """Wait, at most ``within`` seconds, until the API's record of this command's task runs (those
+    of the flow runs started since ``since``) is whole: every one in a final state, and two reads
+    50 ms apart the same. The states a run sends last reach the API's task-run recorder a moment
+    later, and a recorder stopped in the middle of a write loses them: after a failed run, its
+    validation task stayed Pending in the database and its report task was missing. Best
+    effort: the run's own outcome never depends on it."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStartTime
+    from prefect.client.schemas.objects import StateType
+
+    final = {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
+    ours = FlowRunFilter(start_time=FlowRunFilterStartTime(after_=since))
+    deadline = time.monotonic() + within
+    seen: object = None
+    try:
+        with get_client(sync_client=True) as client:
+            while time.monotonic() < deadline:
+                runs = client.read_task_runs(flow_run_filter=ours)
+                now = sorted((str(r.id), r.state_type) for r in runs)
+                if now == seen and all(kind in final for _, kind in now):
+                    return
+                seen = now
+                time.sleep(0.05)
+    except Exception:  # the API went away or refused: nothing more to wait for
+        return
 
 
 def _flush_to_api() -> None:

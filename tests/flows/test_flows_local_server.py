@@ -125,6 +125,34 @@ def test_a_terminated_run_cleans_up_and_is_recorded(tmp_path: Path) -> None:
     assert _none_left(home) == []
 
 
+def test_a_failed_runs_task_runs_are_all_recorded_before_its_api_stops(tmp_path: Path) -> None:
+    """A run over its threshold ends soon after its last task: the temporary API must record
+    that task's states before it stops (it lost them: the validation task stayed Pending and
+    the report task was missing from the database the team's UI later reads)."""
+    import sqlite3
+
+    source = synthetic_extracts(tmp_path / "extracts", families=40, seed=4, defects=0.2)
+    home, out = tmp_path / "prefect-home", tmp_path / "out"
+    home.mkdir()
+    done = subprocess.run(
+        [NIS, "run", "--census", "2026-03-31", "--source", str(source),
+         "--config", str(write_config(tmp_path / "nis.toml", threshold=0.01)), "--out", str(out)],
+        env=_environment(home), capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    run_id = json.loads((out / "audit.jsonl").read_text().splitlines()[-1])["flow_run_id"]
+    # Prefect's own tables, read after its API has gone: what `prefect server start` would show.
+    with sqlite3.connect(home / "prefect.db") as db:
+        rows = db.execute(
+            "SELECT name, state_type FROM task_run WHERE flow_run_id = ?", (run_id,)
+        ).fetchall()
+    states = {name.rsplit("-", 1)[0] if name.startswith("validate") else name: kind
+              for name, kind in rows}  # fmt: skip
+    assert states.get("failed-run-report-2026-03-31") == "COMPLETED", rows
+    assert states.get("validate-extracts") == "COMPLETED", rows
+    assert set(states.values()) == {"COMPLETED"}, rows
+
+
 def test_a_run_that_stops_before_it_starts_leaves_no_server_behind(tmp_path: Path) -> None:
     # The API's process is started first thing; a census date after the extract date is
     # refused after that, before the run starts.
