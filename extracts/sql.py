@@ -317,6 +317,13 @@ def _translate(exc: BaseException, label: str, *, table_source: bool) -> Excepti
         )
     if _connection_lost(cause, state):
         return _connection_error(label, cause)
+    if _query_failed_in_stream(cause):
+        return FatalInputError(
+            RULES["F002"],
+            label,
+            "the database stopped the query with an error part way (a value it could not "
+            "convert, or a fault in the query): check the query and its columns' types",
+        )
     if table_source and state in _MISSING_TABLE_SQLSTATES:
         return FatalInputError(RULES["F001"], label, "table not found")
     kind = type(_driver_error(cause)).__name__
@@ -354,5 +361,14 @@ def _connection_lost(exc: BaseException, state: str | None) -> bool:
     if driver == "adbc_driver_manager":
         # ADBC reports a failed or lost connection as OperationalError without a SQLSTATE.
         return type(exc).__name__ == "OperationalError" and state is None
-    # A broken Arrow stream (the server went away while batches were coming) is a bare OSError.
-    return type(exc) is OSError
+    # A broken Arrow stream (the server went away while batches were coming) is a bare OSError;
+    # one that carries the server's own ERROR is the query's fault (below), not the connection's.
+    return type(exc) is OSError and not _query_failed_in_stream(exc)
+
+
+def _query_failed_in_stream(exc: BaseException) -> bool:
+    """A bare OSError from ADBC's Arrow stream carrying libpq's report of an ERROR the server
+    raised while the rows were coming (a cast that fails on a later row): retrying would only
+    fail again. A lost connection reports no ERROR (libpq says FATAL, or that the server
+    closed the connection)."""
+    return type(exc) is OSError and "ERROR:" in str(exc)

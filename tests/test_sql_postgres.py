@@ -297,3 +297,25 @@ def test_the_default_password_variable_is_nis_db_password(
     monkeypatch.setenv("NIS_DB_PASSWORD", PASSWORD)
     families = read_extract(settings.extract_source(source_password(settings)), "families")
     assert families.source == "table eh_families" and families.rows > 0
+
+
+def test_a_query_that_fails_part_way_is_a_fatal_error_not_a_lost_connection(
+    case_db: EmbeddedPostgres,
+) -> None:
+    """A cast that fails on a later row reaches ADBC's stream as a bare OSError, as a lost
+    connection does; it is the query's fault, so it is not retried (it was, for two minutes)."""
+    query = (
+        "SELECT 'P' || g AS person_id, 'theft' AS offence_category, "
+        "CASE WHEN g < 300000 THEN DATE '2024-01-01' ELSE ('23/10/' || g)::date END "
+        "AS offence_date FROM generate_series(1, 400000) g"
+    )
+    with pytest.raises(FatalInputError) as caught:
+        read_sql_extract(
+            _source(case_db, queries={"offences": query}), "offences", batch_bytes=64 * 1024
+        )
+    assert str(caught.value) == (
+        "[F002] query for offences: extract cannot be read (the database stopped the query with "
+        "an error part way (a value it could not convert, or a fault in the query): check the "
+        "query and its columns' types)"
+    )
+    assert "23/10" not in str(caught.value)
