@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,8 @@ from schemas.cleaning import strip_invisible
 
 # Floats are exact whole numbers below this; above it two ids can share one float.
 _EXACT_FLOAT_LIMIT = 2.0**53
+# Where the cases are: a moment in time (a zoned timestamp) is read as the date it was there.
+CASE_TIME_ZONE = "Europe/London"
 
 
 class TextDecodeError(ValueError):
@@ -89,6 +92,11 @@ def column_to_text(values: pd.Series) -> pd.Series:
     the date parser refuses them, rather than reading days since 1970 or 1900.
     """
     if pd.api.types.is_datetime64_any_dtype(values):
+        if getattr(values.dt, "tz", None) is not None:
+            # A moment in time (TIMESTAMPTZ, a zoned parquet timestamp): the day it was in
+            # England, where the cases are. In UTC, a date stored as midnight of a summer day
+            # (British Summer Time) would read as the day before.
+            values = values.dt.tz_convert(CASE_TIME_ZONE)
         text = values.dt.strftime("%Y-%m-%d")
         return text.astype("str")
     if pd.api.types.is_bool_dtype(values):
@@ -112,6 +120,8 @@ def _objects_to_text(values: pd.Series) -> pd.Series:
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return np.nan
         if isinstance(value, dt.datetime | pd.Timestamp):
+            if value.tzinfo is not None:  # as above: the day it was in England
+                return value.astimezone(ZoneInfo(CASE_TIME_ZONE)).strftime("%Y-%m-%d")
             return value.strftime("%Y-%m-%d") if not _has_time(value) else value.isoformat(sep=" ")
         if isinstance(value, dt.date):
             return value.isoformat()

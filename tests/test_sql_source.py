@@ -157,3 +157,23 @@ def test_a_bytes_column_reads_as_utf8_text_and_other_bytes_are_refused(tmp_path:
     with pytest.raises(FatalInputError) as caught:
         read_sql_extract(source, "people")
     assert "\\xff" not in str(caught.value)
+
+
+def test_a_zoned_moment_reads_as_its_date_in_england() -> None:
+    """A date kept as midnight in England (TIMESTAMPTZ, a zoned parquet timestamp) is the day
+    before in UTC all summer: it must read as the English date, as the CSV of it says."""
+    import datetime as dt
+
+    from extracts.text import column_to_text
+
+    moments = ["2025-08-14 23:00", "2025-01-15 00:00", "2025-03-30 00:30", "2025-10-25 23:30"]
+    expected = ["2025-08-15", "2025-01-15", "2025-03-30", "2025-10-26"]
+    arrow_like = pd.Series(pd.to_datetime(moments).tz_localize("UTC"))
+    assert column_to_text(arrow_like).tolist() == expected
+    objects = pd.Series(
+        [dt.datetime.fromisoformat(m).replace(tzinfo=dt.UTC) for m in moments], dtype=object
+    )
+    assert column_to_text(objects).tolist() == expected
+    # Without a zone a timestamp is the date written, whatever the season.
+    naive = pd.Series(pd.to_datetime(moments))
+    assert column_to_text(naive).tolist() == [m[:10] for m in moments]
