@@ -178,6 +178,7 @@ def _read_postgres(
         cursor.execute(query)
         reader = cursor.fetch_record_batch()
         empty = True
+        _refuse_nested(reader.schema, label)
         for batch in reader:
             empty = False
             yield _dates_as_text(batch).to_pandas(types_mapper=_nullable_types)
@@ -217,6 +218,21 @@ def _nullable_types(arrow_type: Any) -> Any:
     if pa.types.is_boolean(arrow_type):
         return pd.BooleanDtype()
     return None
+
+
+def _refuse_nested(schema: Any, label: str) -> None:
+    """A column of arrays or records (``text[]``, a composite type) holds no single value a
+    cell: refused naming the column, before any row is read."""
+    import pyarrow as pa
+
+    for column in schema:
+        if pa.types.is_nested(column.type):
+            raise FatalInputError(
+                RULES["F002"],
+                label,
+                f"column {column.name} holds {column.type} values, not one value a cell: select "
+                "it as text in the query",
+            )
 
 
 def _dates_as_text(batch: Any) -> Any:

@@ -319,3 +319,16 @@ def test_a_query_that_fails_part_way_is_a_fatal_error_not_a_lost_connection(
         "query and its columns' types)"
     )
     assert "23/10" not in str(caught.value)
+
+
+def test_an_array_column_is_refused_naming_it(case_db: EmbeddedPostgres) -> None:
+    query = (
+        "SELECT 'P1' AS person_id, ARRAY['theft'] AS offence_category, "
+        "DATE '2024-01-01' AS offence_date"
+    )
+    with pytest.raises(FatalInputError) as caught:
+        read_sql_extract(_source(case_db, queries={"offences": query}), "offences")
+    assert str(caught.value).startswith(
+        "[F002] query for offences: extract cannot be read (column offence_category holds list<"
+    )
+    assert str(caught.value).endswith("not one value a cell: select it as text in the query)")
