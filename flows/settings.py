@@ -81,8 +81,9 @@ class SourceSettings(BaseModel):
         if value is not None and _url_password(value):
             # The message must not repeat the URL: it holds the password.
             raise ValueError(
-                "source.url holds a password, and a password must never be written in a config "
-                "file: remove it from the URL (postgresql+psycopg://user@host/db) and put it in "
+                "source.url holds a password, and a password must never be written in a setting "
+                "(the config file, or NIS_SOURCE__URL in the environment): remove it from the URL "
+                "(postgresql+psycopg://user@host/db) and put it in "
                 f"the environment variable {DB_PASSWORD_ENV} (or another named by "
                 "source.password_env), or in a Prefect Secret block named by "
                 "source.password_secret"

@@ -33,10 +33,22 @@ def test_a_url_with_a_password_in_the_config_file_is_refused(tmp_path: Path, url
         load_settings(config)
     message = str(caught.value)
     assert message.startswith(f"config file {config}: source.url is wrong: ")
-    assert "source.url holds a password, and a password must never be written in a config file" in (
-        message
+    assert (
+        "source.url holds a password, and a password must never be written in a setting (the "
+        "config file, or NIS_SOURCE__URL in the environment)" in message
     )
     assert "NIS_DB_PASSWORD" in message and "source.password_secret" in message
+    assert SECRET not in message and "dbhost" not in message
+
+
+def test_a_url_with_a_password_in_the_environment_is_refused_saying_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NIS_SOURCE__URL", f"postgresql+psycopg://nis_reader:{SECRET}@dbhost/cw")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None)
+    message = str(caught.value)
+    assert "or NIS_SOURCE__URL in the environment" in message
     assert SECRET not in message and "dbhost" not in message
 
 
