@@ -9,6 +9,7 @@ retried: a missing file or a failed validation will fail the same way again.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -72,10 +73,20 @@ install_log_filters()
 
 
 def _retry_on_connection(task_: Any, task_run: TaskRun, state: State[Any]) -> bool:
-    """Retry a database pull only when the database could not be reached."""
+    """Retry a database pull only when the database could not be reached, and say so on the
+    terminal: the retries take about two minutes, which would otherwise look like a hang.
+    (Prefect asks only while retries are left.)"""
     try:
         state.result()
     except ConnectionError:
+        attempt = max(1, min(task_run.run_count, len(DB_RETRY_DELAYS)))
+        print(
+            f"waiting: {task_run.name.removeprefix('pull-')}: the database does not answer; "
+            f"trying again in {DB_RETRY_DELAYS[attempt - 1]:.0f} s "
+            f"(retry {attempt} of {DB_RETRIES})",
+            file=sys.stderr,
+            flush=True,
+        )
         return True
     except Exception:
         return False

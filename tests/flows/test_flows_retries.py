@@ -135,10 +135,16 @@ def test_a_lost_connection_is_retried_until_the_database_answers(
 
 
 def test_a_database_down_for_longer_than_the_retries_stops_the_run(
-    database: Path, tmp_path: Path, outage: Any
+    database: Path, tmp_path: Path, outage: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     down = outage(database, failures=ATTEMPTS)
     state = _run(_database_config(tmp_path, database), tmp_path / "out")
+    # Each retry is said on the terminal as it is made (the delays are 0 in these tests).
+    waiting = [line for line in capsys.readouterr().err.splitlines() if line.startswith("waiting")]
+    assert waiting == [
+        f"waiting: families: the database does not answer; trying again in 0 s (retry {n} of 3)"
+        for n in (1, 2, 3)
+    ]
 
     kind, error = state_of(state)
     assert kind == "FAILED" and error.exit_code == 1
