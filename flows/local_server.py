@@ -30,6 +30,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -193,12 +194,11 @@ def _temporary_api_process() -> Iterator[str]:
         import_engine_modules()
         _wait_until_up(api.url, api.alive)
         with temporary_settings(updates=_temporary_settings(api.url)):
-            since = _now()
+            since = datetime.now(UTC)
             try:
                 yield api.url
             finally:
-                _flush_to_api()
-                _wait_until_recorded(since)
+                _hand_over_to_api(since)
     finally:
         api.stop()
 
@@ -220,10 +220,11 @@ def _temporary_api_thread() -> Iterator[str]:
     try:
         _wait_until_up(url, thread.is_alive)
         with temporary_settings(updates=_temporary_settings(url)):
+            since = datetime.now(UTC)
             try:
                 yield url
             finally:
-                _flush_to_api()
+                _hand_over_to_api(since)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -253,12 +254,6 @@ def _wait_until_up(url: str, alive: Callable[[], bool]) -> None:
     )
 
 
-def _now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
-
-
 def _wait_until_recorded(since: Any, within: float = 3.0) -> None:
     """Wait, at most ``within`` seconds, until the API's record of this command's task runs (those
     of the flow runs started since ``since``) is whole: every one in a final state, and two reads
@@ -285,6 +280,13 @@ def _wait_until_recorded(since: Any, within: float = 3.0) -> None:
                 time.sleep(0.05)
     except Exception:  # the API went away or refused: nothing more to wait for
         return
+
+
+def _hand_over_to_api(since: datetime) -> None:
+    """Before a temporary API stops: send the run's last logs and events, and wait until it has
+    recorded them."""
+    _flush_to_api()
+    _wait_until_recorded(since)
 
 
 def _flush_to_api() -> None:
