@@ -83,7 +83,7 @@ def find_extract_file(folder: Path, name: str) -> Path:
         raise FatalInputError(
             RULES["F001"],
             str(folder / f"{name}.csv"),
-            "expected NAME.csv, NAME.xlsx or NAME.parquet",
+            f"no {name}.csv, {name}.xlsx or {name}.parquet in the folder",
         )
     if len(matches) > 1:
         raise FatalInputError(RULES["F004"], str(folder), ", ".join(p.name for p in matches))

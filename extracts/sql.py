@@ -277,7 +277,7 @@ def _read_sqlalchemy(
                 # "schema.table" names a table outside the default schema (e.g. yot.offences).
                 schema, _, bare = table.rpartition(".")
                 if not sa.inspect(connection).has_table(bare, schema=schema or None):
-                    raise FatalInputError(RULES["F001"], label, "table not found")
+                    raise FatalInputError(RULES["F001"], label, "the database has no such table")
                 statement = sa.select(sa.text("*")).select_from(
                     sa.table(bare, schema=schema or None)
                 )
@@ -341,7 +341,7 @@ def _translate(exc: BaseException, label: str, *, table_source: bool) -> Excepti
             "convert, or a fault in the query): check the query and its columns' types",
         )
     if table_source and state in _MISSING_TABLE_SQLSTATES:
-        return FatalInputError(RULES["F001"], label, "table not found")
+        return FatalInputError(RULES["F001"], label, "the database has no such table")
     kind = type(_driver_error(cause)).__name__
     return FatalInputError(RULES["F002"], label, f"{kind}, SQLSTATE {state}" if state else kind)
 

@@ -110,7 +110,7 @@ _RULES: list[Rule] = [
         "F001",
         F,
         Kind.FILE,
-        "extract file not found",
+        "extract not found",
         "Put {extract}.csv, .xlsx or .parquet in the source folder (or name its table in "
         "[source.tables] of the config).",
     ),

@@ -176,8 +176,8 @@ def test_a_missing_table_and_a_broken_query_are_named_without_sql(
     with pytest.raises(FatalInputError) as missing:
         read_sql_extract(_source(case_db, tables={"offences": "yot.no_such_table"}), "offences")
     assert (
-        str(missing.value) == "[F001] table yot.no_such_table: extract file not found "
-        "(table not found)"
+        str(missing.value) == "[F001] table yot.no_such_table: extract not found "
+        "(the database has no such table)"
     )
     with pytest.raises(FatalInputError) as broken:
         read_sql_extract(

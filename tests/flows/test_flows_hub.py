@@ -256,7 +256,7 @@ def test_a_failing_council_is_named_and_the_others_are_written(
     [broken] = [x for x in printed.out.splitlines() if x.startswith("broken: ")]
     assert broken == (
         f"broken: - failed | why: [F001] {mixed.resolve() / 'broken' / 'people.csv'}: extract "
-        "file not found (expected NAME.csv, NAME.xlsx or NAME.parquet)"
+        "not found (no people.csv, people.xlsx or people.parquet in the folder)"
     )
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["E06000001", "E09000001"]
     for label in ("city-of-london", "hartlepool"):

@@ -166,7 +166,9 @@ def test_a_missing_table_is_fatal_and_not_retried(tmp_path: Path, outage: Any) -
 
     kind, error = state_of(state)
     assert kind == "FAILED" and error.exit_code == 2
-    assert str(error) == "[F001] table families: extract file not found (table not found)"
+    assert str(error) == (
+        "[F001] table families: extract not found (the database has no such table)"
+    )
     assert counted.attempts == 1
     assert _pull_counts(state) == {"families": 1}
     assert nothing_written(tmp_path / "out")
