@@ -178,10 +178,10 @@ def _read_postgres(
         cursor.execute(query)
         reader = cursor.fetch_record_batch()
         empty = True
-        _refuse_nested(reader.schema, label)
+        _refuse_unreadable(reader.schema, label)
         for batch in reader:
             empty = False
-            yield _dates_as_text(batch).to_pandas(types_mapper=_nullable_types)
+            yield _plain_columns(batch, label).to_pandas(types_mapper=_nullable_types)
         if empty:
             yield reader.schema.empty_table().to_pandas(types_mapper=_nullable_types)
 
@@ -220,34 +220,87 @@ def _nullable_types(arrow_type: Any) -> Any:
     return None
 
 
-def _refuse_nested(schema: Any, label: str) -> None:
-    """A column of arrays or records (``text[]``, a composite type) holds no single value a
-    cell: refused naming the column, before any row is read."""
+def _refuse_unreadable(schema: Any, label: str) -> None:
+    """Refuse, naming the column and before any row is read, a column whose values have no
+    faithful text here: arrays and records (``text[]``, a composite type) hold no single value a
+    cell; ``money`` arrives as whole pence (12.50 would be read as 1250); an ``interval`` or a
+    type the driver passes as raw bytes (``inet``, ``point``, ...) has no text form but a
+    Python repr or binary garbage."""
     import pyarrow as pa
 
     for column in schema:
-        if pa.types.is_nested(column.type):
-            raise FatalInputError(
-                RULES["F002"],
-                label,
-                f"column {column.name} holds {column.type} values, not one value a cell: select "
-                "it as text in the query",
-            )
+        kind = column.type
+        postgres = (column.metadata or {}).get(b"POSTGRESQL:type", b"").decode() or str(kind)
+        cast = "text"
+        if pa.types.is_nested(kind):
+            why = f"holds {kind} values, not one value a cell"
+        elif postgres == "money":
+            why, cast = "holds money values, which the driver gives as whole pence", "numeric"
+        elif pa.types.is_interval(kind) or pa.types.is_duration(kind):
+            why = f"holds {postgres} values, which are not a date, a number or text"
+        elif isinstance(kind, pa.OpaqueType) and not pa.types.is_string(kind.storage_type):
+            why = f"holds {postgres} values, which the driver gives as raw bytes"
+        else:
+            continue
+        raise FatalInputError(
+            RULES["F002"],
+            label,
+            f"column {column.name} {why}: select it as {cast} in the query ({column.name}::{cast})",
+        )
 
 
-def _dates_as_text(batch: Any) -> Any:
-    """DATE columns as ISO text while still in Arrow (what ``date.isoformat`` gives a parquet
-    file's dates), each distinct date cast once: dates repeat, and a Python date object per
-    cell is the slowest part of a read otherwise."""
+def _plain_columns(batch: Any, label: str) -> Any:
+    """The batch with the columns PostgreSQL types in its own way made plain while still in
+    Arrow: DATE as ISO text (what ``date.isoformat`` gives a parquet file's dates), NUMERIC
+    without a fraction of zeros (``13.0`` in a NUMERIC(6,1) is the whole number 13, as a whole
+    float is), and JSON scalars as the value they hold (``"Laura"`` is the text Laura). Each
+    distinct value is converted once: values repeat, and a Python object per cell is the
+    slowest part of a read otherwise."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     for i, column in enumerate(batch.columns):
-        if pa.types.is_date32(column.type):
+        field_ = batch.schema.field(i)
+        kind = column.type
+        if pa.types.is_date32(kind):
             encoded = pc.dictionary_encode(column)
             text = pc.take(pc.cast(encoded.dictionary, pa.string()), encoded.indices)
-            batch = batch.set_column(i, batch.schema.field(i).name, text)
+        elif isinstance(kind, pa.OpaqueType) and kind.type_name == "numeric":
+            whole = pc.replace_substring_regex(column.storage, r"^(-?[0-9]+)\.0+$", r"\1")
+            text = pc.replace_substring_regex(whole, r"^-0$", "0")
+        elif isinstance(kind, pa.JsonType):
+            encoded = pc.dictionary_encode(column.storage)
+            values = [_json_scalar(v, field_.name, label) for v in encoded.dictionary.to_pylist()]
+            text = pc.take(pa.array(values, pa.string()), encoded.indices)
+        else:
+            continue
+        batch = batch.set_column(
+            i, pa.field(field_.name, text.type, metadata=field_.metadata), text
+        )
     return batch
+
+
+def _json_scalar(written: str, column: str, label: str) -> str | None:
+    """A JSON value as the text a cell of it means: a string unquoted, a number as written,
+    true/false as 1/0 (as a boolean column reads), null missing; an array or object is refused
+    naming the column (a key of it is chosen in the query, ``col->>'key'``)."""
+    import json
+
+    value = json.loads(written)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return written.strip()
+    raise FatalInputError(
+        RULES["F002"],
+        label,
+        f"column {column} holds JSON arrays or objects, not one value a cell: select the value "
+        f"as text in the query (for example {column}->>'key')",
+    )
 
 
 # --- other databases: SQLAlchemy, in chunks ------------------------------------------------------

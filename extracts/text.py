@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -85,11 +86,12 @@ def column_to_text(values: pd.Series) -> pd.Series:
     """Render a typed column (dates, numbers, text) as text; missing stays missing.
 
     Dates become ISO text so that an Excel date cell, a parquet date and a SQL date all reach
-    the same date parser as a CSV's ``2025-04-01``. Whole floats lose their ``.0`` (Excel stores
-    every number as a float, and an ID of ``1234.0`` is ``1234``); a float of 2**53 or more is
-    not an exact whole number, so it keeps its float spelling (``1e+17``) and never passes for
-    an id it might have been. Numbers in a date column stay numbers (``20240115``, ``45306``):
-    the date parser refuses them, rather than reading days since 1970 or 1900.
+    the same date parser as a CSV's ``2025-04-01``. Whole floats and whole decimals lose their
+    ``.0`` (Excel stores every number as a float, and an ID of ``1234.0`` is ``1234``); a float
+    of 2**53 or more is not an exact whole number, so it keeps its float spelling (``1e+17``)
+    and never passes for an id it might have been. Numbers in a date column stay numbers
+    (``20240115``, ``45306``): the date parser refuses them, rather than reading days since
+    1970 or 1900.
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         if getattr(values.dt, "tz", None) is not None:
@@ -132,6 +134,10 @@ def _objects_to_text(values: pd.Series) -> pd.Series:
             # (UnicodeDecodeError when they are not text: the read fails, naming its type).
             return bytes(value).decode("utf-8")
         if isinstance(value, float) and value.is_integer() and abs(value) < _EXACT_FLOAT_LIMIT:
+            return str(int(value))
+        if isinstance(value, decimal.Decimal) and value.is_finite() and value == int(value):
+            # A decimal column's scale is not part of the value: 13.0 in a DECIMAL(6,1) is
+            # the whole number 13, as a whole float is (and -0.0 is 0).
             return str(int(value))
         return str(value)
 

@@ -9,6 +9,7 @@ or SQL tables must give identical clean frames.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -527,3 +528,33 @@ def test_file_names_match_ignoring_case(tmp_path: Path) -> None:
     raw = read_extract(load_settings(None, source_path=tmp_path).extract_source(), "offences")
     assert raw.source == "Offences.CSV"
     assert raw.rows == len(VALID_ROWS["offences"])
+
+
+def test_parquet_whole_decimals_read_as_whole_numbers(
+    tmp_path: Path, baseline: ValidationResult
+) -> None:
+    """Sessions kept as DECIMAL(6,1) read as 13.0, which the whole-number check refused (E109),
+    so every attendance row was quarantined; a decimal's scale is not part of its value."""
+    rows = fresh_rows()
+    for name in EXTRACT_NAMES:
+        _write_parquet(tmp_path / f"{name}.parquet", name, rows[name])
+    path = tmp_path / "school_attendance.parquet"
+    table = pq.read_table(path)
+    sessions = [c for c in table.column_names if c.endswith("sessions")]
+    for column in sessions:
+        position = table.column_names.index(column)
+        tenths = [
+            None if v is None else Decimal(v).quantize(Decimal("0.1"))
+            for v in table[column].to_pylist()
+        ]
+        as_decimal = pa.array(tenths, pa.decimal128(6, 1))
+        table = table.set_column(position, column, as_decimal)
+    pq.write_table(table, path)
+    assert pq.read_schema(path).field(sessions[0]).type == pa.decimal128(6, 1)
+
+    raw = read_extracts(load_settings(None, source_path=tmp_path).extract_source())
+    frame = raw["school_attendance"].frame
+    expected = [None if v is None else str(int(v)) for v in table[sessions[0]].to_pylist()]
+    assert [None if pd.isna(v) else v for v in frame[sessions[0]]] == expected
+    assert all("." not in v for column in sessions for v in frame[column].dropna())
+    _assert_same_clean(validate(raw, EXTRACT_DATE), baseline)

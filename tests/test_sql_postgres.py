@@ -331,4 +331,106 @@ def test_an_array_column_is_refused_naming_it(case_db: EmbeddedPostgres) -> None
     assert str(caught.value).startswith(
         "[F002] query for offences: extract cannot be read (column offence_category holds list<"
     )
-    assert str(caught.value).endswith("not one value a cell: select it as text in the query)")
+    assert str(caught.value).endswith(
+        "not one value a cell: select it as text in the query (offence_category::text))"
+    )
+
+
+def _read_one_column(case_db: EmbeddedPostgres, select: str) -> list[object]:
+    _, frame, _ = read_sql_extract(_source(case_db, queries={"offences": select}), "offences")
+    return [None if pd.isna(v) else v for v in frame["value"]]
+
+
+def test_json_scalars_read_as_the_values_they_hold(case_db: EmbeddedPostgres) -> None:
+    """A jsonb column holding a name reached the submission with its JSON quotes ("Laura")."""
+    select = (
+        'SELECT value FROM (VALUES (1, \'"Laura"\'::jsonb), (2, \'"Am\\u00e9 \\"Jo\\""\'), '
+        "(3, '12'), (4, '-1.5e2'), (5, 'true'), (6, 'false'), (7, 'null'), (8, NULL)) "
+        "AS t(n, value) ORDER BY n"
+    )
+    assert _read_one_column(case_db, select) == [
+        "Laura",
+        'Amé "Jo"',
+        "12",
+        "-150",  # jsonb keeps a number in its own form
+        "1",
+        "0",
+        None,
+        None,
+    ]
+    as_json = select.replace("::jsonb", "::json")
+    assert _read_one_column(case_db, as_json) == [
+        "Laura",
+        'Amé "Jo"',
+        "12",
+        "-1.5e2",
+        "1",
+        "0",
+        None,
+        None,
+    ]
+
+
+def test_a_json_array_or_object_is_refused_naming_its_column(case_db: EmbeddedPostgres) -> None:
+    select = 'SELECT value FROM (VALUES (\'"A"\'::jsonb), (\'{"name": "Laura"}\')) AS t(value)'
+    with pytest.raises(FatalInputError) as caught:
+        _read_one_column(case_db, select)
+    assert str(caught.value) == (
+        "[F002] query for offences: extract cannot be read (column value holds JSON arrays or "
+        "objects, not one value a cell: select the value as text in the query (for example "
+        "value->>'key'))"
+    )
+    assert "Laura" not in str(caught.value)
+
+
+def test_a_whole_numeric_reads_without_its_fraction_of_zeros(case_db: EmbeddedPostgres) -> None:
+    """Sessions kept as NUMERIC(6,1) read as 13.0, which the whole-number check refused (E109):
+    every attendance row of such a council was quarantined."""
+    select = (
+        "SELECT v::numeric(6,1) AS value FROM (VALUES (1, 13.0), (2, 13.5), (3, -0.0), (4, 12.50), "
+        "(5, 1000), (6, -7.000), (7, 100.01), (8, NULL)) AS t(n, v) ORDER BY n"
+    )
+    assert _read_one_column(case_db, select) == [
+        "13",
+        "13.5",
+        "0",
+        "12.5",
+        "1000",
+        "-7",
+        "100",
+        None,
+    ]
+    unconstrained = select.replace("v::numeric(6,1)", "v::numeric")
+    assert _read_one_column(case_db, unconstrained) == [
+        "13",
+        "13.5",
+        "0",
+        "12.50",
+        "1000",
+        "-7",
+        "100.01",
+        None,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sql_value", "why", "cast"),
+    [
+        ("12.50::money", "holds money values, which the driver gives as whole pence", "numeric"),
+        (
+            "INTERVAL '1 day'",
+            "holds interval values, which are not a date, a number or text",
+            "text",
+        ),
+        ("'10.0.0.1'::inet", "holds inet values, which the driver gives as raw bytes", "text"),
+    ],
+)
+def test_a_type_with_no_faithful_text_is_refused_naming_its_column(
+    case_db: EmbeddedPostgres, sql_value: str, why: str, cast: str
+) -> None:
+    with pytest.raises(FatalInputError) as caught:
+        _read_one_column(case_db, f"SELECT {sql_value} AS value")
+    assert str(caught.value) == (
+        f"[F002] query for offences: extract cannot be read (column value {why}: select it as "
+        f"{cast} in the query (value::{cast}))"
+    )
