@@ -24,6 +24,10 @@ from synth.writer import XLSX_MAX_ROWS, write_csv, write_parquet, write_xlsx
 
 FORMATS = ("csv", "xlsx", "parquet")
 LEDGER_NAME = "defects_ledger.csv"
+# Left in a folder nis synth wrote, so a later run may replace its files: extract files without it
+# are a council's own (a real extract must never be overwritten by invented people).
+MARKER_NAME = ".nis-synthetic"
+_MARKER_TEXT = "Written by nis synth: every person in these extracts is invented.\n"
 LEDGER_COLUMNS = ("extract", "row", "column", "rule", "defect")
 # With defects, these CSVs are written in other encodings the contract accepts.
 DEFECT_ENCODINGS = {"people": "cp1252", "families": "utf-8-sig"}
@@ -129,6 +133,30 @@ def write_ledger(ledger: Ledger, path: Path) -> int:
     return len(rows)
 
 
+class NotSyntheticFolder(ValueError):
+    """The folder holds extract files nis synth did not write."""
+
+
+def _refuse_a_council_folder(out: Path) -> None:
+    if not out.is_dir() or (out / MARKER_NAME).is_file():
+        return
+    extracts = sorted(
+        p.name
+        for p in out.iterdir()
+        if p.is_file()
+        and p.suffix.lower().lstrip(".") in FORMATS
+        and p.stem.strip().casefold() in EXTRACT_NAMES
+    )
+    if extracts:
+        shown = ", ".join(extracts[:3]) + (
+            f" and {len(extracts) - 3} more" if len(extracts) > 3 else ""
+        )
+        raise NotSyntheticFolder(
+            f"--out {out} already holds extract files that nis synth did not write ({shown}); "
+            "synthetic extracts are never written over a council's own: choose another folder"
+        )
+
+
 def write_synthetic(
     out: Path, families: int, seed: int, fmt: str = "csv", defects: float = 0.0
 ) -> SynthSummary:
@@ -146,6 +174,7 @@ def write_synthetic(
         raise ValueError("seed must be 0 or more")
     if not 0.0 <= defects <= MAX_DEFECT_RATE:
         raise ValueError(f"defects must be a share from 0 to {MAX_DEFECT_RATE}")
+    _refuse_a_council_folder(out)
     began = time.perf_counter()
     tables, ledger = generate_tables(families, seed, defects)
 
@@ -158,6 +187,7 @@ def write_synthetic(
             )
 
     out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER_NAME).write_text(_MARKER_TEXT, encoding="utf-8")
     for name in EXTRACT_NAMES:
         for suffix in FORMATS:
             (out / f"{name}.{suffix}").unlink(missing_ok=True)

@@ -27,7 +27,13 @@ from schemas.identifiers import (
 from schemas.models import EXTRACT_NAMES, allowed_codes
 from schemas.rules import RULES
 from synth.calendar import EXTRACT_DATE
-from synth.generate import LEDGER_NAME, generate_tables, write_synthetic
+from synth.generate import (
+    LEDGER_NAME,
+    MARKER_NAME,
+    NotSyntheticFolder,
+    generate_tables,
+    write_synthetic,
+)
 from synth.recipes import column_kind, skip_reason
 from synth.vocab import FEMALE_FORENAMES, MALE_FORENAMES, SURNAMES
 
@@ -83,7 +89,7 @@ def test_same_seed_gives_identical_bytes(tmp_path: Path, fmt: str) -> None:
     write_synthetic(tmp_path / "a", families=300, seed=11, fmt=fmt, defects=0.03)
     write_synthetic(tmp_path / "b", families=300, seed=11, fmt=fmt, defects=0.03)
     first, second = _digests(tmp_path / "a"), _digests(tmp_path / "b")
-    assert len(first) == 11  # ten extracts and the ledger
+    assert len(first) == 12  # ten extracts, the ledger and the marker
     assert first == second
 
 
@@ -91,7 +97,7 @@ def test_different_seed_gives_different_files(tmp_path: Path) -> None:
     write_synthetic(tmp_path / "a", families=200, seed=1)
     write_synthetic(tmp_path / "b", families=200, seed=2)
     first, second = _digests(tmp_path / "a"), _digests(tmp_path / "b")
-    assert all(first[name] != second[name] for name in first)
+    assert all(first[name] != second[name] for name in first if name != MARKER_NAME)
 
 
 def test_xlsx_holds_no_time_of_writing(tmp_path: Path) -> None:
@@ -138,7 +144,9 @@ def test_defects_leave_kept_clean_rows_unchanged() -> None:
 
 def test_every_extract_is_written_with_the_contract_headers(clean, clean_frames) -> None:
     out, summary = clean
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}.csv" for n in EXTRACT_NAMES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [MARKER_NAME, *(f"{n}.csv" for n in EXTRACT_NAMES)]
+    )
     for name, frame in clean_frames.items():
         model_columns = [
             c
@@ -514,8 +522,37 @@ def test_a_new_run_replaces_the_old_files(tmp_path: Path) -> None:
     write_synthetic(tmp_path, families=30, seed=1, defects=0.1)
     write_synthetic(tmp_path, families=30, seed=1, fmt="parquet")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        f"{n}.parquet" for n in EXTRACT_NAMES
+        [MARKER_NAME, *(f"{n}.parquet" for n in EXTRACT_NAMES)]
     )
+
+
+def test_a_council_folder_of_extracts_is_never_written_over(tmp_path: Path) -> None:
+    """`nis synth --out` a folder of the council's own extracts replaced them with invented
+    people, and a run from that folder would then have submitted them."""
+    own = tmp_path / "extracts"
+    own.mkdir()
+    (own / "People.CSV").write_bytes(b"person_id\nREAL1\n")
+    (own / "notes.txt").write_text("kept")
+    with pytest.raises(NotSyntheticFolder, match="already holds extract files"):
+        write_synthetic(own, families=5, seed=1)
+    assert sorted(p.name for p in own.iterdir()) == ["People.CSV", "notes.txt"]
+    assert (own / "People.CSV").read_bytes() == b"person_id\nREAL1\n"
+
+    code, out, err = _synth("--families", "5", "--seed", "1", "--out", own)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: --out {own} already holds extract files that nis synth did not write "
+        "(People.CSV); synthetic extracts are never written over a council's own: choose "
+        "another folder\n"
+    )
+    assert (own / "People.CSV").read_bytes() == b"person_id\nREAL1\n"
+
+    # A folder of other files only is fine, and so is a folder nis synth wrote before.
+    (own / "People.CSV").unlink()
+    write_synthetic(own, families=5, seed=1)
+    assert (own / MARKER_NAME).is_file() and (own / "notes.txt").read_text() == "kept"
+    write_synthetic(own, families=5, seed=2, fmt="xlsx")
+    assert sorted(p.suffix for p in own.iterdir() if p.stem in EXTRACT_NAMES) == [".xlsx"] * 10
 
 
 @pytest.mark.parametrize(
