@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,6 +156,11 @@ def _read_xlsx(data: bytes) -> Table:
     from openpyxl import load_workbook
 
     check_xlsx(data)
+    # openpyxl warns about a cell quoting its value ("the serial value 12345678 is outside the
+    # limits for dates") on the terminal, which may be a person's date of birth; the cell is read
+    # as an error value and reported by its row and column like any bad cell. A standing filter,
+    # not catch_warnings: extracts are read in threads, and that context is process-wide.
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl\.")
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         sheets = len(workbook.worksheets)
