@@ -169,6 +169,28 @@ def test_a_file_without_its_header_row_and_with_guid_ids_shows_none_of_its_first
     assert shown == []
 
 
+def test_a_workbook_without_its_header_row_shows_no_date_cell_in_a_warning(
+    tmp_path: Path,
+) -> None:
+    """openpyxl warns about a date cell out of Excel's range quoting its serial value: the first
+    row of a headerless workbook is a person's, so no warning may reach the terminal."""
+    import warnings
+
+    from openpyxl import Workbook
+
+    source = write_extracts(tmp_path / "in")
+    (source / "people.csv").unlink()
+    book = Workbook()
+    book.active.append(["P1", "F1", "MAIN_CARER", 28473619, "F"])
+    book.active.cell(row=1, column=4).number_format = "dd/mm/yyyy"
+    book.save(source / "people.xlsx")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, out, err = _invoke("columns", "--source", source)
+    assert code == 2
+    assert "28473619" not in out + err + "".join(str(w.message) for w in caught)
+
+
 def test_a_surname_like_a_column_name_does_not_make_a_data_row_a_header_row() -> None:
     match = match_headers("people", ["a1b2-c3", "f9e8-d7", "Dobb", "Keyworth"])
     [note] = column_notes(match)
