@@ -8,7 +8,7 @@ import csv
 import io
 from pathlib import Path
 
-from extracts.reader import find_extract_file
+from extracts.reader import find_extract_file, quiet_openpyxl
 from extracts.source import ExtractSource
 from extracts.text import decode_csv_bytes
 from schemas.rules import RULES, FatalInputError
@@ -58,6 +58,7 @@ def _csv_headers(path: Path) -> list[str]:
 def _xlsx_headers(path: Path) -> list[str]:
     from openpyxl import load_workbook
 
+    quiet_openpyxl()  # a first row that is data may hold a date of birth a warning would quote
     workbook = load_workbook(path, read_only=True, data_only=True)
     try:
         first = next(workbook.worksheets[0].iter_rows(max_row=1, values_only=True), None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,10 +152,20 @@ def _read_csv(data: bytes) -> Table:
     return Table(records.frame, records.extra_field_rows)
 
 
+def quiet_openpyxl() -> None:
+    """Silence openpyxl's warnings before a workbook is read. One quotes a cell's value on the
+    terminal ("the serial value 12345678 is outside the limits for dates"), which may be a
+    person's date of birth; the cell is read as an error value and reported by its row and column
+    like any bad cell. A standing filter, not catch_warnings: extracts are read in threads, and
+    that context is process-wide."""
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl\.")
+
+
 def _read_xlsx(data: bytes) -> Table:
     from openpyxl import load_workbook
 
     check_xlsx(data)
+    quiet_openpyxl()
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         sheets = len(workbook.worksheets)

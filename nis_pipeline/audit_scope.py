@@ -181,7 +181,9 @@ def source_file_hashes(settings: Settings) -> list[dict[str, Any]]:
     return found
 
 
-def _where(exc: BaseException) -> str:
+def where_raised(exc: BaseException) -> str:
+    """An exception by its type and the line it came from, never its message (messages can
+    quote the values they failed on)."""
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return type(exc).__name__
@@ -212,7 +214,7 @@ def audited(command: str, *, config: Path | None, out: Path | None) -> Iterator[
         audit.finish(130)
         raise
     except Exception as exc:
-        where = _where(exc)
+        where = where_raised(exc)
         audit.finish(ExitCode.FAILED, crashed=type(exc).__name__)
         print(f"error: nis {command} failed unexpectedly: {where}", file=sys.stderr)
         raise typer.Exit(ExitCode.FAILED) from None

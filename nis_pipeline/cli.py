@@ -120,6 +120,17 @@ def synth(
         typer.echo(f"defects ledger: {summary.ledger}")
 
 
+def _crashed(command: str, exc: Exception) -> typer.Exit:
+    """A command that keeps no audit line failed unexpectedly (a bug, or the machine): one line
+    with the error's type and place, as the audited commands say it, and no traceback, whose
+    message could quote a cell of the extracts."""
+    from nis_pipeline.audit_scope import where_raised
+    from schemas.errors import ExitCode
+
+    typer.echo(f"error: nis {command} failed unexpectedly: {where_raised(exc)}", err=True)
+    return typer.Exit(ExitCode.FAILED)
+
+
 @app.command()
 def validate(
     source: SourceOpt = None,
@@ -137,7 +148,11 @@ def validate(
     with startup_imports():
         from flows.commands import validate_command
 
-    raise typer.Exit(validate_command(source, config, report))
+    try:
+        code = validate_command(source, config, report)
+    except Exception as exc:
+        raise _crashed("validate", exc) from None
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -151,7 +166,11 @@ def columns(source: SourceOpt = None, config: ConfigOpt = None) -> None:
     with startup_imports():
         from flows.commands import columns_command
 
-    raise typer.Exit(columns_command(source, config))
+    try:
+        code = columns_command(source, config)
+    except Exception as exc:
+        raise _crashed("columns", exc) from None
+    raise typer.Exit(code)
 
 
 @app.command()

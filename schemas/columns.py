@@ -171,10 +171,10 @@ def column_notes(match: HeaderMatch) -> list[ColumnNote]:
     unrecognised header, with the contract column it most likely means; the serious ones (that
     column is absent) first.
 
-    When no header is a contract column and two or more look like values, the file's first row
-    is most likely data (its header row missing) and its cells may be a person's details: one
-    note says so, and no header is quoted. (A council's own header with a year in it, beside
-    others, is still shown with its hint.)"""
+    When no header is a contract column and two or more look like values, or none is named like
+    a column, the file's first row is most likely data (its header row missing) and its cells
+    may be a person's details: one note says so, and no header is quoted. (A council's own
+    header with a year in it, beside others, is still shown with its hint.)"""
     wrong_map: list[ColumnNote] = []
     for header, column in match.mapped_to_nothing:
         guess = suggest(match.extract, column)
@@ -189,16 +189,39 @@ def column_notes(match: HeaderMatch) -> list[ColumnNote]:
     return wrong_map + _header_notes(match)
 
 
+def resembles_a_column(extract: str, header: str) -> bool:
+    """Whether ``header`` is named like a column of ``extract``: a name or alias spelled alike,
+    the same words, or all the words of one in it. No close spellings: a surname one letter
+    from a column name ('Dobb') is not a header."""
+    key = _key(header)
+    if not key:
+        return False
+    if key in _spellings(extract):
+        return True
+    words = _words(header)
+    return any(spelling <= words for spelling, _ in _spelled(extract))
+
+
 def _header_notes(match: HeaderMatch) -> list[ColumnNote]:
-    if not match.found and sum(looks_like_a_value(h) for h in match.unknown) >= 2:
-        return [
-            ColumnNote(
-                f"{match.extract}: {len(match.unknown)} headers are no contract column and some "
-                "look like values (a date, a number, a postcode): is the header row missing? "
-                "They are not shown, as they may be a person's details",
-                serious=True,
-            )
-        ]
+    if not match.found and match.unknown:
+        # No contract column at all: the first row is a header row only if a cell of it is
+        # named like a column. Otherwise it is most likely data (ids that are not numbers, a GUID,
+        # a name, an offence) and is not quoted.
+        if sum(looks_like_a_value(h) for h in match.unknown) >= 2:
+            why = "some look like values (a date, a number, a postcode)"
+        elif not any(resembles_a_column(match.extract, h) for h in match.unknown):
+            why = "none is named like one"
+        else:
+            why = ""
+        if why:
+            return [
+                ColumnNote(
+                    f"{match.extract}: {len(match.unknown)} headers are no contract column and "
+                    f"{why}: is the header row missing? They are not shown, as they may be a "
+                    "person's details",
+                    serious=True,
+                )
+            ]
     notes: list[ColumnNote] = []
     for header in match.unknown:
         guess = suggest(match.extract, header)

@@ -144,6 +144,59 @@ def test_a_file_without_its_header_row_shows_none_of_its_first_row(tmp_path: Pat
     assert shown == []
 
 
+def test_a_file_without_its_header_row_and_with_guid_ids_shows_none_of_its_first_row(
+    tmp_path: Path,
+) -> None:
+    """Ids that are not numbers (GUIDs) and a first record with few dates or numbers: the first
+    row is still data, not a council's headers, and none of it is printed."""
+    source = write_extracts(tmp_path / "in")
+    first = [
+        "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+        "ZZGUIDFAMILY-7c1e",
+        "MAIN_CARER",
+        "Wilhelmina",
+        "Featherstonehaugh",
+    ]
+    offences = source / "offences.csv"
+    offences.write_text("3f2504e0-4f89-11d3-9a0c-0305e82c3301,2024-02-03,Arson\n", encoding="utf-8")
+    people = source / "people.csv"
+    people.write_text(",".join(first) + ",,,F,,,,,,,,,\n", encoding="utf-8")
+    code, out, err = _invoke("columns", "--source", source)
+    assert code == 2
+    assert "people: 6 headers are no contract column and none is named like one" in out
+    assert "offences: 3 headers are no contract column" in out
+    shown = [v for v in [*first, "2024-02-03", "Arson"] if v in out + err]
+    assert shown == []
+
+
+def test_a_workbook_without_its_header_row_shows_no_date_cell_in_a_warning(
+    tmp_path: Path,
+) -> None:
+    """openpyxl warns about a date cell out of Excel's range quoting its serial value: the first
+    row of a headerless workbook is a person's, so no warning may reach the terminal."""
+    import warnings
+
+    from openpyxl import Workbook
+
+    source = write_extracts(tmp_path / "in")
+    (source / "people.csv").unlink()
+    book = Workbook()
+    book.active.append(["P1", "F1", "MAIN_CARER", 28473619, "F"])
+    book.active.cell(row=1, column=4).number_format = "dd/mm/yyyy"
+    book.save(source / "people.xlsx")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, out, err = _invoke("columns", "--source", source)
+    assert code == 2
+    assert "28473619" not in out + err + "".join(str(w.message) for w in caught)
+
+
+def test_a_surname_like_a_column_name_does_not_make_a_data_row_a_header_row() -> None:
+    match = match_headers("people", ["a1b2-c3", "f9e8-d7", "Dobb", "Keyworth"])
+    [note] = column_notes(match)
+    assert "Dobb" not in note.text and "Keyworth" not in note.text
+
+
 @pytest.mark.parametrize(
     ("header", "value"),
     [

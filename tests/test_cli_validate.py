@@ -332,3 +332,36 @@ def test_a_report_beside_the_extracts_under_another_name_is_written(tmp_path: Pa
     assert code == 0 and (source / "validation_report.xlsx").is_file()
     # and the extracts still read as before: the report is not taken for one
     assert _invoke("--source", source, "--report", tmp_path / "again.xlsx")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("command", "module", "function"),
+    [
+        ("validate", "schemas.validation", "validate"),
+        ("columns", "schemas.columns", "column_notes"),
+    ],
+)
+def test_an_unexpected_error_is_one_line_without_its_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, module: str, function: str
+) -> None:
+    """A library error inside nis validate or nis columns (a bug, say) can quote the cell it
+    failed on: it is told by its type and place, as the audited commands tell it, exit 1, and
+    never with its message or a traceback."""
+    import importlib
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise ValueError("could not convert 'Featherstonehaugh' (dob 31/02/1984)")
+
+    monkeypatch.setattr(importlib.import_module(module), function, boom)
+    source = write_extracts(tmp_path / "in")
+    result = CliRunner().invoke(
+        app,
+        [command, "--source", str(source), "--report", str(tmp_path / "r.xlsx")][
+            : 3 if command == "columns" else 5
+        ],
+    )
+    assert result.exit_code == 1
+    assert not isinstance(result.exception, ValueError)
+    assert result.stderr.startswith(f"error: nis {command} failed unexpectedly: ValueError at ")
+    assert "in boom" in result.stderr
+    assert "Featherstonehaugh" not in result.stdout + result.stderr

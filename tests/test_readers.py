@@ -9,6 +9,7 @@ or SQL tables must give identical clean frames.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from decimal import Decimal
 from pathlib import Path
 
@@ -558,3 +559,21 @@ def test_parquet_whole_decimals_read_as_whole_numbers(
     assert [None if pd.isna(v) else v for v in frame[sessions[0]]] == expected
     assert all("." not in v for column in sessions for v in frame[column].dropna())
     _assert_same_clean(validate(raw, EXTRACT_DATE), baseline)
+
+
+def test_a_date_cell_out_of_excel_range_is_not_quoted_by_a_warning(tmp_path: Path) -> None:
+    """openpyxl warns about such a cell quoting its serial value, which would reach the terminal;
+    the cell is a finding (E103) by row and column, and no warning says the value."""
+    write_extracts(tmp_path)
+    (tmp_path / "people.csv").unlink()
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["person_id", "family_id", "role", "dob", "gender"])
+    sheet.append(["P1", "F1", "MAIN_CARER", 28473619, "F"])
+    sheet.cell(row=2, column=4).number_format = "dd/mm/yyyy"
+    book.save(tmp_path / "people.xlsx")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = validate_folder(tmp_path)
+    assert [str(w.message) for w in caught if "28473619" in str(w.message)] == []
+    assert ("people", 2, "dob", "E103") in direct(result.findings)
