@@ -42,6 +42,10 @@ from schemas.cleaning import text_series
 # or UTF-16 text without its byte order mark, which is half NUL bytes).
 _BINARY_HEADER = re.compile(r"[\x00-\x08\x0e-\x1f]")
 _VISIBLE = re.compile(r"\S")
+# Blank lines above the header (empty, or only spaces and commas: Excel saves an empty first row
+# of a sheet as ",,,,"): skipped, as the xlsx reader skips empty rows above its header row.
+_BLANK_LINES = re.compile(r"(?:[ \t,]*(?:\r\n|\n|\r))+")
+_BLANK_LINES_BYTES = re.compile(rb"(?:[ \t,]*(?:\r\n|\n|\r))+")
 # pyarrow parses a file in blocks of this many bytes (in parallel); a line longer than a block
 # is an error there, and such a file goes pandas' way.
 _ARROW_BLOCK = 16 * 2**20
@@ -59,8 +63,32 @@ class CsvRecords:
 
 
 def read_csv_records(text: str) -> CsvRecords:
+    skipped, text = skip_blank_lines(text)
     if _VISIBLE.search(text) is None:
         raise FileRefused("the file is empty")
+    return _shifted(_read_records(text), skipped)
+
+
+def skip_blank_lines(text: str) -> tuple[int, str]:
+    """The number of blank lines above the header, and the text from the header on."""
+    blank = _BLANK_LINES.match(text)
+    if blank is None:
+        return 0, text
+    return physical_lines(blank.group()), text[blank.end() :]
+
+
+def _shifted(records: CsvRecords, lines: int) -> CsvRecords:
+    """Records numbered by their lines in the whole file, ``lines`` blank lines above the
+    header included."""
+    if not lines:
+        return records
+    return CsvRecords(
+        frame=records.frame.set_axis(records.frame.index + lines, axis=0),
+        extra_field_rows=tuple(line + lines for line in records.extra_field_rows),
+    )
+
+
+def _read_records(text: str) -> CsvRecords:
     first_line = text[: _line_end(text)]
     if _BINARY_HEADER.search(first_line):
         raise FileRefused("binary data, not CSV text (or UTF-16 text without its byte order mark)")
@@ -82,6 +110,11 @@ def read_utf8_records(data: bytes) -> CsvRecords | None:
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     if b'"' in body:
         return None
+    skipped = 0
+    blank = _BLANK_LINES_BYTES.match(body)
+    if blank is not None:
+        skipped = physical_lines(blank.group().decode("ascii"))
+        body = body[blank.end() :]
     ends = [i for i in (body.find(b"\n"), body.find(b"\r")) if i >= 0]
     try:
         first_line = body[: min(ends) if ends else len(body)].decode("utf-8")
@@ -89,7 +122,8 @@ def read_utf8_records(data: bytes) -> CsvRecords | None:
         return None
     if _VISIBLE.search(first_line) is None or _BINARY_HEADER.search(first_line):
         return None  # the text's way says why
-    return _read_arrow(body, len(_header(first_line)))
+    records = _read_arrow(body, len(_header(first_line)))
+    return None if records is None else _shifted(records, skipped)
 
 
 def _header(first_line: str) -> list[str]:

@@ -8,6 +8,8 @@ import csv
 import io
 from pathlib import Path
 
+from extracts.csv_file import skip_blank_lines
+from extracts.guards import EXCEL_MAX_ROWS
 from extracts.reader import find_extract_file, quiet_openpyxl
 from extracts.source import ExtractSource
 from extracts.text import decode_csv_bytes
@@ -49,6 +51,7 @@ def _csv_headers(path: Path) -> list[str]:
         text = decode_csv_bytes(head)
     except UnicodeDecodeError:
         raise FatalInputError(RULES["F002"], "", "not UTF-8 or Windows-1252 text") from None
+    _, text = skip_blank_lines(text)  # as the reader does
     row = next(csv.reader(io.StringIO(text)), None)
     if not row:
         raise FatalInputError(RULES["F002"], "", "the file is empty")
@@ -61,7 +64,11 @@ def _xlsx_headers(path: Path) -> list[str]:
     quiet_openpyxl()  # a first row that is data may hold a date of birth a warning would quote
     workbook = load_workbook(path, read_only=True, data_only=True)
     try:
-        first = next(workbook.worksheets[0].iter_rows(max_row=1, values_only=True), None)
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # as the reader: some exporters declare the size wrong
+        # The first row with a value, as the reader takes it: empty rows above are skipped.
+        rows = sheet.iter_rows(max_row=EXCEL_MAX_ROWS, values_only=True)
+        first = next((row for row in rows if row.count(None) != len(row)), None)
     finally:
         workbook.close()
     if not first:

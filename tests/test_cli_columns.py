@@ -287,3 +287,29 @@ def test_a_column_map_entry_naming_no_column_is_said_with_the_likely_one() -> No
         "'case_status'; did you mean 'status'?",
         "column_map.families: 'X' = 'colour', but families has no column 'colour'",
     ]
+
+
+def test_empty_rows_above_the_header_are_skipped_as_the_reader_skips_them(tmp_path: Path) -> None:
+    """`nis columns` read a workbook's row 1 even when empty (every column 'missing') and called a
+    CSV with a blank first line empty, while `nis validate` read the same files."""
+    from openpyxl import Workbook
+
+    source = write_extracts(tmp_path / "in")
+    people = (source / "people.csv").read_text(encoding="utf-8").splitlines()
+    (source / "people.csv").unlink()
+    book = Workbook()
+    sheet = book.active
+    for number, line in enumerate(people, start=3):  # rows 1 and 2 left empty
+        for column, value in enumerate(line.split(","), start=1):
+            sheet.cell(row=number, column=column, value=value or None)
+    book.save(source / "people.xlsx")
+    offences = (source / "offences.csv").read_bytes()
+    (source / "offences.csv").write_bytes(b",,,\r\n\r\n" + offences)
+
+    code, out, err = _invoke("columns", "--source", source)
+    assert (code, err) == (0, "")
+    assert "'person_id'                      -> person_id" in out
+    assert "'offence_date'                   -> offence_date" in out
+    assert out.rstrip().endswith("every required column is found")
+    code, out, err = _invoke("validate", "--source", source, "--report", tmp_path / "r.xlsx")
+    assert code == 0, out + err

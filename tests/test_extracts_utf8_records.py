@@ -91,10 +91,36 @@ def test_a_plain_utf8_file_is_read_from_its_bytes(rows, end, bom):
         b"id,name\n1,\xa3\n",  # Windows-1252
         b'id,name\n1,"a,b"\n',  # quoted
         b"id,name\n1,a,extra\n",  # ragged
-        b" \n1,2\n",  # no visible header
+        b" \n\t\n",  # no visible header
         b"\xff\xfei\x00d\x00",  # UTF-16
         b"i\x01d,x\n1,2\n",  # a control character in the header
     ],
 )
 def test_files_for_the_text_way_are_left_to_it(data):
     assert read_utf8_records(data) is None
+
+
+@pytest.mark.parametrize(
+    ("data", "lines", "extra"),
+    [
+        (b"\n,,,\r\nid,name\n1,a\n2,b\n", [4, 5], ()),  # straight from the bytes
+        (b'\n ,\nid,name\n1,"a\nb"\n2,c\n', [4, 6], ()),  # quoted, a field over two lines
+        (b"\r\n\r\nid,name\n1,a,extra\n2,b\n", [4, 5], (4,)),  # a row too long: record by record
+        (b"\n\nid,name\n1,\xa3\n2,b\n", [4, 5], ()),  # Windows-1252
+    ],
+)
+def test_blank_lines_above_the_header_are_skipped_and_lines_still_counted(data, lines, extra):
+    """A CSV saved from a sheet whose first row is empty starts with a blank line (or commas):
+    it was 'extract cannot be read (EmptyDataError)' while the same sheet as .xlsx was read.
+    Rows keep the numbers of their lines in the file, for the report."""
+    records = read_utf8_records(data) or _text_way(data)
+    assert list(records.frame.columns) == ["id", "name"]  # type: ignore[union-attr]
+    assert records.frame.index.tolist() == lines  # type: ignore[union-attr]
+    assert records.frame["id"].tolist() == ["1", "2"]  # type: ignore[union-attr]
+    assert records.extra_field_rows == extra  # type: ignore[union-attr]
+    _same(records, _text_way(data))
+
+
+def test_a_file_of_blank_lines_is_empty():
+    with pytest.raises(FileRefused, match="the file is empty"):
+        read_csv_records("\n,,,\r\n  \n")
