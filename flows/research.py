@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from exports.paths import OutputPathError
 from exports.research import (
     ResearchFolderError,
     ResearchTableError,
@@ -96,7 +97,7 @@ def research_extract(settings: Settings, census: date, key: bytes) -> ResearchRu
     out_root = Path(settings.output_dir)
     try:
         written = write_research(out_root, la_code, census, table)
-    except (SubmissionBusyError, ResearchFolderError, ResearchTableError):
+    except (SubmissionBusyError, ResearchFolderError, ResearchTableError, OutputPathError):
         raise  # their messages name the folder, columns and checks only
     except OSError as exc:
         raise ResearchWriteError(

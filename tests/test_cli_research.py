@@ -258,3 +258,28 @@ def test_the_command_line_of_the_issue_in_a_subprocess(source: Path, tmp_path: P
     assert f"would remove {out / LA / CENSUS}" in dry.stdout
     assert _files(out) == before
     assert [e["command"] for e in _audit(out)] == ["research-extract", "research-extract", "purge"]
+
+
+@pytest.mark.parametrize("kind", ["link", "file"])
+def test_a_council_folder_that_is_a_link_or_a_file_is_exit_2_and_nothing_written(
+    source: Path, tmp_path: Path, kind: str
+) -> None:
+    """README: nothing is written through a symbolic link, and an output folder that is a link
+    or a file is exit 2 with one line. The council folder under OUT is one: a link there would
+    put the research extract wherever it points (a shared or public folder)."""
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    if kind == "link":
+        (out / LA).symlink_to(elsewhere)
+    else:
+        (out / LA).write_text("x")
+    code, _, err = _invoke(["--census", CENSUS, "--source", str(source), "--out", str(out)])
+    expected = "is a symbolic link" if kind == "link" else "is a file, not a folder"
+    assert code == 2, err
+    line = _one_error(err)
+    assert f"the LA folder {out / LA} {expected}" in line
+    assert list(elsewhere.rglob("*")) == []
+    assert _files(out) == {"audit.jsonl"} | ({LA} if kind == "file" else set())
+    entry = _audit(out)[-1]
+    assert (entry["command"], entry["exit_code"], entry["outputs"]) == ("research-extract", 2, [])
