@@ -346,6 +346,8 @@ def purge(
     from nis_pipeline.purge_command import purge_command
 
     with audited("purge", config=config, out=out) as audit:
+        audit.try_settings(config, output_dir=out)
+        audit.refuse_missing_out()
         raise typer.Exit(purge_command(before, config, out, dry_run, audit))
 
 
@@ -374,6 +376,7 @@ def package(
     with audited("package", config=config, out=out) as audit:
         audit.record.census = census
         audit.try_settings(config, output_dir=out)
+        audit.refuse_missing_out()
         audit.council_under_out()
         raise typer.Exit(
             package_command(census, config, out, recipient, written=audit.record_package)

@@ -116,6 +116,9 @@ def test_several_councils_need_a_config_naming_one(tmp_path: Path) -> None:
 def test_an_empty_out_exits_2(tmp_path: Path) -> None:
     assert "holds no council" in _refused("--census", C, "--out", tmp_path)
     assert "does not exist" in _refused("--census", C, "--out", tmp_path / "nowhere")
+    # Said not to exist, it is not made to exist for the audit line (a mistyped --out left a
+    # new folder holding only audit.jsonl)
+    assert not (tmp_path / "nowhere").exists()
 
 
 def _audit_lines(out: Path) -> list[dict]:

@@ -165,3 +165,13 @@ def test_a_read_only_council_folder_is_exit_1_naming_each_path(
     entry = _last_audit(out)
     assert (entry["outcome"], entry["exit_code"]) == ("failed", 1)
     assert entry["not_removed"] == EXPECTED and entry["removed"] == []
+
+
+def test_an_output_folder_that_does_not_exist_is_exit_2_and_not_made(tmp_path: Path) -> None:
+    """A mistyped --out is not "removed 0 paths", exit 0: the purge that was due did not happen.
+    It is one line, exit 2, and the folder is not created to hold an audit line."""
+    nowhere = tmp_path / "submisions"
+    code, stdout, err = _invoke("--before", "2025-06-01", "--out", str(nowhere))
+    assert (code, stdout) == (2, "")
+    assert err == f"error: the output folder {nowhere} does not exist\n"
+    assert not nowhere.exists()
