@@ -258,8 +258,12 @@ def package_command(
         result = build_package(out_root, la_code, period, recipient)
     except PipelineError as exc:
         return _error(str(exc), exc.exit_code)
-    except OSError as exc:  # e.g. no permission to write the transfer folder
-        return _error(f"cannot write the package: {exc.strerror} ({exc.filename})", ExitCode.FATAL)
+    except OSError as exc:  # a full or read-only disk, a folder without permission
+        from exports.paths import reason
+
+        # The work ran and the machine refused it: exit 1, as for run (README, exit codes).
+        where = exc.filename or "the output folder"
+        return _error(f"cannot write the package in {where}: {reason(exc)}", ExitCode.FAILED)
     if written is not None:
         written(out_root, result)
     print(result.path)

@@ -366,8 +366,9 @@ def package(
     """Build the transfer package of a finished submission: the files that may be sent, in one
     zip under OUT/{la_code}/{census}/transfer/ (encrypted to --recipient when given).
 
-    Exit 0 printing the path written; 2 with one line when the submission is missing, failed,
-    or altered since it was written, or an argument is wrong.
+    Exit 0 printing the path written; 1 when the disk refuses the write (full, read-only); 2
+    with one line when the submission is missing, failed, or altered since it was written, or an
+    argument is wrong.
     """
     with startup_imports():
         from flows.commands import package_command
