@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from exports.paths import OutputPathError
+from exports.paths import OutputPathError, reason
 from exports.research import (
     ResearchFolderError,
     ResearchTableError,
@@ -101,8 +101,7 @@ def research_extract(settings: Settings, census: date, key: bytes) -> ResearchRu
         raise  # their messages name the folder, columns and checks only
     except OSError as exc:
         raise ResearchWriteError(
-            f"cannot write the research extract under {out_root / la_code}: "
-            f"{exc.strerror or type(exc).__name__}"
+            f"cannot write the research extract under {out_root / la_code}: {reason(exc)}"
         ) from None
     except Exception as exc:
         raise StageError(f"writing the research extract of {census.isoformat()}", exc) from None

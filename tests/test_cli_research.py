@@ -283,3 +283,25 @@ def test_a_council_folder_that_is_a_link_or_a_file_is_exit_2_and_nothing_written
     assert _files(out) == {"audit.jsonl"} | ({LA} if kind == "file" else set())
     entry = _audit(out)[-1]
     assert (entry["command"], entry["exit_code"], entry["outputs"]) == ("research-extract", 2, [])
+
+
+def test_a_full_disk_is_exit_1_in_plain_words_and_nothing_left(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk is said as every other command says it ("no space left on the device"), exit
+    1, and leaves no staged file in the census folder."""
+    import errno
+
+    import exports.research
+
+    def full(table: pd.DataFrame, path: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(exports.research, "write_table_csv", full)
+    out = tmp_path / "out"
+    code, _, err = _invoke(["--census", CENSUS, "--source", str(source), "--out", str(out)])
+    assert code == 1
+    assert _one_error(err) == (
+        f"error: cannot write the research extract under {out / LA}: no space left on the device"
+    )
+    assert _files(out) == {"audit.jsonl"}
