@@ -156,7 +156,7 @@ def test_a_disk_that_refuses_the_write_is_exit_1_in_plain_words(
     folder = _submit(tmp_path)
 
     def read_only(path: Path) -> None:
-        raise OSError(errno.EROFS, "Read-only file system", str(path))
+        raise OSError(errno.EROFS, "Read-only file system")  # a write names no file
 
     monkeypatch.setattr(exports.package, "make_private_dir", read_only)
     code, stdout, stderr = _package("--census", C, "--out", tmp_path)
