@@ -31,6 +31,11 @@ import pandas as pd
 
 from exports.files import FILE_MODE, make_private_dir, sha256_file
 
+try:  # POSIX: the account of a user id; elsewhere the login name is the best there is
+    import pwd
+except ImportError:  # pragma: no cover
+    pwd = None  # type: ignore[assignment]
+
 try:  # POSIX; elsewhere O_APPEND alone keeps whole lines apart
     import fcntl
 except ImportError:  # pragma: no cover
@@ -101,12 +106,19 @@ def output_name(out_root: Path, path: Path) -> str:
 
 
 def os_user() -> str:
-    """The operating-system user running the command."""
-    try:
+    """The operating-system user running the command: the account of the process's user id.
+    Not ``getpass.getuser()``, which takes LOGNAME or USER first: anyone can set those to
+    another person's name for one command, and the audit log would believe it."""
+    if pwd is not None:
+        uid = os.getuid()
+        try:
+            return pwd.getpwuid(uid).pw_name
+        except KeyError:  # no passwd entry for this user id (some containers)
+            return f"uid:{uid}"
+    try:  # pragma: no cover - no user ids (Windows)
         return getpass.getuser()
-    except Exception:  # no login name in the environment and no passwd entry (some containers)
-        uid = getattr(os, "getuid", None)
-        return f"uid:{uid()}" if uid is not None else "unknown"
+    except Exception:  # pragma: no cover
+        return "unknown"
 
 
 def utc_now() -> str:

@@ -43,6 +43,7 @@ from typing import IO, Any
 
 from exports.files import atomic_path, make_private_dir, sha256_file
 from exports.manifest import MANIFEST_NAME
+from exports.paths import check_not_symlink, check_output_folders
 from exports.submission import submission_files
 from schemas.codes import LA_CODE_PATTERN
 from schemas.errors import UserInputError
@@ -233,11 +234,16 @@ def build_package(
     out_root: Path, la_code: str, census: date, recipient: str | None = None
 ) -> PackageResult:
     """Build the transfer package of the finished submission ``out_root/la_code/census`` (see
-    the module notes). Raises :class:`PackageRefused` with a one-line reason."""
+    the module notes). Raises :class:`PackageRefused` with a one-line reason, or
+    :class:`exports.paths.OutputPathError` when a folder on the way is a link or a file."""
     age_recipient = parse_recipient(recipient) if recipient is not None else None
     if not re.fullmatch(LA_CODE_PATTERN, la_code):
         raise PackageRefused(f"{la_code!r} is not an ONS upper-tier authority code")
     folder = Path(out_root) / la_code / census.isoformat()
+    # Nothing is written through a link (it would put the package wherever it points): the
+    # council, census and transfer folders are refused when they are links (exit 2).
+    check_output_folders(Path(out_root), folder.parent, folder)
+    check_not_symlink(folder / TRANSFER_DIR, "the transfer folder")
     manifest = _manifest(folder, la_code, census)
     packed = _entries(folder, la_code, census, manifest)
     listed = _listed(folder, manifest)

@@ -29,6 +29,7 @@ import pandera.errors
 from exports.census_files import research_file_name
 from exports.csv_files import write_table_csv
 from exports.files import fsync_dir, make_private_dir, sha256_file
+from exports.paths import check_output_folders
 from exports.submission import census_lock, submission_folder
 from exports.tables import schema_failures
 from schemas.outputs import RESEARCH_COLUMNS, RESEARCH_FORBIDDEN_COLUMNS, ResearchRecord
@@ -91,10 +92,14 @@ def write_research(
 ) -> ResearchWritten:
     """Write the research extract of ``census`` into ``out_root/la_code/census/`` (see the module
     notes). Raises :class:`ResearchTableError` before anything is written when the table breaks
-    section 7, :class:`exports.submission.SubmissionBusyError` when a run holds the folder."""
+    section 7, :class:`exports.paths.OutputPathError` when a folder on the way is a link or a file,
+    :class:`exports.submission.SubmissionBusyError` when a run holds the folder."""
     folder = submission_folder(out_root, la_code, Period(census))
     prepared = prepare_research(table, la_code, census)
     la_dir = folder.parent
+    # As for a run: a council or census folder that is a link (it would put the extract wherever
+    # it points) or a file is refused before anything is made, exit 2 (OutputPathError).
+    check_output_folders(out_root, la_dir, folder)
     make_private_dir(la_dir)
     with census_lock(la_dir, folder.name):
         if folder.is_symlink() or (folder.exists() and not folder.is_dir()):

@@ -26,6 +26,7 @@ from datetime import date
 from itertools import groupby
 from pathlib import Path
 
+from exports.paths import reason
 from exports.submission import REPORT_NAME, SubmissionBusyError, census_lock
 from schemas.codes import LA_CODE_PATTERN
 from transforms.periods import is_census
@@ -152,4 +153,10 @@ def purge(out_root: Path, plan: PurgePlan) -> PurgeResult:
                     os.unlink(lock)
         except SubmissionBusyError:
             failed.extend((i.path, "a run is writing this census date") for i in items)
+        except OSError as exc:
+            # The LA folder refused the lock file (read-only, another user's, a full disk):
+            # what was not removed is named with the reason, like a path that refused removal,
+            # rather than ending the purge on an exception.
+            done = {i.path for i in removed} | {p for p, _ in failed}
+            failed.extend((i.path, reason(exc)) for i in items if i.path not in done)
     return PurgeResult(removed, failed)

@@ -109,6 +109,7 @@ class SubmissionResult:
     files: list[str]  # names of the files written, in spec order, manifest last
     manifest: dict[str, Any]
     workbook_skipped_reason: str | None
+    kept_aside: Path | None = None  # where the folder that was in the way went, to be said
 
 
 def submission_files(la_code: str, period: Period) -> SubmissionFiles:
@@ -388,12 +389,16 @@ def write_submission(
                 settings_sha256,
             )
             fsync_dir(partial)
-            _move_into_place(partial, target, replace)
+            aside = _move_into_place(partial, target, replace)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
     return SubmissionResult(
-        folder=target, files=files, manifest=manifest, workbook_skipped_reason=reason
+        folder=target,
+        files=files,
+        manifest=manifest,
+        workbook_skipped_reason=reason,
+        kept_aside=aside,
     )
 
 

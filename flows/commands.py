@@ -247,19 +247,25 @@ def package_command(
 ) -> int:
     """``nis package``: the transfer package of a finished submission (spec section 6).
     ``written`` is told the output root and the package built (for the audit log)."""
-    from exports.package import build_package, only_la_code
+    from exports.package import TRANSFER_DIR, build_package, only_la_code
 
+    where: Path | str = "the output folder"
     try:
         settings = load_settings(config, output_dir=out)
         period = parse_census(census)
         out_root = Path(settings.output_dir)
         _check_out(settings)
         la_code = settings.la_code or only_la_code(out_root)
+        # A write refused for want of space names no file: name the folder written in.
+        where = out_root / la_code / period.isoformat() / TRANSFER_DIR
         result = build_package(out_root, la_code, period, recipient)
     except PipelineError as exc:
         return _error(str(exc), exc.exit_code)
-    except OSError as exc:  # e.g. no permission to write the transfer folder
-        return _error(f"cannot write the package: {exc.strerror} ({exc.filename})", ExitCode.FATAL)
+    except OSError as exc:  # a full or read-only disk, a folder without permission
+        from exports.paths import reason
+
+        # The work ran and the machine refused it: exit 1, as for run (README, exit codes).
+        return _error(f"cannot write the package in {where}: {reason(exc)}", ExitCode.FAILED)
     if written is not None:
         written(out_root, result)
     print(result.path)

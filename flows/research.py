@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from exports.paths import OutputPathError, reason
 from exports.research import (
     ResearchFolderError,
     ResearchTableError,
@@ -96,12 +97,11 @@ def research_extract(settings: Settings, census: date, key: bytes) -> ResearchRu
     out_root = Path(settings.output_dir)
     try:
         written = write_research(out_root, la_code, census, table)
-    except (SubmissionBusyError, ResearchFolderError, ResearchTableError):
+    except (SubmissionBusyError, ResearchFolderError, ResearchTableError, OutputPathError):
         raise  # their messages name the folder, columns and checks only
     except OSError as exc:
         raise ResearchWriteError(
-            f"cannot write the research extract under {out_root / la_code}: "
-            f"{exc.strerror or type(exc).__name__}"
+            f"cannot write the research extract under {out_root / la_code}: {reason(exc)}"
         ) from None
     except Exception as exc:
         raise StageError(f"writing the research extract of {census.isoformat()}", exc) from None

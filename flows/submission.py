@@ -259,10 +259,15 @@ def _compute_and_export(
         logger.error("%s: %s", label, exc)
         return PeriodResult(label, la, Outcome.FAILED, message=str(exc)), None
     files = tuple(Path(f).name for f in written.files)
-    note = ""
+    notes: list[str] = []
     if getattr(written, "workbook_skipped_reason", None):
-        note = f"workbook not written: {written.workbook_skipped_reason}"
-        logger.warning("%s: %s", label, note)
+        notes.append(f"workbook not written: {written.workbook_skipped_reason}")
+        logger.warning("%s: %s", label, notes[-1])
+    if getattr(written, "kept_aside", None) is not None:
+        # --replace (or an odd folder in the way) moved the old one aside: say where it went.
+        notes.append(f"the folder that was there is kept as {written.kept_aside}")
+        logger.info("%s: %s", label, notes[-1])
+    note = "; ".join(notes)
     logger.info("%s: wrote %d files to %s", label, len(files), written.folder)
     return (
         PeriodResult(

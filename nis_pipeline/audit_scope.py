@@ -20,6 +20,9 @@ unexpected exception, the record gets its exit code and is appended to ``OUT/aud
   (type and place, no message: messages can quote personal values), exit 1, no traceback.
 - If the line cannot be appended, the command says so on stderr; a command that had succeeded
   then exits 1, since a run that cannot be proved did not fully succeed.
+- A command refused because OUT is a symbolic link or a file, or (``package``, ``purge``, see
+  :meth:`CommandAudit.refuse_missing_out`) is not there, writes no line: there is no output
+  folder to write it in, and one is not made for it.
 - Usage errors found by the argument parser (a missing option) happen before the command starts
   and are not recorded: nothing was read or written.
 """
@@ -82,6 +85,7 @@ class CommandAudit:
         self.out = out
         self.settings: Settings | None = None
         self._run_state: Any = None
+        self._out_missing = False
 
     # -- facts the commands give -------------------------------------------------------------
 
@@ -96,6 +100,20 @@ class CommandAudit:
         itself will refuse is left for it to report."""
         with suppress(ConfigError):
             self.use_settings(load_settings(config, **overrides))
+
+    def refuse_missing_out(self) -> None:
+        """For a command that only works in an OUT already there (``package``, ``purge``): exit 2
+        with one line when the settings could be read and their OUT is not there.
+        No audit line is then written: making the folder to hold one would leave a stray folder
+        for a mistyped ``--out``, and a purge of it would look like "nothing was due"."""
+        if self.settings is None:
+            return  # the command reports the config first, and its line is kept
+        root = self.out_root
+        if root.exists() or root.is_symlink():
+            return
+        print(f"error: the output folder {root} does not exist", file=sys.stderr)
+        self._out_missing = True
+        raise typer.Exit(ExitCode.FATAL)
 
     def council_under_out(self) -> None:
         """The one council folder under OUT, when the settings name no council: the council
@@ -151,7 +169,9 @@ class CommandAudit:
             add_state_facts(record, root, self._run_state)
         if not record.inputs and self.settings is not None and record.command in READS_EXTRACTS:
             record.inputs = source_file_hashes(self.settings)
-        if exit_code != 0 and (Path(root).is_symlink() or Path(root).is_file()):
+        if exit_code != 0 and (
+            self._out_missing or Path(root).is_symlink() or Path(root).is_file()
+        ):
             return True  # the command refused that output folder already, and said so
         try:
             append_audit(root, record)

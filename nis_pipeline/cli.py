@@ -365,6 +365,8 @@ def purge(
     from nis_pipeline.purge_command import purge_command
 
     with audited("purge", config=config, out=out) as audit:
+        audit.try_settings(config, output_dir=out)
+        audit.refuse_missing_out()
         raise typer.Exit(purge_command(before, config, out, dry_run, audit))
 
 
@@ -383,8 +385,9 @@ def package(
     """Build the transfer package of a finished submission: the files that may be sent, in one
     zip under OUT/{la_code}/{census}/transfer/ (encrypted to --recipient when given).
 
-    Exit 0 printing the path written; 2 with one line when the submission is missing, failed,
-    or altered since it was written, or an argument is wrong.
+    Exit 0 printing the path written; 1 when the disk refuses the write (full, read-only); 2
+    with one line when the submission is missing, failed, or altered since it was written, or an
+    argument is wrong.
     """
     with startup_imports():
         from flows.commands import package_command
@@ -393,6 +396,7 @@ def package(
     with audited("package", config=config, out=out) as audit:
         audit.record.census = census
         audit.try_settings(config, output_dir=out)
+        audit.refuse_missing_out()
         audit.council_under_out()
         raise typer.Exit(
             package_command(census, config, out, recipient, written=audit.record_package)

@@ -116,6 +116,9 @@ def test_several_councils_need_a_config_naming_one(tmp_path: Path) -> None:
 def test_an_empty_out_exits_2(tmp_path: Path) -> None:
     assert "holds no council" in _refused("--census", C, "--out", tmp_path)
     assert "does not exist" in _refused("--census", C, "--out", tmp_path / "nowhere")
+    # Said not to exist, it is not made to exist for the audit line (a mistyped --out left a
+    # new folder holding only audit.jsonl)
+    assert not (tmp_path / "nowhere").exists()
 
 
 def _audit_lines(out: Path) -> list[dict]:
@@ -138,3 +141,27 @@ def test_the_audit_line_names_the_council_found_under_out(tmp_path: Path) -> Non
         ("fatal", LA),
         ("fatal", None),
     ]
+
+
+def test_a_disk_that_refuses_the_write_is_exit_1_in_plain_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: a full or read-only disk is exit 1 (the work ran and failed), not 2 (a mistake in
+    the arguments), and said in plain words. (Tests run as root, whom chmod does not stop, so the
+    refusal is made where the transfer folder is created.)"""
+    import errno
+
+    import exports.package
+
+    folder = _submit(tmp_path)
+
+    def read_only(path: Path) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")  # a write names no file
+
+    monkeypatch.setattr(exports.package, "make_private_dir", read_only)
+    code, stdout, stderr = _package("--census", C, "--out", tmp_path)
+    assert (code, stdout) == (1, "")
+    assert stderr == (
+        f"error: cannot write the package in {folder / 'transfer'}: the file system is read-only\n"
+    )
+    assert _audit_lines(tmp_path)[-1]["outcome"] == "failed"

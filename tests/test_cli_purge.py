@@ -130,3 +130,48 @@ def test_a_link_out_of_out_is_skipped_and_said(out: Path, tmp_path: Path) -> Non
     assert f"skipped {out / LA / '2023-03-31'}: a symbolic link" in err
     assert (outside / "keep.txt").read_text() == "keep"
     assert _last_audit(out)["skipped"] == [f"{LA}/2023-03-31"]
+
+
+def test_a_read_only_council_folder_is_exit_1_naming_each_path(
+    out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A council folder the purge may not write in (read-only, another user's) refuses the
+    census lock file: each path listed is named as not removed, exit 1, audited as failed, never
+    "failed unexpectedly" with an exception's name. (Tests run as root, whom chmod does not stop,
+    so the operating system's refusal is made where the lock file is opened.)"""
+    import errno
+
+    import exports.submission
+
+    def refuse(path: Path) -> int:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(exports.submission, "open_lock", refuse)
+    config = tmp_path / "nis.toml"
+    config.write_text(f'la_code = "{LA}"\n')
+    before = _tree(out)
+    code, stdout, err = _invoke(
+        "--before", "2025-06-01", "--config", str(config), "--out", str(out)
+    )
+    assert code == 1
+    assert "unexpectedly" not in err and "PermissionError" not in err
+    assert err.splitlines() == [
+        f"error: could not remove {out / p}: permission denied (the folder is read-only or "
+        "another user's)"
+        for p in EXPECTED
+    ]
+    assert stdout.splitlines()[-1] == "removed 0 paths of census dates before 2025-06-01"
+    assert _tree(out) - {"audit.jsonl"} == before - {"audit.jsonl"}
+    entry = _last_audit(out)
+    assert (entry["outcome"], entry["exit_code"]) == ("failed", 1)
+    assert entry["not_removed"] == EXPECTED and entry["removed"] == []
+
+
+def test_an_output_folder_that_does_not_exist_is_exit_2_and_not_made(tmp_path: Path) -> None:
+    """A mistyped --out is not "removed 0 paths", exit 0: the purge that was due did not happen.
+    It is one line, exit 2, and the folder is not created to hold an audit line."""
+    nowhere = tmp_path / "submisions"
+    code, stdout, err = _invoke("--before", "2025-06-01", "--out", str(nowhere))
+    assert (code, stdout) == (2, "")
+    assert err == f"error: the output folder {nowhere} does not exist\n"
+    assert not nowhere.exists()

@@ -258,3 +258,50 @@ def test_the_command_line_of_the_issue_in_a_subprocess(source: Path, tmp_path: P
     assert f"would remove {out / LA / CENSUS}" in dry.stdout
     assert _files(out) == before
     assert [e["command"] for e in _audit(out)] == ["research-extract", "research-extract", "purge"]
+
+
+@pytest.mark.parametrize("kind", ["link", "file"])
+def test_a_council_folder_that_is_a_link_or_a_file_is_exit_2_and_nothing_written(
+    source: Path, tmp_path: Path, kind: str
+) -> None:
+    """README: nothing is written through a symbolic link, and an output folder that is a link
+    or a file is exit 2 with one line. The council folder under OUT is one: a link there would
+    put the research extract wherever it points (a shared or public folder)."""
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    if kind == "link":
+        (out / LA).symlink_to(elsewhere)
+    else:
+        (out / LA).write_text("x")
+    code, _, err = _invoke(["--census", CENSUS, "--source", str(source), "--out", str(out)])
+    expected = "is a symbolic link" if kind == "link" else "is a file, not a folder"
+    assert code == 2, err
+    line = _one_error(err)
+    assert f"the LA folder {out / LA} {expected}" in line
+    assert list(elsewhere.rglob("*")) == []
+    assert _files(out) == {"audit.jsonl"} | ({LA} if kind == "file" else set())
+    entry = _audit(out)[-1]
+    assert (entry["command"], entry["exit_code"], entry["outputs"]) == ("research-extract", 2, [])
+
+
+def test_a_full_disk_is_exit_1_in_plain_words_and_nothing_left(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk is said as every other command says it ("no space left on the device"), exit
+    1, and leaves no staged file in the census folder."""
+    import errno
+
+    import exports.research
+
+    def full(table: pd.DataFrame, path: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(exports.research, "write_table_csv", full)
+    out = tmp_path / "out"
+    code, _, err = _invoke(["--census", CENSUS, "--source", str(source), "--out", str(out)])
+    assert code == 1
+    assert _one_error(err) == (
+        f"error: cannot write the research extract under {out / LA}: no space left on the device"
+    )
+    assert _files(out) == {"audit.jsonl"}

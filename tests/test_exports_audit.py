@@ -3,10 +3,10 @@ when several commands end at the same moment."""
 
 from __future__ import annotations
 
-import getpass
 import json
 import multiprocessing
 import os
+import pwd
 import re
 import stat
 from pathlib import Path
@@ -50,7 +50,7 @@ def test_first_append_creates_a_private_folder_and_file(tmp_path: Path) -> None:
         "counts",
     ]
     assert ISO_UTC.match(line["time"])
-    assert line["user"] == getpass.getuser()
+    assert line["user"] == pwd.getpwuid(os.getuid()).pw_name
     assert (line["command"], line["outcome"], line["exit_code"]) == ("purge", "ok", 0)
     assert line["counts"] == {"paths_removed": 3} and line["before"] == "2030-01-01"
     assert line["census"] is None and line["flow_run_id"] is None
@@ -188,8 +188,22 @@ def test_inputs_and_counts_from_validation_counts_or_a_manifest(tmp_path: Path) 
 
 
 def test_the_user_falls_back_when_the_system_has_no_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    def nameless() -> str:
-        raise OSError("no username")
+    def nameless(uid: int) -> object:
+        raise KeyError(uid)  # no passwd entry for the process's user id (some containers)
 
-    monkeypatch.setattr(audit.getpass, "getuser", nameless)
+    monkeypatch.delenv("LOGNAME", raising=False)
+    monkeypatch.delenv("USER", raising=False)
+    monkeypatch.setattr(audit.pwd, "getpwuid", nameless)
     assert os_user() == f"uid:{os.getuid()}"
+
+
+def test_the_user_is_the_account_not_a_variable_anyone_can_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`LOGNAME=someone-else nis purge ...` must not put another person's name in the audit log:
+    the user is the account of the process's user id."""
+    import pwd
+
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.setenv(name, "someone-else")
+    assert os_user() == pwd.getpwuid(os.getuid()).pw_name != "someone-else"

@@ -32,6 +32,7 @@ from exports.package import (
     only_la_code,
     parse_recipient,
 )
+from exports.paths import OutputPathError
 from exports.previous import read_previous
 from exports.submission import write_failed_run_report, write_submission
 from transforms.changes import no_changes
@@ -261,3 +262,26 @@ def test_the_one_council_under_out(tmp_path: Path) -> None:
     (tmp_path / "E06000001").mkdir()
     with pytest.raises(PackageRefused, match="2 councils .*--config"):
         only_la_code(tmp_path)
+
+
+@pytest.mark.parametrize("linked", ["la", "census", "transfer"])
+def test_nothing_is_written_through_a_symbolic_link(tmp_path: Path, linked: str) -> None:
+    """README: nothing is written through a symbolic link. A council, census or transfer folder
+    that is a link would put the package (the children's data) wherever it points."""
+    elsewhere = tmp_path / "elsewhere"
+    out = tmp_path / "out"
+    real = _submit(tmp_path / "real")  # a finished submission, reached through the link
+    if linked == "la":
+        out.mkdir()
+        (out / LA).symlink_to(real.parent)
+    elif linked == "census":
+        (out / LA).mkdir(parents=True)
+        (out / LA / C).symlink_to(real)
+    else:
+        out = real.parents[1]
+        elsewhere.mkdir()
+        (real / "transfer").symlink_to(elsewhere)
+    before = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    with pytest.raises(OutputPathError, match="is a symbolic link"):
+        build_package(out, LA, CENSUS)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == before

@@ -21,6 +21,7 @@ from exports_builders import (
 
 import exports.submission as submission
 from exports.freshness import finished_files_if_up_to_date
+from exports.paths import OutputPathError
 from exports.research import (
     ResearchFolderError,
     ResearchTableError,
@@ -216,6 +217,15 @@ def test_a_census_folder_that_is_a_link_is_not_written_through(tmp_path: Path) -
     la_dir = tmp_path / "out" / LA
     la_dir.mkdir(parents=True)
     (la_dir / C).symlink_to(elsewhere)
-    with pytest.raises(ResearchFolderError):
+    with pytest.raises(OutputPathError, match="is a symbolic link"):
         write_research(tmp_path / "out", LA, CENSUS, _research())
     assert os.listdir(elsewhere) == []
+
+
+def test_a_census_folder_that_is_a_file_is_refused_and_kept(tmp_path: Path) -> None:
+    la_dir = tmp_path / "out" / LA
+    la_dir.mkdir(parents=True)
+    (la_dir / C).write_text("x")
+    with pytest.raises(ResearchFolderError):
+        write_research(tmp_path / "out", LA, CENSUS, _research())
+    assert (la_dir / C).read_text() == "x"

@@ -254,6 +254,8 @@ def test_replace_keeps_the_old_submission_beside_the_new(written, tmp_path):
     la_dir = tmp_path / "out" / LA
     assert (la_dir / f"{C}.replaced-1" / "manifest.json").read_bytes() == old_manifest
     assert second.folder == la_dir / C
+    assert written.kept_aside is None
+    assert second.kept_aside == la_dir / f"{C}.replaced-1"  # said on the terminal
     assert second.manifest["files"][0]["rows"] == len(random_tables(5, seed=1).individuals)
     third = _write(tmp_path / "out", replace=True)
     assert (la_dir / f"{C}.replaced-2" / "manifest.json").exists()
@@ -418,8 +420,9 @@ def test_an_odd_folder_without_a_manifest_is_kept_aside(tmp_path):
     target = tmp_path / "out" / LA / C
     target.mkdir(parents=True)
     (target / "notes.txt").write_text("someone's notes")
-    _write(tmp_path / "out")
+    result = _write(tmp_path / "out")
     assert (tmp_path / "out" / LA / f"{C}.replaced-1" / "notes.txt").exists()
+    assert result.kept_aside == tmp_path / "out" / LA / f"{C}.replaced-1"
 
 
 def test_an_la_code_that_is_not_one_is_refused(tmp_path):

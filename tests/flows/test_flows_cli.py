@@ -67,6 +67,11 @@ def test_backfill_with_a_failed_period_exits_1_naming_it(
     # With replace the period is rewritten from these inputs; the old one is kept beside it.
     assert backfill_command("2025-09-30", "2025-09-30", source, config, out, True) == 0
     assert (out / LA / "2025-09-30.replaced-1" / "manifest.json").is_file()
+    # ... and the terminal says where the old one went.
+    kept = (
+        f"  note              the folder that was there is kept as {out / LA}/2025-09-30.replaced-1"
+    )
+    assert kept in capsys.readouterr().out.splitlines()
 
 
 def test_threshold_exceeded_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
