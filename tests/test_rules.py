@@ -303,6 +303,8 @@ CASES = [
     Case("E105", "families", 1, "status", {"status": "OPEN"}),
     Case("E105", "families", 2, "claim_type", {"claim_type": "PBR"}),
     Case("E105", "people", 2, "gender", {"gender": "Q"}),
+    # only M, F, X, U, Male and Female are read: "Unknown" is not guessed to be U
+    Case("E105", "people", 2, "gender", {"gender": "Unknown"}),
     Case("E105", "people", 2, "role", {"role": "GRANDPARENT"}),
     Case("E105", "eligibility", 1, "problem", {"problem": "POVERTY"}),
     Case("E105", "exclusions", 0, "exclusion_type", {"exclusion_type": "EXPELLED"}),
@@ -331,6 +333,14 @@ CASES = [
     Case("E110", "families", 0, "la_code", {"la_code": "E07000123"}),
     Case("E111", "families", 0, "date_support_started", {"date_support_started": "2024-01-14"}),
     Case("E112", "families", 0, "date_support_started", {"date_support_started": ""}),
+    # CLOSED needs it too (F3 keeps its date_support_ended, so only E112 applies)
+    Case(
+        "E112",
+        "families",
+        2,
+        "date_support_started",
+        {"status": "CLOSED", "date_support_started": ""},
+    ),
     Case("E113", "families", 2, "date_support_ended", {"date_support_ended": ""}),
     Case("E114", "families", 2, "claim_date", {"claim_date": ""}),
     Case("E115", "families", 2, "claim_date", {"claim_date": "2023-06-30"}),
@@ -507,6 +517,8 @@ def accepted(rows: Rows) -> None:
     rows["offences"][0]["offence_date"] = "1/2/2024"
     rows["asb_incidents"][0]["incident_date"] = "2024-02-01 00:00:00"
     families[0]["date_support_started"] = families[0]["date_identified"]  # same day is fine
+    # every possible session missed: absences may equal possible sessions (150 = 140 + 10)
+    rows["school_attendance"][0]["authorised_absence_sessions"] = "140"
 
 
 def test_accepted_values_give_no_findings(batch: Batch) -> None:
@@ -524,6 +536,18 @@ def test_accepted_values_give_no_findings(batch: Batch) -> None:
         pd.Timestamp("2024-03-15"),  # written 15/03/2024
         pd.Timestamp("2023-06-01"),
     ]
+
+
+@pytest.mark.parametrize("la_code", ["E06000001", "E08000012", "E09000001", "E10000023"])
+def test_every_upper_tier_la_code_prefix_is_accepted(tmp_path: Path, la_code: str) -> None:
+    # Section 2: E06 unitary, E08 metropolitan district, E09 London borough, E10 county. (A
+    # separate run: every family of one run belongs to one council, F005.)
+    rows = fresh_rows()
+    for family in rows["families"]:
+        family["la_code"] = la_code
+    result = validate_rows(tmp_path, rows)
+    assert result.findings.empty
+    assert set(result.clean["families"]["la_code"]) == {la_code}
 
 
 @scenario
