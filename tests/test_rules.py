@@ -350,7 +350,7 @@ CASES = [
     Case("E121", "people", 2, "dob", {"dob": ""}),
     Case("E121", "people", 2, "dob", {"expected_dob": "2025-01-01"}),
     Case("E122", "people", 2, "dob", {"dob": "2025-06-02"}),
-    Case("E123", "people", 4, "dob", {"dob": "1915-05-31"}),
+    Case("E123", "people", 4, "dob", {"dob": "1914-06-01"}),  # 111 on the extract date
     Case("E124", "people", 1, "dob", {"dob": "2006-01-15"}),
     Case("E125", "people", 4, "date_left", {"date_left": "2023-05-31"}),
     Case("E126", "people", 0, "nis_opt_out", {"nis_opt_out": "2"}),
@@ -548,6 +548,31 @@ def test_every_upper_tier_la_code_prefix_is_accepted(tmp_path: Path, la_code: st
     result = validate_rows(tmp_path, rows)
     assert result.findings.empty
     assert set(result.clean["families"]["la_code"]) == {la_code}
+
+
+@scenario
+def ages_in_whole_years(rows: Rows) -> None:
+    # 110 years and 364 days old is an age of 110: at most 110 (section 2).
+    rows["people"][4]["dob"] = "1914-06-02"
+    # Born on 29 February: 17 on 28 February of a common year, the birthday being 1 March
+    # (docs/decisions.md, as for age_at_census); still a CHILD on identification.
+    rows["families"][0]["date_identified"] = "2022-02-28"
+    rows["people"][1]["dob"] = "2004-02-29"
+
+
+def test_ages_are_whole_years_with_29_february_on_1_march(batch: Batch) -> None:
+    assert batch["ages_in_whole_years"].findings.empty
+
+
+@scenario
+def leap_day_child_turns_18(rows: Rows) -> None:
+    rows["families"][0]["date_identified"] = "2022-03-01"
+    rows["people"][1]["dob"] = "2004-02-29"
+
+
+def test_child_born_on_29_february_is_18_on_1_march(batch: Batch) -> None:
+    findings = batch["leap_day_child_turns_18"].findings
+    assert direct(findings) == {("people", row_of(1), "dob", "E124")}
 
 
 @scenario
