@@ -292,7 +292,7 @@ _RULES: list[Rule] = [
         E,
         Kind.FIELD,
         "date of birth gives an age over 110",
-        "Correct the date of birth: it is more than 110 years before the extract date.",
+        "Correct the date of birth: it makes the person 111 or older on the extract date.",
         (_T("people", "dob"),),
         c.older_than_110,
     ),

@@ -303,6 +303,8 @@ CASES = [
     Case("E105", "families", 1, "status", {"status": "OPEN"}),
     Case("E105", "families", 2, "claim_type", {"claim_type": "PBR"}),
     Case("E105", "people", 2, "gender", {"gender": "Q"}),
+    # only M, F, X, U, Male and Female are read: "Unknown" is not guessed to be U
+    Case("E105", "people", 2, "gender", {"gender": "Unknown"}),
     Case("E105", "people", 2, "role", {"role": "GRANDPARENT"}),
     Case("E105", "eligibility", 1, "problem", {"problem": "POVERTY"}),
     Case("E105", "exclusions", 0, "exclusion_type", {"exclusion_type": "EXPELLED"}),
@@ -331,6 +333,14 @@ CASES = [
     Case("E110", "families", 0, "la_code", {"la_code": "E07000123"}),
     Case("E111", "families", 0, "date_support_started", {"date_support_started": "2024-01-14"}),
     Case("E112", "families", 0, "date_support_started", {"date_support_started": ""}),
+    # CLOSED needs it too (F3 keeps its date_support_ended, so only E112 applies)
+    Case(
+        "E112",
+        "families",
+        2,
+        "date_support_started",
+        {"status": "CLOSED", "date_support_started": ""},
+    ),
     Case("E113", "families", 2, "date_support_ended", {"date_support_ended": ""}),
     Case("E114", "families", 2, "claim_date", {"claim_date": ""}),
     Case("E115", "families", 2, "claim_date", {"claim_date": "2023-06-30"}),
@@ -340,7 +350,7 @@ CASES = [
     Case("E121", "people", 2, "dob", {"dob": ""}),
     Case("E121", "people", 2, "dob", {"expected_dob": "2025-01-01"}),
     Case("E122", "people", 2, "dob", {"dob": "2025-06-02"}),
-    Case("E123", "people", 4, "dob", {"dob": "1915-05-31"}),
+    Case("E123", "people", 4, "dob", {"dob": "1914-06-01"}),  # 111 on the extract date
     Case("E124", "people", 1, "dob", {"dob": "2006-01-15"}),
     Case("E125", "people", 4, "date_left", {"date_left": "2023-05-31"}),
     Case("E126", "people", 0, "nis_opt_out", {"nis_opt_out": "2"}),
@@ -507,6 +517,8 @@ def accepted(rows: Rows) -> None:
     rows["offences"][0]["offence_date"] = "1/2/2024"
     rows["asb_incidents"][0]["incident_date"] = "2024-02-01 00:00:00"
     families[0]["date_support_started"] = families[0]["date_identified"]  # same day is fine
+    # every possible session missed: absences may equal possible sessions (150 = 140 + 10)
+    rows["school_attendance"][0]["authorised_absence_sessions"] = "140"
 
 
 def test_accepted_values_give_no_findings(batch: Batch) -> None:
@@ -524,6 +536,43 @@ def test_accepted_values_give_no_findings(batch: Batch) -> None:
         pd.Timestamp("2024-03-15"),  # written 15/03/2024
         pd.Timestamp("2023-06-01"),
     ]
+
+
+@pytest.mark.parametrize("la_code", ["E06000001", "E08000012", "E09000001", "E10000023"])
+def test_every_upper_tier_la_code_prefix_is_accepted(tmp_path: Path, la_code: str) -> None:
+    # Section 2: E06 unitary, E08 metropolitan district, E09 London borough, E10 county. (A
+    # separate run: every family of one run belongs to one council, F005.)
+    rows = fresh_rows()
+    for family in rows["families"]:
+        family["la_code"] = la_code
+    result = validate_rows(tmp_path, rows)
+    assert result.findings.empty
+    assert set(result.clean["families"]["la_code"]) == {la_code}
+
+
+@scenario
+def ages_in_whole_years(rows: Rows) -> None:
+    # 110 years and 364 days old is an age of 110: at most 110 (section 2).
+    rows["people"][4]["dob"] = "1914-06-02"
+    # Born on 29 February: 17 on 28 February of a common year, the birthday being 1 March
+    # (docs/decisions.md, as for age_at_census); still a CHILD on identification.
+    rows["families"][0]["date_identified"] = "2022-02-28"
+    rows["people"][1]["dob"] = "2004-02-29"
+
+
+def test_ages_are_whole_years_with_29_february_on_1_march(batch: Batch) -> None:
+    assert batch["ages_in_whole_years"].findings.empty
+
+
+@scenario
+def leap_day_child_turns_18(rows: Rows) -> None:
+    rows["families"][0]["date_identified"] = "2022-03-01"
+    rows["people"][1]["dob"] = "2004-02-29"
+
+
+def test_child_born_on_29_february_is_18_on_1_march(batch: Batch) -> None:
+    findings = batch["leap_day_child_turns_18"].findings
+    assert direct(findings) == {("people", row_of(1), "dob", "E124")}
 
 
 @scenario

@@ -27,6 +27,33 @@ def _read(values: list[str | None]) -> list[tuple[dt.date | None, bool, bool]]:
     ]
 
 
+def test_calendar_edges() -> None:
+    # The Gregorian leap rules (every 4th year, not every 100th, but every 400th) and the
+    # 1800-2200 limits, both ends included.
+    values = [
+        "2000-02-29",
+        "29/02/2000",
+        "1900-02-29",
+        "29/02/2100",
+        "1800-01-01",
+        "01/01/1800",
+        "2200-12-31",
+        "31/12/2200",
+        "2201-01-01",
+    ]
+    assert _read(values) == [
+        (dt.date(2000, 2, 29), False, False),
+        (dt.date(2000, 2, 29), False, False),
+        (None, True, False),
+        (None, True, False),
+        (dt.date(1800, 1, 1), False, False),
+        (dt.date(1800, 1, 1), False, False),
+        (dt.date(2200, 12, 31), False, False),
+        (dt.date(2200, 12, 31), False, False),
+        (None, True, False),
+    ]
+
+
 def test_hand_worked_dates() -> None:
     values = [
         "2025-04-01",

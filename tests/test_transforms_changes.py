@@ -187,6 +187,17 @@ def test_values_compare_as_the_csv_holds_them() -> None:
     check(changes_since(previous, current, PREVIOUS_CENSUS))
 
 
+def test_dates_compare_as_days() -> None:
+    # Section 6 compares what the files hold, and the files hold days: a time of day that a
+    # table built elsewhere carries is not a change.
+    previous = table(individual("F1", "P1", dob="2012-05-01", date_identified="2023-01-10"))
+    current = table(
+        individual("F1", "P1", dob="2012-05-01 13:45", date_identified="2023-01-10 08:00")
+    )
+    assert current.loc[0, "dob"] != previous.loc[0, "dob"]  # the tables do differ
+    check(changes_since(previous, current, PREVIOUS_CENSUS))
+
+
 def test_gender_not_recorded_to_a_code_is_a_changed_identifier() -> None:
     # "0" (not recorded) is a code, not an empty value.
     previous = table(individual("F1", "P1", gender="0"))

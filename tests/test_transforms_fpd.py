@@ -409,3 +409,32 @@ def test_inputs_are_not_modified() -> None:
     compute_fpd(data, P)
     for name, frame in data.items():
         pd.testing.assert_frame_equal(frame, before[name], check_exact=True)
+
+
+def test_every_role_but_unborn_has_an_age() -> None:
+    # Section 3: age_at_census is empty for UNBORN only. Validation keeps a dob off an UNBORN
+    # row (E120); the transform must still leave the age empty if one reaches it, and must not
+    # blank the age of any other role.
+    roles = ["MAIN_CARER", "OTHER_ADULT", "CHILD", "OTHER"]
+    rows = [person(f"P{i}", role=r, dob="2000-09-30") for i, r in enumerate(roles, 1)]
+    rows.append(person("P5", role="UNBORN", dob="2000-09-30", expected_dob=None))
+    result = fpd(people=rows)
+    assert result["age_at_census"].map(_value).to_dict() == {
+        "P1": 25,
+        "P2": 25,
+        "P3": 25,
+        "P4": 25,
+        "P5": None,
+    }
+
+
+def test_attendance_of_a_single_possible_session() -> None:
+    # Only possible = 0 makes the measures empty: one session is enough for a value.
+    rows = [
+        _term("P1", "2025-04-22", "2025-07-18", 1, 0, 0),
+        _term("P2", "2025-04-22", "2025-07-18", 1, 0, 1),
+    ]
+    result = fpd(people=people("P1", "P2"), school_attendance=rows)
+    assert result["attendance_pct"].to_dict() == {"P1": 100.0, "P2": 0.0}
+    assert result["unauthorised_absence_pct"].to_dict() == {"P1": 0.0, "P2": 100.0}
+    assert result["persistent_absence"].to_dict() == {"P1": 0, "P2": 1}

@@ -140,3 +140,47 @@ def test_suppress_small_counts() -> None:
     result = suppress_small_counts(stats)
     assert result["count"].tolist() == ["0", "[c]", "[c]", "5", "12", "[c]"]
     assert stats["count"].dtype == "Int64"  # input untouched
+
+
+def test_support_dates_on_the_census_date_are_written() -> None:
+    # Section 4: the support dates are written when they are on or before C; C itself is in.
+    data = extracts(
+        families=[
+            family("F1", date_support_started="2025-09-30", status="ATTACHED"),
+            family(
+                "F2",
+                date_support_started="2025-04-01",
+                date_support_ended="2025-09-30",
+                status="CLOSED",
+            ),
+            family(
+                "F3",
+                date_support_started="2025-10-01",
+                date_support_ended="2025-10-01",
+                status="CLOSED",
+            ),
+            # identified on C: in the NIS cohort, with its date_identified
+            family(
+                "F4", date_identified="2025-09-30", date_support_started=None, status="IDENTIFIED"
+            ),
+        ],
+        people=[person("P1", "F1"), person("P2", "F2"), person("P3", "F3"), person("P4", "F4")],
+    )
+    result = build_individuals(data, C).set_index("person_id")
+    dates = {
+        pid: {c: None if pd.isna(day) else day.date().isoformat() for c, day in row.items()}
+        for pid, row in result[["date_support_started", "date_support_ended"]].iterrows()
+    }
+    assert dates == {
+        "P1": {"date_support_started": "2025-09-30", "date_support_ended": None},
+        "P2": {"date_support_started": "2025-04-01", "date_support_ended": "2025-09-30"},
+        "P3": {"date_support_started": None, "date_support_ended": None},
+        "P4": {"date_support_started": None, "date_support_ended": None},
+    }
+    assert result.loc["P4", "date_identified"] == pd.Timestamp("2025-09-30")
+    assert result["intervention_status"].to_dict() == {
+        "P1": "ATTACHED",
+        "P2": "CLOSED",
+        "P3": "IDENTIFIED",
+        "P4": "IDENTIFIED",
+    }
