@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas import codes
+from schemas.ages import whole_years
 from schemas.cleaning import FORMULA_PREFIXES, text_array
 from schemas.identifiers import nhs_is_valid, nino_is_valid, postcode_is_valid, upn_is_valid
 from schemas.models import EXTRACT_NAMES, RECORD_KEYS, SCHEMAS, unique_keys
@@ -325,22 +326,11 @@ def born_after_extract_date(ctx: CheckContext, target: Target) -> np.ndarray:
     return _mask(dob > pd.Timestamp(ctx.extract_date))
 
 
-def whole_years(dob: pd.Series, on: pd.Series) -> pd.Series:
-    """Age in whole years on ``on`` (aligned with ``dob``), by the convention of
-    :mod:`transforms.age` (docs/decisions.md): a birthday is reached on its anniversary, and a
-    29 February birthday on 1 March in a common year. Comparing (month, day) pairs gives that;
-    adding ``DateOffset(years=n)`` does not (it lands on 28 February). Missing where a date is."""
-    born, day = dob.dt, on.dt
-    before_birthday = (born.month * 100 + born.day) > (day.month * 100 + day.day)
-    return (day.year - born.year - before_birthday.astype("Int64")).astype("Int64")
-
-
 def older_than_110(ctx: CheckContext, target: Target) -> np.ndarray:
     """Aged 111 or more on the extract date: the contract allows an age of at most 110, and
     ages are whole years (someone 110 years and a day old is 110)."""
     dob = ctx.frame(target.extract)["dob"]
-    on = pd.Series(pd.Timestamp(ctx.extract_date), index=dob.index, dtype="datetime64[ns]")
-    return _mask(whole_years(dob, on) > 110)
+    return _mask(whole_years(dob, pd.Timestamp(ctx.extract_date)) > 110)
 
 
 def adult_child(ctx: CheckContext, target: Target) -> np.ndarray:

@@ -1,10 +1,5 @@
-"""Age in whole years on a date.
-
-Convention (the UK legal one, Family Law Reform Act 1969 s.9 as applied by the courts): a person
-attains an age at the first moment of the anniversary of their birth; someone born on 29 February
-has their birthday on 1 March in a year that is not a leap year. Comparing (month, day) pairs
-gives exactly that: on 28 February of a common year (2, 28) < (2, 29), so the birthday has not
-come yet; on 1 March it has. (Census dates are 31 March and 30 September, so the case cannot
+"""Age in whole years on a date, by the convention of :mod:`schemas.ages` (which validation's age
+checks use too). (Census dates are 31 March and 30 September, so a 29 February birthday cannot
 change an FPD value; it is tested for the helper all the same.)
 
 A missing date of birth, or one after the date (not yet born on it), gives an empty age.
@@ -17,6 +12,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from schemas.ages import whole_years
 from transforms.inputs import timestamp
 
 
@@ -24,11 +20,7 @@ def age_in_years(dob: pd.Series, on: date) -> pd.Series:
     """Whole years from ``dob`` to ``on`` as Int64 (empty when ``dob`` is missing or after
     ``on``), index aligned with ``dob``."""
     day = timestamp(on)
-    born = dob.dt
-    before_birthday = (born.month * 100 + born.day) > (day.month * 100 + day.day)
-    years = day.year - born.year - before_birthday.astype("Int64")
-    years = years.astype("Int64")
-    return years.mask(dob.isna() | (dob > day)).astype("Int64")
+    return whole_years(dob, day).mask(dob.isna() | (dob > day)).astype("Int64")
 
 
 def age_mask(age: pd.Series, low: int, high: int) -> np.ndarray:
