@@ -169,7 +169,7 @@ MUTANTS: list[tuple[str, str, str, str, str, int]] = [
     ("M18", "transforms/periods.py", "cutoff = today - lag", "cutoff = today", "periods", 1),
     (
         "M19",
-        "transforms/age.py",
+        "schemas/ages.py",
         "(born.month * 100 + born.day) > (day.month",
         "(born.month * 100 + born.day) >= (day.month",
         "fpd",
@@ -879,8 +879,8 @@ MUTANTS: list[tuple[str, str, str, str, str, int]] = [
     (
         "F01",
         "schemas/checks.py",
-        "return _mask(whole_years(dob, on) > 110)",
-        "return _mask(whole_years(dob, on) >= 110)",
+        "return _mask(whole_years(dob, pd.Timestamp(ctx.extract_date)) > 110)",
+        "return _mask(whole_years(dob, pd.Timestamp(ctx.extract_date)) >= 110)",
         "rules",
         1,
     ),
@@ -894,7 +894,7 @@ MUTANTS: list[tuple[str, str, str, str, str, int]] = [
     ),
     (
         "F03",
-        "schemas/checks.py",
+        "schemas/ages.py",
         "(born.month * 100 + born.day) > (day.month * 100 + day.day)",
         "(born.month * 100 + born.day) >= (day.month * 100 + day.day)",
         "rules",
@@ -902,7 +902,7 @@ MUTANTS: list[tuple[str, str, str, str, str, int]] = [
     ),
     (
         "F04",
-        "schemas/checks.py",
+        "schemas/ages.py",
         'return (day.year - born.year - before_birthday.astype("Int64")).astype("Int64")',
         'return (day.year - born.year).astype("Int64")',
         "rules",
