@@ -24,6 +24,8 @@ from transforms.periods import parse_census
 
 DEFAULT_WORKERS = 2
 SCHEDULER_CONNECT_SECONDS = 5.0
+# The protocols by which a Dask client reaches a scheduler on another process or machine.
+DASK_PROTOCOLS = frozenset({"tcp", "tls", "ucx", "ws", "wss"})
 
 
 class HubInputError(UserInputError):
@@ -98,6 +100,14 @@ def _scheduler_host_port(address: str) -> tuple[str, int] | None:
     protocols Dask speaks, which are not probed."""
     text = address if "://" in address else f"tcp://{address}"
     parts = urlsplit(text)
+    if parts.scheme not in DASK_PROTOCOLS:
+        # An http:// address (the dashboard's, most often) or a protocol Dask does not speak
+        # between machines: Dask failed on it only once Prefect had started, exit 1, in one word.
+        hint = " (an http address is the dashboard's, not the scheduler's)"
+        raise HubInputError(
+            f"--scheduler {address} is not a Dask scheduler address (tcp://HOST:PORT, e.g. "
+            f"tcp://10.0.0.5:8786){hint if parts.scheme in ('http', 'https') else ''}"
+        )
     if parts.scheme != "tcp":
         return None
     try:
