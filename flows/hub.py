@@ -37,8 +37,10 @@ from flows.hub_plan import (
     DEFAULT_WORKERS,
     HubInputError,
     check_scheduler,
+    families_codes,
     hub_settings,
     plan_hub,
+    shared_councils,
     unreachable_api,
 )
 from flows.hub_results import CouncilFailed, CouncilResult, HubFailed, HubResult
@@ -248,6 +250,21 @@ def run_council(
     )
 
 
+def _council_codes(client: Any, plan: Any) -> dict[str, tuple[str, ...]]:
+    config = str(plan.config) if plan.config else None
+    folders = [str(folder) for folder in plan.councils]
+    try:
+        futures = client.map(
+            families_codes, folders, config_path=config, output_dir=str(plan.output_dir),
+            pure=False,
+        )  # fmt: skip
+        found = client.gather(futures)
+    except Exception as exc:  # a worker gone: each council's own run says what it can
+        reraise_signal(exc)
+        found = [()] * len(folders)
+    return {folder.name: tuple(codes) for folder, codes in zip(plan.councils, found, strict=True)}
+
+
 @task(
     name="write-council",
     task_run_name="council-{label}-{census_date}",
@@ -391,6 +408,22 @@ def run_hub(
             problem = unreachable_api(_api_url(), list(cluster.workers))
             if problem is not None:
                 raise HubInputError(problem)
+            # Two folders of one council would write the same OUT/{la_code}/{census}/, and whose
+            # submission stood (or which failed, "another run is writing") would depend on which
+            # worker came first; with --replace one silently replaced the other. Neither is
+            # written: which is right is the hub's to say.
+            shared = shared_councils(_council_codes(client, plan))
+            held = {
+                label: CouncilResult(
+                    label,
+                    str(plan.sources / label),
+                    Outcome.FAILED,
+                    la_code=code,
+                    message=f"folders {', '.join(labels)} all hold council {code}: none of them "
+                    "is written; keep one folder per council",
+                )  # fmt: skip
+                for label, (code, labels) in shared.items()
+            }
             submitted = [
                 (
                     folder,
@@ -407,8 +440,12 @@ def run_hub(
                     ),
                 )
                 for folder in plan.councils
+                if folder.name not in held
             ]
-            councils = tuple(_collected(f.name, str(f), fut) for f, fut in submitted)
+            collected = {f.name: _collected(f.name, str(f), fut) for f, fut in submitted}
+            councils = tuple(
+                held.get(folder.name) or collected[folder.name] for folder in plan.councils
+            )
             try:
                 client.run(flush_worker_logs)
             except Exception as exc:  # a worker gone: its logs are lost, the files are not

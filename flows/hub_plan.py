@@ -170,6 +170,38 @@ def unreachable_api(api_url: str, worker_addresses: list[str]) -> str | None:
     )
 
 
+def families_codes(source_path: str, config_path: str | None, output_dir: str) -> tuple[str, ...]:
+    """The council codes in a council folder's families extract, read in a Dask worker before
+    any council is written. Codes only (no other value leaves the worker); () when the extract
+    cannot be read: the council's own run then says why. (Here, not in ``flows.hub``: Dask pickles
+    a function by its module's name, and a deployment loads ``flows.hub`` as ``hub``.)"""
+    from extracts.reader import read_extract
+
+    try:
+        settings = hub_settings(config_path, source_path, output_dir)
+        families = read_extract(settings.extract_source(), "families").frame
+        codes = families["la_code"].str.strip().dropna()
+        return tuple(sorted(str(code) for code in codes.unique() if code))
+    except Exception:
+        return ()
+
+
+def shared_councils(codes: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The folders whose families name a council that another folder's families name too, each
+    with that council and every folder holding it (by folder name). A folder naming several
+    councils fails on its own (F005) and holds back no other."""
+    holders: dict[str, list[str]] = {}
+    for label, found in sorted(codes.items()):
+        if len(found) == 1:
+            holders.setdefault(found[0], []).append(label)
+    shared: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for code, labels in sorted(holders.items()):
+        if len(labels) > 1:
+            for label in labels:
+                shared.setdefault(label, (code, tuple(labels)))
+    return shared
+
+
 def plan_hub(
     census: str,
     sources: Path | str,
