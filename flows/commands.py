@@ -388,10 +388,17 @@ def hub_command(
     a Dask cluster. Exit 0 every council written or up to date, 1 a council failed (the others
     are still written), 2 nothing could run (a bad argument or config, no council folders, a
     scheduler that does not answer)."""
-    from flows.hub_plan import check_scheduler, plan_hub
+    from flows.hub_plan import HubInputError, check_scheduler, plan_hub
 
     quiet_defaults(verbose)
     try:
+        if scheduler is not None and not scheduler.strip():
+            # `--scheduler "$DASK_SCHEDULER"` with the variable unset: it ran on a local cluster
+            # as if the option had been left out.
+            raise HubInputError(
+                "--scheduler is empty: give the Dask scheduler's address (tcp://HOST:PORT) or "
+                "leave the option out to run on a local cluster"
+            )
         plan = plan_hub(census, sources, config, out, workers, scheduler)
         if plan.scheduler:
             check_scheduler(plan.scheduler)

@@ -37,8 +37,10 @@ from flows.hub_plan import (
     DEFAULT_WORKERS,
     HubInputError,
     check_scheduler,
+    families_codes,
     hub_settings,
     plan_hub,
+    shared_councils,
     unreachable_api,
 )
 from flows.hub_results import CouncilFailed, CouncilResult, HubFailed, HubResult
@@ -47,6 +49,12 @@ from flows.submission import failed, stopped, submit_period
 from flows.tasks import prepare_inputs
 from schemas.errors import PipelineError
 from transforms.periods import Period, parse_census
+
+# Run in each worker process of a local cluster as it starts (a Dask "preload", given as its text).
+# The workers share the terminal's process group, so Ctrl-C reached them as well as the command:
+# each printed a KeyboardInterrupt traceback after the command had ended. The command stops them
+# itself (closing the cluster, on Ctrl-C too), so they leave Ctrl-C to it.
+LEAVE_CTRL_C_TO_THE_COMMAND = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
 
 # The local cluster's dashboard port, when bokeh (which the dashboard needs) is installed.
 DASHBOARD_PORT = 8787
@@ -110,6 +118,35 @@ def send_this_module_by_value() -> None:
         cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
+def signal_inside(exc: BaseException) -> BaseException | None:
+    """The Ctrl-C or SIGTERM that ``exc`` wraps, if any.
+
+    The signal's exception is raised wherever the main thread is when it arrives. Waiting for
+    its councils, the flow's thread is mostly in Prefect's client, inside pydantic's
+    serialisers, and pydantic turns any exception raised there (even ``KeyboardInterrupt`` or
+    Prefect's ``TerminationSignal``) into a ``PydanticSerializationError`` caused by it: the
+    signal became an ordinary error, so a hub stopped by SIGTERM ended "failed", exit 1, with
+    pydantic's words, instead of "interrupted", 143.
+    """
+    from prefect.exceptions import TerminationSignal
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, (KeyboardInterrupt, TerminationSignal)):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def reraise_signal(exc: BaseException) -> None:
+    """Raise the Ctrl-C or SIGTERM that ``exc`` wraps, so that it stops the run as a signal."""
+    signal = signal_inside(exc)
+    if signal is not None and signal is not exc:
+        raise signal from None
+
+
 def hub_task_runner(workers: int = DEFAULT_WORKERS, scheduler: str | None = None) -> Any:
     """The Dask task runner of a hub run: the cluster at ``scheduler``, or a local cluster of
     ``workers`` processes of one thread each, its scheduler and dashboard on the loopback
@@ -129,6 +166,7 @@ def hub_task_runner(workers: int = DEFAULT_WORKERS, scheduler: str | None = None
             "processes": True,
             "host": "127.0.0.1",
             "dashboard_address": dashboard,
+            "preload": [LEAVE_CTRL_C_TO_THE_COMMAND],
         },
     )
 
@@ -212,6 +250,21 @@ def run_council(
     )
 
 
+def _council_codes(client: Any, plan: Any) -> dict[str, tuple[str, ...]]:
+    config = str(plan.config) if plan.config else None
+    folders = [str(folder) for folder in plan.councils]
+    try:
+        futures = client.map(
+            families_codes, folders, config_path=config, output_dir=str(plan.output_dir),
+            pure=False,
+        )  # fmt: skip
+        found = client.gather(futures)
+    except Exception as exc:  # a worker gone: each council's own run says what it can
+        reraise_signal(exc)
+        found = [()] * len(folders)
+    return {folder.name: tuple(codes) for folder, codes in zip(plan.councils, found, strict=True)}
+
+
 @task(
     name="write-council",
     task_run_name="council-{label}-{census_date}",
@@ -240,6 +293,7 @@ def _collected(label: str, source: str, future: Any) -> CouncilResult:
     try:
         outcome = future.result(raise_on_failure=False)
     except Exception as exc:  # the worker died under it (Dask gave up: KilledWorker)
+        reraise_signal(exc)  # or the hub was stopped while it waited
         outcome = exc
     if isinstance(outcome, CouncilFailed):
         return outcome.council
@@ -301,6 +355,25 @@ def nis_hub(
         replace: Replace finished submissions made from other inputs or settings (the old ones
             are kept beside them as CENSUS.replaced-N).
     """
+    try:
+        return run_hub(
+            census_date, sources_path, config_path, output_dir, workers, scheduler, replace
+        )
+    except Exception as exc:
+        reraise_signal(exc)  # a Ctrl-C or SIGTERM that a library wrapped still stops the run
+        raise
+
+
+def run_hub(
+    census_date: str,
+    sources_path: str,
+    config_path: str | None,
+    output_dir: str | None,
+    workers: int,
+    scheduler: str | None,
+    replace: bool,
+) -> Any:
+    """The body of :func:`nis_hub`."""
     logger = get_run_logger()
     try:
         plan = plan_hub(census_date, sources_path, config_path, output_dir, workers, scheduler)
@@ -321,6 +394,7 @@ def nis_hub(
             try:
                 client = runner.client  # starts the local cluster, or connects to the scheduler
             except Exception as exc:
+                reraise_signal(exc)
                 where = plan.scheduler or "a local cluster"
                 raise HubClusterError(
                     f"the Dask cluster ({where}) could not be started or reached: "
@@ -334,6 +408,22 @@ def nis_hub(
             problem = unreachable_api(_api_url(), list(cluster.workers))
             if problem is not None:
                 raise HubInputError(problem)
+            # Two folders of one council would write the same OUT/{la_code}/{census}/, and whose
+            # submission stood (or which failed, "another run is writing") would depend on which
+            # worker came first; with --replace one silently replaced the other. Neither is
+            # written: which is right is the hub's to say.
+            shared = shared_councils(_council_codes(client, plan))
+            held = {
+                label: CouncilResult(
+                    label,
+                    str(plan.sources / label),
+                    Outcome.FAILED,
+                    la_code=code,
+                    message=f"folders {', '.join(labels)} all hold council {code}: none of them "
+                    "is written; keep one folder per council",
+                )  # fmt: skip
+                for label, (code, labels) in shared.items()
+            }
             submitted = [
                 (
                     folder,
@@ -350,11 +440,16 @@ def nis_hub(
                     ),
                 )
                 for folder in plan.councils
+                if folder.name not in held
             ]
-            councils = tuple(_collected(f.name, str(f), fut) for f, fut in submitted)
+            collected = {f.name: _collected(f.name, str(f), fut) for f, fut in submitted}
+            councils = tuple(
+                held.get(folder.name) or collected[folder.name] for folder in plan.councils
+            )
             try:
                 client.run(flush_worker_logs)
-            except Exception:  # a worker gone: its logs are lost, the files are not
+            except Exception as exc:  # a worker gone: its logs are lost, the files are not
+                reraise_signal(exc)
                 logger.warning("Could not flush the Dask workers' logs to the Prefect API")
     except PipelineError as exc:
         return stopped(logger, exc)

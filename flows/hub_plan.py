@@ -24,6 +24,8 @@ from transforms.periods import parse_census
 
 DEFAULT_WORKERS = 2
 SCHEDULER_CONNECT_SECONDS = 5.0
+# The protocols by which a Dask client reaches a scheduler on another process or machine.
+DASK_PROTOCOLS = frozenset({"tcp", "tls", "ucx", "ws", "wss"})
 
 
 class HubInputError(UserInputError):
@@ -98,6 +100,14 @@ def _scheduler_host_port(address: str) -> tuple[str, int] | None:
     protocols Dask speaks, which are not probed."""
     text = address if "://" in address else f"tcp://{address}"
     parts = urlsplit(text)
+    if parts.scheme not in DASK_PROTOCOLS:
+        # An http:// address (the dashboard's, most often) or a protocol Dask does not speak
+        # between machines: Dask failed on it only once Prefect had started, exit 1, in one word.
+        hint = " (an http address is the dashboard's, not the scheduler's)"
+        raise HubInputError(
+            f"--scheduler {address} is not a Dask scheduler address (tcp://HOST:PORT, e.g. "
+            f"tcp://10.0.0.5:8786){hint if parts.scheme in ('http', 'https') else ''}"
+        )
     if parts.scheme != "tcp":
         return None
     try:
@@ -158,6 +168,38 @@ def unreachable_api(api_url: str, worker_addresses: list[str]) -> str | None:
         f"machines ({address_host(remote[0])} ...) and cannot reach the Prefect API at {api_url}: "
         "run a Prefect server they can reach and set PREFECT_API_URL to it (see docs/prefect.md)"
     )
+
+
+def families_codes(source_path: str, config_path: str | None, output_dir: str) -> tuple[str, ...]:
+    """The council codes in a council folder's families extract, read in a Dask worker before
+    any council is written. Codes only (no other value leaves the worker); () when the extract
+    cannot be read: the council's own run then says why. (Here, not in ``flows.hub``: Dask pickles
+    a function by its module's name, and a deployment loads ``flows.hub`` as ``hub``.)"""
+    from extracts.reader import read_extract
+
+    try:
+        settings = hub_settings(config_path, source_path, output_dir)
+        families = read_extract(settings.extract_source(), "families").frame
+        codes = families["la_code"].str.strip().dropna()
+        return tuple(sorted(str(code) for code in codes.unique() if code))
+    except Exception:
+        return ()
+
+
+def shared_councils(codes: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The folders whose families name a council that another folder's families name too, each
+    with that council and every folder holding it (by folder name). A folder naming several
+    councils fails on its own (F005) and holds back no other."""
+    holders: dict[str, list[str]] = {}
+    for label, found in sorted(codes.items()):
+        if len(found) == 1:
+            holders.setdefault(found[0], []).append(label)
+    shared: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for code, labels in sorted(holders.items()):
+        if len(labels) > 1:
+            for label in labels:
+                shared.setdefault(label, (code, tuple(labels)))
+    return shared
 
 
 def plan_hub(

@@ -61,10 +61,11 @@ class HubResult:
         return f"{len(failed)} of {len(self.councils)} councils failed: {names}"
 
     def repeated_councils(self) -> dict[str, tuple[str, ...]]:
-        """Council codes that more than one folder holds: each writes the same OUT/{la_code}/."""
+        """Council codes that more than one folder holds: each writes the same OUT/{la_code}/.
+        (Folders held back for sharing a council failed without running: they write nothing.)"""
         folders: dict[str, list[str]] = {}
         for council in self.councils:
-            if council.la_code:
+            if council.la_code and (council.period is not None or council.outcome.ok):
                 folders.setdefault(council.la_code, []).append(council.label)
         return {la: tuple(labels) for la, labels in folders.items() if len(labels) > 1}
 

@@ -141,6 +141,23 @@ def test_a_scheduler_that_does_not_answer_is_said_at_once() -> None:
     check_scheduler("tls://dask-host:8786")  # other protocols are left to Dask
 
 
+@pytest.mark.parametrize(
+    "address",
+    ["http://127.0.0.1:8787", "https://dask.hub.example/status", "inproc://x", "ftp://h:1"],
+)
+def test_a_scheduler_address_dask_cannot_connect_to_is_an_argument_mistake(
+    tmp_path: Path, address: str
+) -> None:
+    """It started Prefect and the flow, then ended exit 1 with Dask's exception's type alone
+    ("could not be started or reached: ValueError"); it is a mistake in the arguments: exit 2,
+    before anything starts."""
+    _sources(tmp_path / "sources", "wirral")
+    with pytest.raises(HubInputError, match="is not a Dask scheduler address") as caught:
+        plan_hub("2026-03-31", tmp_path / "sources", None, tmp_path / "out", 2, address)
+    assert ("dashboard's" in str(caught.value)) == address.startswith("http")
+    assert caught.value.exit_code == ExitCode.FATAL
+
+
 def test_workers_on_other_machines_cannot_use_an_api_on_loopback() -> None:
     local = ["tcp://127.0.0.1:40001", "tcp://127.0.0.1:40002"]
     remote = ["tcp://10.1.2.3:40001", "tcp://127.0.0.1:40002"]
@@ -267,6 +284,27 @@ def test_cli_with_no_council_folders_exits_2_and_is_audited(tmp_path: Path) -> N
     entry = json.loads(line)
     assert (entry["command"], entry["census"], entry["la_code"]) == ("hub", "2026-03-31", None)
     assert (entry["outcome"], entry["exit_code"], entry["flow_run_id"]) == ("fatal", 2, None)
+
+
+@pytest.mark.parametrize("scheduler", ["", "  "])
+def test_cli_with_an_empty_scheduler_exits_2_rather_than_run_locally(
+    tmp_path: Path, scheduler: str
+) -> None:
+    """``--scheduler "$DASK_SCHEDULER"`` with the variable unset ran the councils on a local
+    cluster, as if the option had been left out."""
+    _sources(tmp_path / "sources", "wirral")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        ["hub", "--census", "2026-03-31", "--sources", str(tmp_path / "sources"), "--out",
+         str(out), "--scheduler", scheduler],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: --scheduler is empty: give the Dask scheduler's address (tcp://HOST:PORT) or "
+        "leave the option out to run on a local cluster"
+    )
+    assert result.stdout == "" and not (out / "E08000012").exists()
 
 
 def test_an_output_folder_inside_the_sources_a_link_or_a_file_is_refused(

@@ -349,3 +349,42 @@ def test_the_deployment_entrypoint_runs_on_its_own_local_cluster(
     folder = out / "E06000001" / CENSUS
     assert _folder_bytes(folder) == _folder_bytes(single_runs / "E06000001" / CENSUS)
     assert str(ROOT / "flows") not in sys.path
+
+
+def test_two_folders_of_one_council_are_neither_written(
+    sources: Path, cluster: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two folders whose families are both Hartlepool's, from different extracts: both wrote to
+    OUT/E06000001/2026-03-31/, and which one's submission stood (the other failing "another run
+    is writing" or "made from other inputs") depended on which Dask worker came first. Neither is
+    written now, both are named; a folder naming several councils holds back no other."""
+    from flows.commands import hub_command
+
+    mixed = tmp_path / "sources"
+    shutil.copytree(sources / "hartlepool", mixed / "hartlepool")
+    council_extracts(mixed / "hartlepool-2", "E06000001", seed=9)
+    shutil.copytree(sources / "city-of-london", mixed / "city-of-london")
+    # Another council's folder with one stray Hartlepool family: it fails on its own (F005).
+    council_extracts(mixed / "liverpool", "E08000012", seed=3)
+    families = mixed / "liverpool" / "families.csv"
+    lines = families.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].replace(",E08000012,", ",E06000001,")
+    families.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    out = tmp_path / "out"
+    assert hub_command(CENSUS, mixed, None, out, 2, cluster) == 1
+    printed = capsys.readouterr()
+    assert printed.err.splitlines()[-1] == (
+        "error: 3 of 4 councils failed: hartlepool (failed), hartlepool-2 (failed), "
+        "liverpool (failed)"
+    )
+    lines_by_folder = {line.split(":")[0]: line for line in printed.out.splitlines()}
+    for label in ("hartlepool", "hartlepool-2"):
+        assert lines_by_folder[label] == (
+            f"{label}: E06000001 failed | why: folders hartlepool, hartlepool-2 all hold council "
+            "E06000001: none of them is written; keep one folder per council"
+        )
+    assert "[F005]" in lines_by_folder["liverpool"]
+    assert lines_by_folder["city-of-london"].startswith("city-of-london: E09000001 written - ")
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["E09000001"]
+    assert "they write the same folder" not in printed.out
