@@ -439,7 +439,11 @@ def main() -> None:
         app()
     except SystemExit as exc:
         if isinstance(exc.code, int):
-            raise SystemExit(terminate.exit_code(exc.code)) from None
+            code = terminate.exit_code(exc.code)
+            line = terminate.stopped_line(code, sys.argv[1:])
+            if line is not None:
+                print(line, file=sys.stderr)
+            raise SystemExit(code) from None
         raise
     finally:
         # The interpreter's last garbage collection at exit walks every object a run made

@@ -37,3 +37,14 @@ def exit_code(code: int) -> int:
     """The exit code to end with: typer ends any KeyboardInterrupt outside a command's audited
     body with 130; after SIGTERM that is 143."""
     return TERMINATED_EXIT if _received and code == 130 else code
+
+
+def stopped_line(code: int, args: list[str]) -> str | None:
+    """What the terminal is told when a command was interrupted (exit 130 or 143): it had said
+    nothing, and a silent exit leaves a person unsure whether the command finished."""
+    if code not in (130, TERMINATED_EXIT):
+        return None
+    how = "SIGTERM" if code == TERMINATED_EXIT else "Ctrl-C"
+    command = next((a for a in args if not a.startswith("-")), None)
+    name = f"nis {command}" if command and command.isidentifier() else "nis"
+    return f"stopped: {name} was interrupted ({how}) before it finished"

@@ -164,3 +164,17 @@ def test_sigterm_raises_terminated_and_sets_the_exit_code() -> None:
     finally:
         signal.signal(signal.SIGTERM, before)
         terminate._received = False
+
+
+def test_an_interrupted_command_says_it_stopped() -> None:
+    """Ctrl-C or SIGTERM ended a command with exit 130 or 143 and not a word on the terminal."""
+    from nis_pipeline.terminate import stopped_line
+
+    assert stopped_line(130, ["run", "--census", "2026-03-31"]) == (
+        "stopped: nis run was interrupted (Ctrl-C) before it finished"
+    )
+    assert stopped_line(143, ["-v", "backfill"]) == (
+        "stopped: nis backfill was interrupted (SIGTERM) before it finished"
+    )
+    assert stopped_line(130, []) == "stopped: nis was interrupted (Ctrl-C) before it finished"
+    assert stopped_line(0, ["run"]) is None and stopped_line(1, ["run"]) is None

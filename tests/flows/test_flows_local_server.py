@@ -117,6 +117,7 @@ def test_a_terminated_run_cleans_up_and_is_recorded(tmp_path: Path) -> None:
     said = (tmp_path / "run.log").read_text(errors="replace")
     assert run.returncode == 143, said
     assert "Traceback" not in said
+    assert said.rstrip().endswith("stopped: nis run was interrupted (SIGTERM) before it finished")
     [line] = (out / "audit.jsonl").read_text().splitlines()
     entry = json.loads(line)
     assert (entry["command"], entry["outcome"], entry["exit_code"]) == ("run", "interrupted", 143)
