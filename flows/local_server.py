@@ -51,6 +51,9 @@ def quiet_defaults(verbose: bool) -> None:
     os.environ.setdefault("PREFECT_SERVER_UI_ENABLED", "false")
     if not verbose:
         os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "CRITICAL"
+        # Dask's own warnings (a hub's local workers inherit this; "Async instruction ...
+        # cancelled" on Ctrl-C) are for --verbose too; errors still show.
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
 
 
 def _free_port() -> int:

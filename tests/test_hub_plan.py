@@ -325,3 +325,24 @@ def test_an_output_folder_inside_the_sources_a_link_or_a_file_is_refused(
     assert plan_hub("2026-03-31", "sources", None, "sources-out", 2, None).output_dir == (
         tmp_path / "sources-out"
     )
+
+
+@pytest.mark.parametrize(("verbose", "level"), [(False, "ERROR"), (True, "INFO")])
+def test_dask_warnings_are_for_verbose(verbose: bool, level: str) -> None:
+    """A hub stopped by Ctrl-C printed Dask's worker warnings ("Async instruction ... cancelled")
+    on the terminal without --verbose; its local workers inherit the command's environment."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "from flows.local_server import quiet_defaults\n"
+        f"quiet_defaults({verbose})\n"
+        "import logging, distributed\n"
+        "print(logging.getLevelName(logging.getLogger('distributed').getEffectiveLevel()))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_")}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.split() == [level]
