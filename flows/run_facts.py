@@ -4,6 +4,7 @@ and result (from the final Prefect state), and for each period the finished fold
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from exports.audit import AuditRecord
 from exports.manifest import MANIFEST_NAME, read_manifest
 from exports.submission import REPORT_NAME, is_finished
 from flows.results import Outcome, RunResult
+from schemas.codes import LA_CODE_PATTERN
 
 
 def manifest_counts(manifest: dict[str, Any]) -> dict[str, int]:
@@ -92,3 +94,41 @@ def add_run_facts(record: AuditRecord, out_root: Path, result: Any) -> None:
     record.details["periods"] = periods
     if len(periods) == 1:
         record.counts.update(periods[0].get("counts", {}))
+
+
+def add_finished_since(record: AuditRecord, out_root: Path, since_ns: int) -> None:
+    """The submissions finished under OUT since ``since_ns`` (the command's start): what an
+    interrupted run, backfill or hub wrote before it stopped. Their finished folders are kept,
+    but the flow's result that lists them is lost with the interrupt, so they are found from
+    their manifests, written (and moved into place whole) while the command ran."""
+    if not out_root.is_dir():
+        return
+    finished: list[dict[str, str]] = []
+    for la_dir in sorted(out_root.iterdir()):
+        if (
+            la_dir.is_symlink()
+            or not la_dir.is_dir()
+            or not re.fullmatch(LA_CODE_PATTERN, la_dir.name)
+        ):
+            continue
+        for folder in sorted(la_dir.iterdir()):
+            manifest_path = folder / MANIFEST_NAME
+            if folder.is_symlink() or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", folder.name):
+                continue
+            try:
+                if manifest_path.stat().st_mtime_ns < since_ns:
+                    continue
+            except OSError:
+                continue
+            manifest = read_manifest(folder)
+            if manifest is None:
+                continue
+            for file in manifest.get("files", []):
+                record.add_output(out_root, folder / file["name"], str(file["sha256"]))
+            record.add_output(out_root, manifest_path)
+            finished.append({"la_code": la_dir.name, "census": folder.name})
+    if finished:
+        record.details["finished_before_the_interrupt"] = finished
+        councils = {f["la_code"] for f in finished}
+        if record.la_code is None and len(councils) == 1:
+            record.la_code = councils.pop()

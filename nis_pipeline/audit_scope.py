@@ -30,6 +30,7 @@ unexpected exception, the record gets its exit code and is appended to ``OUT/aud
 from __future__ import annotations
 
 import sys
+import time
 import tomllib
 import traceback
 from collections.abc import Iterator
@@ -47,6 +48,7 @@ from schemas.models import EXTRACT_NAMES
 
 # Commands that read the extracts: their record names the inputs even when they stop early.
 READS_EXTRACTS = frozenset({"run", "backfill", "research-extract"})
+WRITES_SUBMISSIONS = frozenset({"run", "backfill", "hub"})
 
 
 def current_flow_run_id() -> str | None:
@@ -86,6 +88,7 @@ class CommandAudit:
         self.settings: Settings | None = None
         self._run_state: Any = None
         self._out_missing = False
+        self._started_ns = time.time_ns()  # what an interrupted run finished is found by it
 
     # -- facts the commands give -------------------------------------------------------------
 
@@ -167,6 +170,10 @@ class CommandAudit:
             from flows.run_facts import add_state_facts
 
             add_state_facts(record, root, self._run_state)
+        elif record.outcome == "interrupted" and record.command in WRITES_SUBMISSIONS:
+            from flows.run_facts import add_finished_since
+
+            add_finished_since(record, root, self._started_ns)
         if not record.inputs and self.settings is not None and record.command in READS_EXTRACTS:
             record.inputs = source_file_hashes(self.settings)
         if exit_code != 0 and (

@@ -178,3 +178,47 @@ def test_an_interrupted_command_says_it_stopped() -> None:
     )
     assert stopped_line(130, []) == "stopped: nis was interrupted (Ctrl-C) before it finished"
     assert stopped_line(0, ["run"]) is None and stopped_line(1, ["run"]) is None
+
+
+def test_an_interrupted_backfill_lists_the_periods_it_had_finished(tmp_path: Path) -> None:
+    """A backfill stopped part way keeps the periods it finished, but its audit line listed no
+    output (the flow's result is lost with the interrupt); they are found from their manifests.
+    A folder finished before the command began is not its output."""
+    out = tmp_path / "out"
+    older = out / "E08000012" / "2025-03-31"
+    older.mkdir(parents=True)
+    (older / "manifest.json").write_text('{"files": []}')
+    os.utime(older / "manifest.json", (1_000_000_000, 1_000_000_000))
+
+    def body(audit: CommandAudit) -> None:
+        folder = out / "E08000012" / "2025-09-30"
+        folder.mkdir(parents=True)
+        (folder / "a.csv").write_text("x\n")
+        manifest = {"files": [{"name": "a.csv", "sha256": "ab" * 32, "rows": 1}]}
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        (out / "E08000012" / "2026-03-31.partial-1").mkdir()  # being built: not an output
+        raise KeyboardInterrupt
+
+    app = typer.Typer(pretty_exceptions_enable=False)
+
+    @app.command()
+    def backfill(out: Path = typer.Option(None, "--out")) -> None:  # noqa: B008
+        with audited("backfill", config=None, out=out) as audit:
+            body(audit)
+
+    @app.command()
+    def other() -> None:
+        pass
+
+    result = CliRunner().invoke(app, ["backfill", "--out", str(out)])
+    assert result.exit_code == 130
+    [entry] = _entries(out)
+    assert entry["outcome"] == "interrupted" and entry["la_code"] == "E08000012"
+    assert [o["name"] for o in entry["outputs"]] == [
+        "E08000012/2025-09-30/a.csv",
+        "E08000012/2025-09-30/manifest.json",
+    ]
+    assert entry["outputs"][0]["sha256"] == "ab" * 32
+    assert entry["finished_before_the_interrupt"] == [
+        {"la_code": "E08000012", "census": "2025-09-30"}
+    ]
