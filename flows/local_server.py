@@ -51,9 +51,10 @@ def quiet_defaults(verbose: bool) -> None:
     os.environ.setdefault("PREFECT_SERVER_UI_ENABLED", "false")
     if not verbose:
         os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "CRITICAL"
-        # Dask's own warnings (a hub's local workers inherit this; "Async instruction ...
-        # cancelled" on Ctrl-C) are for --verbose too; errors still show.
-        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+        # Dask's own log lines are for --verbose too (a hub's local workers inherit this): on
+        # Ctrl-C its workers logged "Async instruction ... cancelled" warnings and a heartbeat's
+        # traceback. What matters reaches the command as a council's failure, in its words.
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
 
 
 def _free_port() -> int:

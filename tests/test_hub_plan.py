@@ -327,10 +327,11 @@ def test_an_output_folder_inside_the_sources_a_link_or_a_file_is_refused(
     )
 
 
-@pytest.mark.parametrize(("verbose", "level"), [(False, "ERROR"), (True, "INFO")])
+@pytest.mark.parametrize(("verbose", "level"), [(False, "CRITICAL"), (True, "INFO")])
 def test_dask_warnings_are_for_verbose(verbose: bool, level: str) -> None:
     """A hub stopped by Ctrl-C printed Dask's worker warnings ("Async instruction ... cancelled")
-    on the terminal without --verbose; its local workers inherit the command's environment."""
+    and a heartbeat's traceback on the terminal without --verbose; its local workers inherit the
+    command's environment."""
     import os
     import subprocess
     import sys
