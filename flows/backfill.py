@@ -122,6 +122,9 @@ def nis_backfill(
         replace: Replace finished submissions made from other inputs or settings (the old ones
             are kept beside them).
     """
+    from flows.run_audit import note_flow_run
+
+    note_flow_run()  # for the audit line, should the command be interrupted
     logger = get_run_logger()
     settings = None
     span = f"{from_census}/{to_census}"

@@ -23,6 +23,7 @@ from flows.read_ahead import start_read_ahead, stop_read_ahead
 from flows.results import RunFailed, RunResult
 from flows.run_audit import AUDITED_BY
 from flows.settings import Settings, load_settings
+from flows.signals import stopped_by_signal
 from flows.startup_gc import paused_gc
 from flows.summary import run_summary
 from schemas.errors import ExitCode, PipelineError
@@ -70,6 +71,10 @@ def _report(state: Any) -> int:
     if isinstance(outcome, PipelineError):
         return _error(str(outcome), outcome.exit_code)
     if not isinstance(outcome, RunResult):
+        if isinstance(outcome, BaseException):
+            # Stopped by Ctrl-C or SIGTERM while Prefect's engine was starting a task run: it
+            # turns the signal into its own error (exit 1, "failed"); it ends as interrupted.
+            stopped_by_signal(outcome)
         # The flow broke outside the failures it reports itself (Prefect says why in its log).
         return _error(f"the run ended {state.type.value.lower()}: {state.message}", ExitCode.FAILED)
     return ExitCode.OK
@@ -367,6 +372,8 @@ def _report_hub(state: Any) -> int:
     if isinstance(outcome, PipelineError):
         return _error(str(outcome), outcome.exit_code)
     if not isinstance(outcome, HubResult):
+        if isinstance(outcome, BaseException):
+            stopped_by_signal(outcome)  # as for a run
         return _error(
             f"the hub run ended {state.type.value.lower()}: {state.message}", ExitCode.FAILED
         )

@@ -45,6 +45,7 @@ from flows.hub_plan import (
 )
 from flows.hub_results import CouncilFailed, CouncilResult, HubFailed, HubResult
 from flows.results import Outcome, SourceUnavailable, StageError
+from flows.signals import reraise_signal
 from flows.submission import failed, stopped, submit_period
 from flows.tasks import prepare_inputs
 from schemas.errors import PipelineError
@@ -116,35 +117,6 @@ def send_this_module_by_value() -> None:
         import cloudpickle
 
         cloudpickle.register_pickle_by_value(sys.modules[__name__])
-
-
-def signal_inside(exc: BaseException) -> BaseException | None:
-    """The Ctrl-C or SIGTERM that ``exc`` wraps, if any.
-
-    The signal's exception is raised wherever the main thread is when it arrives. Waiting for
-    its councils, the flow's thread is mostly in Prefect's client, inside pydantic's
-    serialisers, and pydantic turns any exception raised there (even ``KeyboardInterrupt`` or
-    Prefect's ``TerminationSignal``) into a ``PydanticSerializationError`` caused by it: the
-    signal became an ordinary error, so a hub stopped by SIGTERM ended "failed", exit 1, with
-    pydantic's words, instead of "interrupted", 143.
-    """
-    from prefect.exceptions import TerminationSignal
-
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, (KeyboardInterrupt, TerminationSignal)):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def reraise_signal(exc: BaseException) -> None:
-    """Raise the Ctrl-C or SIGTERM that ``exc`` wraps, so that it stops the run as a signal."""
-    signal = signal_inside(exc)
-    if signal is not None and signal is not exc:
-        raise signal from None
 
 
 def hub_task_runner(workers: int = DEFAULT_WORKERS, scheduler: str | None = None) -> Any:
@@ -355,6 +327,9 @@ def nis_hub(
         replace: Replace finished submissions made from other inputs or settings (the old ones
             are kept beside them as CENSUS.replaced-N).
     """
+    from flows.run_audit import note_flow_run
+
+    note_flow_run()  # for the audit line, should the command be interrupted
     try:
         return run_hub(
             census_date, sources_path, config_path, output_dir, workers, scheduler, replace

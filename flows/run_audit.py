@@ -17,6 +17,25 @@ from flows.run_facts import add_run_facts
 
 AUDITED_BY = "NIS_AUDITED_BY"
 
+# The flow runs begun in this process and not yet taken by a command's audit line.
+_begun: list[str] = []
+
+
+def note_flow_run() -> None:
+    """Remember the flow run this flow body runs in: a command interrupted before its flow hands
+    back a state would otherwise have no flow run id for its audit line."""
+    from prefect.runtime import flow_run
+
+    if flow_run.id:
+        _begun.append(str(flow_run.id))
+
+
+def take_begun_flow_run() -> str | None:
+    """The last flow run begun in this process since the last call (and forget them all)."""
+    last = _begun[-1] if _begun else None
+    _begun.clear()
+    return last
+
 
 def audit_flow_run(
     command: str, census: str, out_root: Path | None, outcome: Any, exit_code: int

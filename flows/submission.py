@@ -315,6 +315,9 @@ def nis_submission(
         replace: Replace a finished submission made from other inputs or settings (the old
             one is kept beside it).
     """
+    from flows.run_audit import note_flow_run
+
+    note_flow_run()  # for the audit line, should the command be interrupted
     logger = get_run_logger()
     settings: Settings | None = None
     try:

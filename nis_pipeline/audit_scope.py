@@ -174,6 +174,11 @@ class CommandAudit:
             from flows.run_facts import add_finished_since
 
             add_finished_since(record, root, self._started_ns)
+        flows_ran = sys.modules.get("flows.run_audit")  # imported by a flow body, if one began
+        if flows_ran is not None:
+            begun = flows_ran.take_begun_flow_run()
+            if record.flow_run_id is None:
+                record.flow_run_id = begun
         if not record.inputs and self.settings is not None and record.command in READS_EXTRACTS:
             record.inputs = source_file_hashes(self.settings)
         if exit_code != 0 and (

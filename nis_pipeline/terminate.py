@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import signal
 
+from flows.signals import Terminated  # no import beyond the standard library
+
 TERMINATED_EXIT = 143
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the command is."""
 
 
 _received = False

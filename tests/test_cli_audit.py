@@ -222,3 +222,28 @@ def test_an_interrupted_backfill_lists_the_periods_it_had_finished(tmp_path: Pat
     assert entry["finished_before_the_interrupt"] == [
         {"la_code": "E08000012", "census": "2025-09-30"}
     ]
+
+
+@pytest.mark.parametrize("signal_raised", ["ours", "prefect's"])
+def test_a_signal_prefect_turned_into_its_own_error_still_ends_the_run_as_interrupted(
+    signal_raised: str,
+) -> None:
+    """SIGTERM while Prefect's engine starts a task run: it raises ValueError('Task run is not
+    set') while handling the signal, and the run ended "failed", exit 1, in Prefect's words."""
+    from flows.commands import _report
+
+    class FailedState:
+        def __init__(self, error: BaseException) -> None:
+            self.error = error
+
+        def result(self, raise_on_failure: bool = True) -> BaseException:
+            return self.error
+
+    from prefect.exceptions import TerminationSignal
+
+    error = ValueError("Task run is not set")
+    # Raised while the signal was being handled: our handler's, or Prefect's own while a flow
+    # runs (its TerminationSignal, no KeyboardInterrupt: it escaped the audit, a traceback).
+    error.__context__ = Terminated() if signal_raised == "ours" else TerminationSignal(signal=15)
+    with pytest.raises(Terminated):
+        _report(FailedState(error))

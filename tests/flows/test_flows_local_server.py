@@ -59,9 +59,12 @@ def _none_left(home: Path, within: float = 10) -> list[int]:
     return left
 
 
-def _run_until_its_flow_begins(tmp_path: Path, home: Path) -> subprocess.Popen[bytes]:
-    """A ``nis run`` of 400 families into tmp_path/out, once its flow is running: the temporary
-    API is up and in use by then. Its output goes to tmp_path/run.log."""
+def _run_until_its_flow_begins(
+    tmp_path: Path, home: Path, marker: bytes = b"Beginning flow run"
+) -> subprocess.Popen[bytes]:
+    """A ``nis run`` of 400 families into tmp_path/out, once its flow is running (``marker`` is
+    in its output): the temporary API is up and in use by then. Its output goes to
+    tmp_path/run.log."""
     source = synthetic_extracts(tmp_path / "extracts", families=400, seed=3)
     config = write_config(tmp_path / "nis.toml")
     home.mkdir()
@@ -73,7 +76,7 @@ def _run_until_its_flow_begins(tmp_path: Path, home: Path) -> subprocess.Popen[b
         )  # fmt: skip
     try:
         deadline = time.monotonic() + 240
-        while b"Beginning flow run" not in (tmp_path / "run.log").read_bytes():
+        while marker not in (tmp_path / "run.log").read_bytes():
             assert run.poll() is None, (tmp_path / "run.log").read_text(errors="replace")
             assert time.monotonic() < deadline, "the run did not start"
             time.sleep(0.02)
@@ -107,7 +110,8 @@ def test_a_terminated_run_cleans_up_and_is_recorded(tmp_path: Path) -> None:
     "interrupted", no partial folder and nothing left running. (Python's own SIGTERM ended the
     process at once, with no audit line.)"""
     home, out = tmp_path / "prefect-home", tmp_path / "out"
-    run = _run_until_its_flow_begins(tmp_path, home)
+    # Once the flow's body has begun (its first log line), so its flow run is known.
+    run = _run_until_its_flow_begins(tmp_path, home, marker=b"Census date 2026-03-31")
     try:
         run.send_signal(signal.SIGTERM)
         run.wait(timeout=60)
@@ -121,6 +125,7 @@ def test_a_terminated_run_cleans_up_and_is_recorded(tmp_path: Path) -> None:
     [line] = (out / "audit.jsonl").read_text().splitlines()
     entry = json.loads(line)
     assert (entry["command"], entry["outcome"], entry["exit_code"]) == ("run", "interrupted", 143)
+    assert entry["flow_run_id"] is not None  # the flow had begun: its run is named
     assert [p.name for p in out.rglob("*") if ".partial" in p.name] == []
     assert not (out / "E08000012" / "2026-03-31" / "manifest.json").exists()
     assert _none_left(home) == []
