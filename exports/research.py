@@ -29,7 +29,7 @@ import pandera.errors
 from exports.census_files import research_file_name
 from exports.csv_files import write_table_csv
 from exports.files import fsync_dir, make_private_dir, sha256_file
-from exports.paths import check_output_folders
+from exports.paths import OutputPathError, check_output_folders
 from exports.submission import census_lock, submission_folder
 from exports.tables import schema_failures
 from schemas.outputs import RESEARCH_COLUMNS, RESEARCH_FORBIDDEN_COLUMNS, ResearchRecord
@@ -100,6 +100,8 @@ def write_research(
     # As for a run: a council or census folder that is a link (it would put the extract wherever
     # it points) or a file is refused before anything is made, exit 2 (OutputPathError).
     check_output_folders(out_root, la_dir, folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputPathError(f"the census folder {folder} is a file, not a folder")
     make_private_dir(la_dir)
     with census_lock(la_dir, folder.name):
         if folder.is_symlink() or (folder.exists() and not folder.is_dir()):

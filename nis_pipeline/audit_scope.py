@@ -22,7 +22,9 @@ unexpected exception, the record gets its exit code and is appended to ``OUT/aud
   then exits 1, since a run that cannot be proved did not fully succeed.
 - A command refused because OUT is a symbolic link or a file, or (``package``, ``purge``, see
   :meth:`CommandAudit.refuse_missing_out`) is not there, writes no line: there is no output
-  folder to write it in, and one is not made for it.
+  folder to write it in, and one is not made for it. Nor does a ``hub`` refused because OUT is
+  inside its sources folder (:meth:`CommandAudit.keep_out_of`): the line would make or fill a
+  folder the next hub takes for a council.
 - Usage errors found by the argument parser (a missing option) happen before the command starts
   and are not recorded: nothing was read or written.
 """
@@ -88,6 +90,7 @@ class CommandAudit:
         self.settings: Settings | None = None
         self._run_state: Any = None
         self._out_missing = False
+        self._sources: Path | None = None  # a hub's: a refused run writes nothing under it
         self._started_ns = time.time_ns()  # what an interrupted run finished is found by it
 
     # -- facts the commands give -------------------------------------------------------------
@@ -117,6 +120,18 @@ class CommandAudit:
         print(f"error: the output folder {root} does not exist", file=sys.stderr)
         self._out_missing = True
         raise typer.Exit(ExitCode.FATAL)
+
+    def keep_out_of(self, sources: Path) -> None:
+        """The hub's sources folder: a hub that did not succeed writes no line under it. Its only
+        way there is an OUT inside the sources, which the hub refuses (exit 2) because the next
+        hub would take that folder for a council; making it for the audit line would do just
+        that."""
+        self._sources = sources
+
+    def _under_sources(self, root: Path) -> bool:
+        if self._sources is None:
+            return False
+        return Path(root).resolve().is_relative_to(Path(self._sources).resolve())
 
     def council_under_out(self) -> None:
         """The one council folder under OUT, when the settings name no council: the council
@@ -182,7 +197,10 @@ class CommandAudit:
         if not record.inputs and self.settings is not None and record.command in READS_EXTRACTS:
             record.inputs = source_file_hashes(self.settings)
         if exit_code != 0 and (
-            self._out_missing or Path(root).is_symlink() or Path(root).is_file()
+            self._out_missing
+            or Path(root).is_symlink()
+            or Path(root).is_file()
+            or self._under_sources(root)
         ):
             return True  # the command refused that output folder already, and said so
         try:

@@ -311,6 +311,7 @@ def hub(
     with audited("hub", config=config, out=out) as audit:
         audit.record.census = census
         audit.try_settings(config, output_dir=out)
+        audit.keep_out_of(sources)
         audit.record.la_code = None  # many councils: each is named under "councils"
         code = hub_command(
             census,

@@ -285,6 +285,29 @@ def test_a_council_folder_that_is_a_link_or_a_file_is_exit_2_and_nothing_written
     assert (entry["command"], entry["exit_code"], entry["outputs"]) == ("research-extract", 2, [])
 
 
+@pytest.mark.parametrize("kind", ["link", "file"])
+def test_a_census_folder_that_is_a_link_or_a_file_is_exit_2_and_kept(
+    source: Path, tmp_path: Path, kind: str
+) -> None:
+    """README: a census folder under OUT that is a link or a file, research-extract refuses
+    with 2. A file there was exit 1 ("failed"), as if the work had run and failed."""
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    (out / LA).mkdir(parents=True)
+    elsewhere.mkdir()
+    if kind == "link":
+        (out / LA / CENSUS).symlink_to(elsewhere)
+    else:
+        (out / LA / CENSUS).write_text("x")
+    code, _, err = _invoke(["--census", CENSUS, "--source", str(source), "--out", str(out)])
+    expected = "is a symbolic link" if kind == "link" else "is a file, not a folder"
+    assert code == 2, err
+    assert f"the census folder {out / LA / CENSUS} {expected}" in _one_error(err)
+    assert list(elsewhere.rglob("*")) == []
+    if kind == "file":
+        assert (out / LA / CENSUS).read_text() == "x"
+    assert _audit(out)[-1]["exit_code"] == 2
+
+
 def test_a_full_disk_is_exit_1_in_plain_words_and_nothing_left(
     source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -327,6 +327,27 @@ def test_an_output_folder_inside_the_sources_a_link_or_a_file_is_refused(
     )
 
 
+@pytest.mark.parametrize("out", ["sources/out", "sources", "sources/a/subs"])
+def test_cli_refusing_an_output_folder_inside_the_sources_writes_nothing_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, out: str
+) -> None:
+    """The refusal warns that the next hub would take the folder for a council, yet its audit
+    line made ``sources/out/audit.jsonl``: the next hub then had one council more, which failed."""
+    monkeypatch.chdir(tmp_path)
+    _sources(tmp_path / "sources", "a", "b")
+    before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "sources").rglob("*"))
+    result = CliRunner().invoke(
+        app, ["hub", "--census", "2026-03-31", "--sources", "sources", "--out", out]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: the output folder {out} is inside the sources folder sources: the next hub run "
+        "would take it for a council; write the submissions elsewhere"
+    )
+    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "sources").rglob("*")) == before
+    assert [p.name for p in council_folders(tmp_path / "sources")] == ["a", "b"]
+
+
 @pytest.mark.parametrize(("verbose", "level"), [(False, "CRITICAL"), (True, "INFO")])
 def test_dask_warnings_are_for_verbose(verbose: bool, level: str) -> None:
     """A hub stopped by Ctrl-C printed Dask's worker warnings ("Async instruction ... cancelled")
