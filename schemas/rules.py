@@ -530,8 +530,8 @@ _RULES: list[Rule] = [
         E,
         Kind.CROSS,
         "quarantined because a record it depends on is quarantined",
-        "Fix the quarantined family or person row with the same {column}; this row then comes "
-        "back.",
+        "Fix the quarantined family or person row with the same value of {column}; this row then "
+        "comes back.",
         (
             _T("people", "family_id"),
             *c.referring_to("person_id"),

@@ -128,7 +128,9 @@ def test_summary_counts_rows_per_extract_and_findings_per_rule(tmp_path):
     # How to fix each: the column's own code list or format, from the rule registry.
     fixes = [r[6] for r in rows[start + 2 : start + 6]]
     assert fixes[0] == "Use one of: IDENTIFIED, ATTACHED, CLOSED, DECLINED, NOT_ELIGIBLE."
-    assert fixes[1].startswith("Fix the quarantined family or person row with the same family_id")
+    assert fixes[1].startswith(
+        "Fix the quarantined family or person row with the same value of family_id"
+    )
     assert "final letter A to D" in fixes[2] and "L1 8JQ" in fixes[3]
     assert ("findings", 4, None, None, None, None, None) in rows
 
