@@ -17,7 +17,7 @@ from flows.run_facts import add_run_facts
 
 AUDITED_BY = "NIS_AUDITED_BY"
 
-# The flow runs begun in this process and not yet taken by a command's audit line.
+# The flow runs begun in this process, oldest first.
 _begun: list[str] = []
 
 
@@ -30,11 +30,14 @@ def note_flow_run() -> None:
         _begun.append(str(flow_run.id))
 
 
-def take_begun_flow_run() -> str | None:
-    """The last flow run begun in this process since the last call (and forget them all)."""
-    last = _begun[-1] if _begun else None
-    _begun.clear()
-    return last
+def flow_runs_begun() -> int:
+    """How many flow runs this process has begun (a command's mark at its start)."""
+    return len(_begun)
+
+
+def last_flow_run_since(mark: int) -> str | None:
+    """The last flow run begun after ``mark``, if any (a process may run several commands)."""
+    return _begun[-1] if len(_begun) > mark else None
 
 
 def audit_flow_run(

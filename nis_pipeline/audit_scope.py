@@ -92,6 +92,8 @@ class CommandAudit:
         self._out_missing = False
         self._sources: Path | None = None  # a hub's: a refused run writes nothing under it
         self._started_ns = time.time_ns()  # what an interrupted run finished is found by it
+        flows_ran = sys.modules.get("flows.run_audit")  # imported once a flow body began
+        self._runs_mark = flows_ran.flow_runs_begun() if flows_ran is not None else 0
 
     # -- facts the commands give -------------------------------------------------------------
 
@@ -190,10 +192,8 @@ class CommandAudit:
 
             add_finished_since(record, root, self._started_ns)
         flows_ran = sys.modules.get("flows.run_audit")  # imported by a flow body, if one began
-        if flows_ran is not None:
-            begun = flows_ran.take_begun_flow_run()
-            if record.flow_run_id is None:
-                record.flow_run_id = begun
+        if flows_ran is not None and record.flow_run_id is None:
+            record.flow_run_id = flows_ran.last_flow_run_since(self._runs_mark)
         if not record.inputs and self.settings is not None and record.command in READS_EXTRACTS:
             record.inputs = source_file_hashes(self.settings)
         if exit_code != 0 and (

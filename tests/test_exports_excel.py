@@ -64,13 +64,13 @@ GOLDEN = {
     "writer": "0360d5ac6d96df6e84104dd9548ff4e8f2717e151c5ffe3ad7aae6362e850f19",
     "submission": "8a5482e3c03b67d02c36bc5f2a369280be8527884804cb3e12cbe05bcf10ee7f",
     "random60": "01ba532376bf21eee1b982cf59a8a269c4ce5aee0b1538769f9101ba655d80a6",
-    "report": "5932cc2f8a585bb6df2b490b9f9f34eb5cc8d412287d78670bac7ecd13cf05d3",
+    "report": "47db4a9ecb5c71e8f3902af183a50a60ffc8fda91b56c8f6eb54dd499fb20c8e",
 }
 CONTENT = {
     "writer": "c22515567596c777f19fb75aad07658fd3df3c6d7984146f00a9c3ffe49ad81e",
     "submission": "a69e0ac26a01dc97bb90fc63a78da8b488e5026c621e97c7b129fc86cb628ffc",
     "random60": "39f22e13f7f6c872880f3920bcc4289cf7b9a525050caad24b1f6ecbef54c2ef",
-    "report": "d754d8f133fc9fc58111c8af5668933aa131baf8d58ed01c06576baeb4053f65",
+    "report": "1cfdfe1839ecb3290da2160715aaf30d607e30e92120f10762efb4715f16ad65",
 }
 
 
