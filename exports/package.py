@@ -113,8 +113,9 @@ def only_la_code(out_root: Path) -> str:
 
 def _manifest(folder: Path, la_code: str, census: date) -> Mapping[str, Any]:
     if not folder.is_dir():
+        state = "is a file, not a folder" if folder.exists() else "does not exist"
         raise PackageRefused(
-            f"no submission of {la_code} for {census.isoformat()}: {folder} does not exist"
+            f"no submission of {la_code} for {census.isoformat()}: {folder} {state}"
         )
     path = folder / MANIFEST_NAME
     if not path.is_file():

@@ -171,6 +171,16 @@ def test_a_census_folder_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     assert str(tmp_path / LA / C) in str(error.value)
 
 
+def test_a_file_where_the_census_folder_goes_is_named_as_a_file(tmp_path: Path) -> None:
+    """It was called a folder that 'does not exist', which sends a person looking elsewhere."""
+    (tmp_path / LA).mkdir()
+    (tmp_path / LA / C).write_text("not a folder")
+    with pytest.raises(PackageRefused, match="is a file, not a folder") as error:
+        build_package(tmp_path, LA, CENSUS)
+    assert str(tmp_path / LA / C) in str(error.value)
+    assert (tmp_path / LA / C).read_text() == "not a folder"
+
+
 def test_a_failed_run_folder_is_refused(tmp_path: Path) -> None:
     write_failed_run_report(tmp_path, LA, Period(CENSUS), sample_findings(), sample_counts())
     with pytest.raises(PackageRefused, match="no manifest.json: its run failed"):
