@@ -3,8 +3,10 @@ not reach a server configured on the machine: both are set before anything impor
 
 from __future__ import annotations
 
+import atexit
 import os
 import random
+import shutil
 import tempfile
 from collections.abc import Iterator
 
@@ -12,6 +14,9 @@ import pytest
 from embedded_pg import EmbeddedPostgres
 
 _PREFECT_HOME = tempfile.mkdtemp(prefix="nis-tests-prefect-")
+# Each session (and each xdist worker) has its own; left behind, every `make test` added a few
+# megabytes of Prefect databases to /tmp for good.
+atexit.register(shutil.rmtree, _PREFECT_HOME, ignore_errors=True)
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
 os.environ.pop("PREFECT_API_URL", None)
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
