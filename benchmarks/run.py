@@ -131,7 +131,7 @@ def main() -> None:
             elif args.format == "parquet":
                 pd.read_parquet(path)
             else:
-                pd.read_excel(path, dtype="str")
+                pd.read_excel(path, dtype="str", engine="calamine")
 
     for i in range(args.repeat + 1):
         trace = i == args.repeat  # the last pass measures memory, untimed

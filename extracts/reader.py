@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from extracts.csv_file import read_csv_records, read_utf8_records
 from extracts.guards import (
-    EXCEL_MAX_ROWS,
     FileRefused,
     binary_kind,
     check_parquet,
@@ -28,6 +28,7 @@ from extracts.guards import (
 )
 from extracts.source import ExtractSource
 from extracts.text import TextDecodeError, clean_text, column_to_text, decode_csv_bytes
+from extracts.xlsx_fast import Rows, rows_of, sheet_rows_fast
 from schemas.columns import match_headers
 from schemas.models import EXTRACT_NAMES, MODELS
 from schemas.raw import RawExtract, number_rows
@@ -162,52 +163,52 @@ def quiet_openpyxl() -> None:
 
 
 def _read_xlsx(data: bytes) -> Table:
-    from openpyxl import load_workbook
-
     check_xlsx(data)
-    quiet_openpyxl()
-    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    try:
-        sheets = len(workbook.worksheets)
-        header, numbers, body, extra = _sheet_rows(workbook.worksheets[0])
-        if header is None:
-            raise FileRefused(_empty_first_sheet(workbook.worksheets))
-    finally:
-        workbook.close()
-    frame = pd.DataFrame(body, columns=header, dtype=object, index=pd.Index(numbers, dtype="int64"))
+    fast = sheet_rows_fast(data)
+    if fast is not None and fast[1][0] is not None:
+        sheets, (header, numbers, body, extra) = fast
+    else:
+        sheets, (header, numbers, body, extra) = _openpyxl_sheet_rows(data)
+    if header is None:  # (openpyxl's way has named what is on the other sheets)
+        raise FileRefused("the first sheet is empty")
+    index = pd.Index(numbers, dtype="int64")
+    if not body:
+        frame = pd.DataFrame(body, columns=header, dtype=object, index=index)
+    else:
+        columns = {
+            i: _sheet_column(values, index) for i, values in enumerate(zip(*body, strict=True))
+        }
+        frame = pd.DataFrame(columns).set_axis(header, axis=1)
     return Table(frame, tuple(extra), sheets)
 
 
-def _sheet_rows(
-    sheet: Any,
-) -> tuple[list[str] | None, list[int], list[tuple[Any, ...]], list[int]]:
-    """The first non-empty row as the header, then every non-empty row with its sheet row
-    number, cut to the header's width (rows with values past it are listed)."""
-    # Read-only mode trusts the size the file declares, and some exporters declare it wrong (A1,
-    # or fewer rows than written): rows past it would vanish without a word.
-    sheet.reset_dimensions()
-    header: list[str] | None = None
-    width = 0
-    numbers: list[int] = []
-    body: list[tuple[Any, ...]] = []
-    extra: list[int] = []
-    # openpyxl yields a row for every row number up to the last one, empty or not: rows are
-    # counted as they come, and a row number past Excel's last stops the read at once (a
-    # sheet with one row numbered in the millions would otherwise take minutes and gigabytes).
-    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-        if number > EXCEL_MAX_ROWS:
-            raise FileRefused(f"the first sheet has rows past Excel's last row {EXCEL_MAX_ROWS:,}")
-        if row.count(None) == len(row):
-            continue
-        if header is None:
-            header = ["" if h is None else str(h) for h in row]
-            width = len(header)
-            continue
-        if len(row) > width and row[width:].count(None) != len(row) - width:
-            extra.append(number)
-        numbers.append(number)
-        body.append(tuple(row[:width]) + (None,) * (width - len(row)))
-    return header, numbers, body, extra
+def _sheet_column(values: tuple[Any, ...], index: pd.Index) -> pd.Series:
+    """A column of text cells as text (rendered as it is, without looking at each value again);
+    any other column as the values the cells hold, as objects (a column of datetimes would
+    otherwise become a datetime column, and lose the time of day a date cell should not hold)."""
+    if all(type(value) is str or value is None for value in values):
+        return pd.Series(pd.array(values, dtype="str"), index=index)
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    return pd.Series(column, index=index, dtype=object)
+
+
+def _openpyxl_sheet_rows(data: bytes) -> tuple[int, Rows]:
+    from openpyxl import load_workbook
+
+    quiet_openpyxl()
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        sheet = workbook.worksheets[0]
+        # Read-only mode trusts the size the file declares, and some exporters declare it wrong
+        # (A1, or fewer rows than written): rows past it would vanish without a word.
+        sheet.reset_dimensions()
+        rows = rows_of(sheet.iter_rows(values_only=True))
+        if rows[0] is None:
+            raise FileRefused(_empty_first_sheet(workbook.worksheets))
+        return len(workbook.worksheets), rows
+    finally:
+        workbook.close()
 
 
 def _empty_first_sheet(sheets: list[Any]) -> str:

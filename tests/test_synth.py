@@ -112,7 +112,7 @@ def test_xlsx_holds_no_time_of_writing(tmp_path: Path) -> None:
             ("created", "2026-10-31T00:00:00Z"),
             ("modified", "2026-10-31T00:00:00Z"),
         ]
-        cells = pd.read_excel(tmp_path / "a" / f"{name}.xlsx", dtype=object)
+        cells = pd.read_excel(tmp_path / "a" / f"{name}.xlsx", dtype=object, engine="openpyxl")
         assert len(cells.columns) > 0
 
 
@@ -503,9 +503,9 @@ def test_parquet_column_with_defect_text_is_string(tmp_path: Path) -> None:
 def test_xlsx_reads_back_with_date_cells(tmp_path: Path) -> None:
     summary = write_synthetic(tmp_path, families=50, seed=4, fmt="xlsx", defects=0.05)
     for name in EXTRACT_NAMES:
-        frame = pd.read_excel(tmp_path / f"{name}.xlsx", dtype=object)
+        frame = pd.read_excel(tmp_path / f"{name}.xlsx", dtype=object, engine="openpyxl")
         assert len(frame) == summary.rows[name]
-    families = pd.read_excel(tmp_path / "families.xlsx", dtype=object)
+    families = pd.read_excel(tmp_path / "families.xlsx", dtype=object, engine="openpyxl")
     ledger = pd.read_csv(tmp_path / LEDGER_NAME)
     mine = ledger.loc[ledger["extract"] == "families"]
     as_text = mine.loc[mine["rule"].isin(["E103", "E104"])]

@@ -1,0 +1,324 @@
+"""Reading a workbook's first sheet with calamine (Rust) where it reads what openpyxl reads.
+
+openpyxl parses a sheet cell by cell in Python: a 20,000-family set of xlsx extracts took 44 s
+to read against half a second as CSV (issue 13). calamine reads the same sheets about ten
+times faster, but it is not openpyxl, and an extract must read the same whichever library read
+it. So calamine is used only for a workbook whose every part is one the two are known to agree
+on (tests/test_xlsx_fast.py holds them to the same rows on workbooks hypothesis makes), and
+everything else goes openpyxl's way as before:
+
+- cells that calamine reads otherwise: error values (openpyxl gives ``#N/A``, calamine nothing),
+  ISO date cells, formula text results, ``_x000D_`` escapes (calamine decodes them, openpyxl
+  in inline strings does not), raw carriage returns (XML parsers differ on them), inline rich
+  text, text with white space at an end not marked to be kept (calamine trims it), and whole
+  numbers of 16 digits or more (openpyxl keeps them exact, calamine as floats);
+- number formats other than plain numbers, plain dates and times and ``[h]:mm:ss`` durations
+  (the two libraries decide "is this a date" each its own way), the 1904 date system, and a
+  date-styled number of a billion or more (calamine's Rust code panics on it);
+- a sheet whose cells' positions are not all written in the cell (``r="B2"``), or use a
+  namespace prefix, or whose first sheet is not a worksheet.
+
+A date-styled number that is not a whole day from 1 March 1900 to 31 December 9999 (a time of
+day, which the two round to the millisecond apart; a date of birth typed as 1882; Excel's
+29 February 1900) is given openpyxl's own value, made by openpyxl's conversion.
+
+calamine also builds the whole rectangle from A1 to the last cell in memory: one cell written at
+XFD1048576 asks for 550 GB, and Rust aborts the process (no exception, no message). The cells'
+positions are read from the XML first, and a sheet past Excel's limits, or far larger than the
+cells it holds, is left to openpyxl, which streams it (and refuses a row past Excel's last).
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+from typing import Any
+from xml.etree import ElementTree
+
+import numpy as np
+from openpyxl.utils.datetime import WINDOWS_EPOCH, from_excel
+
+from extracts.guards import EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, FileRefused, column_number
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_DOC_RELS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_WORKSHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+
+# Text with white space at an end and no xml:space="preserve": calamine trims it, openpyxl not.
+_TRIMMED = re.compile(rb"<t>(?:\s|[^<]*\s</t>)|<t (?!xml:space=\"preserve\">)")
+# Anything in a sheet that the two libraries read apart (see the module's docstring). Literal
+# strings and patterns that start with one: each is a fast scan of the sheet's XML.
+_SHEET_UNSAFE_TEXT = (b't="e"', b't="d"', b't="str"', b"\r")
+_SHEET_UNSAFE = (
+    re.compile(rb":(?:sheetData|row|c|v|is|t|f|r)[\s>/]"),  # a namespace prefix on the cells
+    re.compile(rb"_x[0-9A-Fa-f]{4}_"),  # an escaped character
+    re.compile(rb"<r[\s>]"),  # inline rich text
+    re.compile(rb"<c[\t\n]"),  # a cell's attributes after other whitespace than a space
+    _TRIMMED,
+    # A value openpyxl and calamine might read to different numbers: more than 15 digits before
+    # the point (openpyxl reads a whole number exactly, calamine as the nearest float), or not a
+    # plain number at all.
+    re.compile(rb"<v>(?!-?\d{1,15}(?:\.\d+)?(?:[Ee][+-]?\d{1,3})?</v>)"),
+)
+_STRINGS_UNSAFE = (
+    re.compile(rb"_x[0-9A-Fa-f]{4}_|\r|:(?:si|t|r)[\s>/]|<rPh[\s>]"),
+    _TRIMMED,
+)
+_CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})\d')
+_CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}(\d{1,7})"')
+
+# Built-in number formats (ECMA-376 18.8.30) both libraries read as dates or times, and the one
+# both read as a duration. Other built-in ids below 164 that openpyxl knows are numbers to both.
+_BUILTIN_DATES = frozenset({14, 15, 16, 17, 18, 19, 20, 21, 22, 45, 47})
+_BUILTIN_DURATION = 46
+_BUILTIN_NUMBERS = frozenset({0, 1, 2, 3, 4, 9, 10, 11, 12, 13, 37, 38, 39, 40, 48, 49})
+# Custom formats read alike: plain numbers (or text), plain dates and times with an optional
+# locale tag and text section, and [h]:mm:ss durations. Anything else goes openpyxl's way.
+_PLAIN_NUMBER_FORMAT = re.compile(r"(?:General|@|[0#?,.% ]+|0(?:\.0+)?E\+0+)")
+_PLAIN_DATE_FORMAT = re.compile(r"(?:\[\$-[0-9A-Fa-f]{1,8}\])?[dmyhsDMYHS/\-.:, ]+(?:;@)?")
+_PLAIN_DURATION_FORMAT = re.compile(r"\[[hH]{1,2}\](?::mm(?::ss)?)?")
+# Whole-day date cells are read alike from 1 March 1900 (serial 61; before it, the two handle
+# Excel's 29 February 1900 apart) to 31 December 9999.
+_FIRST_SAFE_DATE, _LAST_DATE = 61.0, 2_958_465.0
+# calamine's Rust code panics on a date-styled number whose milliseconds overflow (about 1e11
+# days); far below that, such a sheet is left to openpyxl.
+_CALAMINE_PANICS = 1e9
+
+Rows = tuple[list[str] | None, list[int], list[tuple[Any, ...]], list[int]]
+
+
+def sheet_rows_fast(data: bytes) -> tuple[int, Rows] | None:
+    """The first sheet's rows as :func:`rows_of` gives them from openpyxl's cells, and the
+    number of sheets, read with calamine; None when the workbook holds anything the two might
+    read apart, or anything calamine cannot read within bounded memory."""
+    try:
+        from python_calamine import CalamineWorkbook
+    except ImportError:  # an install without it: openpyxl reads everything
+        return None
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        return None
+    with archive:
+        sheets = _worksheet_parts(archive)
+        if sheets is None:
+            return None
+        names, first_part = sheets
+        styles = _date_styles(archive)
+        if styles is None:
+            return None
+        strings = "xl/sharedStrings.xml"
+        if strings in archive.namelist():
+            shared = archive.read(strings)
+            if any(pattern.search(shared) for pattern in _STRINGS_UNSAFE):
+                return None
+        xml = archive.read(first_part)
+    if not _sheet_is_safe(xml):
+        return None
+    overrides = _dates_openpyxl_reads_alone(xml, *styles)
+    if overrides is None:
+        return None
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        if [sheet.name for sheet in book.sheets_metadata] != names:
+            return None
+        cells = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except BaseException as exc:
+        # Whatever calamine cannot read, openpyxl reads or names; a panic in its Rust code
+        # comes as pyo3's PanicException, which is a BaseException. An interrupt goes on.
+        if isinstance(exc, Exception) or type(exc).__name__ == "PanicException":
+            return None
+        raise
+    for (row, column), value in overrides.items():
+        cells[row][column] = value
+    return len(names), rows_of(cells)
+
+
+def rows_of(rows: Any) -> Rows:
+    """The first non-empty row as the header (to its last filled cell), then every non-empty
+    row with its sheet row number, cut to the header's width (rows with values past it are
+    listed). Rows are counted
+    as they come, and a row number past Excel's last stops the read at once (openpyxl yields
+    every empty row up to the last one: a sheet with one row numbered in the millions would
+    otherwise take minutes and gigabytes). An empty text
+    cell is an empty cell: openpyxl gives None for one and calamine "", and Excel shows both
+    alike."""
+    header: list[str] | None = None
+    width = 0
+    numbers: list[int] = []
+    body: list[tuple[Any, ...]] = []
+    extra: list[int] = []
+    for number, given in enumerate(rows, start=1):
+        if number > EXCEL_MAX_ROWS:
+            raise FileRefused(f"the first sheet has rows past Excel's last row {EXCEL_MAX_ROWS:,}")
+        row = tuple(None if value == "" else value for value in given)
+        if row.count(None) == len(row):
+            continue
+        if header is None:
+            # The header ends at its last filled cell: openpyxl ends a row at its last written
+            # cell (an empty one Excel writes for a formatted column included), calamine at the
+            # sheet's last column; a value under no header is a value past the header.
+            last = max(i for i, value in enumerate(row) if value is not None)
+            header = ["" if h is None else str(h) for h in row[: last + 1]]
+            width = len(header)
+            continue
+        if len(row) > width and row[width:].count(None) != len(row) - width:
+            extra.append(number)
+        numbers.append(number)
+        body.append(row[:width] + (None,) * (width - len(row)))
+    return header, numbers, body, extra
+
+
+def _worksheet_parts(archive: zipfile.ZipFile) -> tuple[list[str], str] | None:
+    """The sheets' names in the workbook's order and the first one's part, when every sheet is
+    a worksheet (openpyxl reads the first worksheet, calamine the first sheet of any kind) and
+    the workbook counts days from 1900."""
+    try:
+        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        return None
+    properties = workbook.find(f"{_MAIN}workbookPr")
+    if properties is not None and properties.get("date1904", "0").lower() not in ("0", "false"):
+        return None
+    targets = {
+        rel.get("Id"): (rel.get("Type"), rel.get("Target", ""))
+        for rel in rels.iter(f"{_RELS}Relationship")
+    }
+    names: list[str] = []
+    parts: list[str] = []
+    for sheet in workbook.iter(f"{_MAIN}sheet"):
+        kind, target = targets.get(sheet.get(f"{_DOC_RELS}id"), (None, ""))
+        if kind != _WORKSHEET:
+            return None
+        names.append(sheet.get("name", ""))
+        path = target[1:] if target.startswith("/") else posixpath.join("xl", target)
+        parts.append(posixpath.normpath(path))
+    if not parts or parts[0] not in archive.namelist():
+        return None
+    return names, parts[0]
+
+
+def _date_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], frozenset[int]] | None:
+    """The cell styles whose number format makes a number a date or a time, and those that make
+    it a duration; None when a style's format is one the two libraries might classify apart."""
+    try:
+        styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
+    except KeyError:
+        return frozenset(), frozenset()  # no styles: every number is General
+    except ElementTree.ParseError:
+        return None
+    custom = {
+        fmt.get("numFmtId", ""): fmt.get("formatCode", "") for fmt in styles.iter(f"{_MAIN}numFmt")
+    }
+    cell_xfs = styles.find(f"{_MAIN}cellXfs")
+    dates: set[int] = set()
+    durations: set[int] = set()
+    for index, xf in enumerate([] if cell_xfs is None else cell_xfs.findall(f"{_MAIN}xf")):
+        kind = _format_kind(xf.get("numFmtId", "0"), custom)
+        if kind is None:
+            return None
+        if kind != "number":
+            dates.add(index)
+        if kind == "duration":
+            durations.add(index)
+    return frozenset(dates), frozenset(durations)
+
+
+def _format_kind(format_id: str, custom: dict[str, str]) -> str | None:
+    if format_id in custom:
+        code = custom[format_id]
+        if _PLAIN_NUMBER_FORMAT.fullmatch(code):
+            return "number"
+        if _PLAIN_DATE_FORMAT.fullmatch(code):
+            return "date"
+        if _PLAIN_DURATION_FORMAT.fullmatch(code):
+            return "duration"
+        return None
+    if not format_id.isdigit():
+        return None
+    number = int(format_id)
+    if number in _BUILTIN_NUMBERS:
+        return "number"
+    if number in _BUILTIN_DATES:
+        return "date"
+    if number == _BUILTIN_DURATION:
+        return "duration"
+    return None
+
+
+def _sheet_is_safe(xml: bytes) -> bool:
+    if any(text in xml for text in _SHEET_UNSAFE_TEXT):
+        return False
+    if any(pattern.search(xml) for pattern in _SHEET_UNSAFE):
+        return False
+    cells = xml.count(b"<c ") + xml.count(b"<c>") + xml.count(b"<c/")
+    rows = _CELL_ROW.findall(xml)
+    if len(rows) != cells:  # a cell placed by its order, not its reference: calamine counts
+        return False
+    if not cells:
+        return True
+    last_row = int(np.array(rows).astype(np.int64).max())
+    last_column = max(column_number(c.decode("ascii")) for c in set(_CELL_COLUMN.findall(xml)))
+    if last_row > EXCEL_MAX_ROWS or last_column > EXCEL_MAX_COLUMNS:
+        return False
+    return last_row * last_column <= max(4 * cells, 1_000_000)
+
+
+def _dates_openpyxl_reads_alone(
+    xml: bytes, dates: frozenset[int], durations: frozenset[int]
+) -> dict[tuple[int, int], Any] | None:
+    """openpyxl's value for each date-styled number that calamine may read otherwise (a time
+    of day, a date of birth typed as 1882, a number styled as a date), by the cell's place
+    (row and column from 0); None when a date-styled cell is not one this can read."""
+    if not dates:
+        return {}
+    if 0 in dates:  # the default style a date: every unstyled cell is one
+        return None
+    styles = b"|".join(str(s).encode() for s in sorted(dates))
+    styled = re.compile(
+        rb'<c r="([A-Z]{1,3})(\d{1,7})" s="('
+        + styles
+        + rb')"( t="\w+")?([^>]*)>(?:<v>([^<]*)</v>)?'
+    )
+    found = styled.findall(xml)
+    places: list[tuple[bytes, bytes, bytes]] = []
+    values: list[bytes] = []
+    for letters, row, style, kind, rest, value in found:
+        if rest == b"/" and kind in (b"", b' t="n"'):
+            continue  # an empty cell
+        if rest or kind not in (b"", b' t="n"', b' t="s"', b' t="inlineStr"', b' t="b"'):
+            return None
+        if kind in (b"", b' t="n"'):
+            if not value:
+                return None
+            places.append((letters, row, style))
+            values.append(value)
+    if not values:
+        return {}
+    serials = np.array(values).astype(np.float64)
+    if (np.abs(serials) > _CALAMINE_PANICS).any():
+        return None
+    # calamine and openpyxl round a time of day to the millisecond each its own way: only
+    # whole days are left to calamine.
+    whole = serials == np.floor(serials)
+    safe = whole & (serials >= _FIRST_SAFE_DATE) & (serials <= _LAST_DATE)
+    overrides: dict[tuple[int, int], Any] = {}
+    for at in np.flatnonzero(~safe):
+        letters, row, style = places[at]
+        place = (int(row) - 1, column_number(letters.decode("ascii")) - 1)
+        overrides[place] = _openpyxl_date(values[at].decode("ascii"), int(style) in durations)
+    return overrides
+
+
+def _openpyxl_date(text: str, duration: bool) -> Any:
+    """What openpyxl's reader makes of a number in a date-styled cell (its own conversion, and
+    its "#VALUE!" for a number no date can be)."""
+    number: float = float(text) if any(c in text for c in ".Ee") else int(text)
+    try:
+        return from_excel(number, WINDOWS_EPOCH, timedelta=duration)
+    except (OverflowError, ValueError):
+        return "#VALUE!"

@@ -1,0 +1,353 @@
+"""The fast xlsx reader (calamine) reads what openpyxl reads, or leaves the workbook to openpyxl.
+
+Differential: workbooks that hypothesis makes with openpyxl (text, whole and fractional numbers,
+booleans, dates, times and durations under many number formats, empty text, rows past the
+header, blank rows above it, more sheets) are read both ways, and every cell's text, row number
+and the rows with values past the header must be the same. Where the fast reader declines, the
+result is openpyxl's by construction; separate properties check that it does not decline the
+plain workbooks councils send, and hostile sheets check it never hands calamine a sheet that
+would make it allocate the whole grid (which aborts the process)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from typing import Any
+
+import pytest
+from hostile_files import rewrite_zip
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
+from openpyxl.cell.cell import ERROR_CODES
+
+import extracts.reader as reader
+from extracts.text import clean_text, column_to_text
+from extracts.xlsx_fast import sheet_rows_fast
+
+# Formats both libraries classify alike (the fast reader takes them) ...
+PLAIN_FORMATS = [
+    "General",
+    "0",
+    "0.00",
+    "#,##0",
+    "0%",
+    "@",
+    "dd/mm/yyyy",
+    "yyyy-mm-dd",
+    "d-mmm-yy",
+    "[$-809]dd mmmm yyyy;@",
+    "dd/mm/yyyy hh:mm",
+    "hh:mm",
+    "mm:ss",
+    "[h]:mm:ss",
+]
+# ... and formats it leaves to openpyxl.
+OTHER_FORMATS = ["0.00_);[Red](0.00)", "dddd", '"day "d', "[Blue]General", "0.0 a"]
+
+# What openpyxl writes into a cell: no control characters but tab and line feed.
+text = st.text(
+    alphabet=st.one_of(
+        st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"),
+        st.sampled_from("\t\n"),
+    ),
+    max_size=12,
+).filter(lambda t: not t.startswith("=") and t not in ERROR_CODES)  # formulas, error cells
+plain_values = st.one_of(
+    st.none(),
+    text.filter(lambda t: t == t.strip()),  # (white space at an end: calamine trims it)
+    st.just(""),
+    # (a date-styled number of a billion days or more is left to openpyxl)
+    st.integers(-(10**8), 10**8),
+    st.floats(-1e8, 1e8, allow_nan=False),
+    st.booleans(),
+    st.dates(dt.date(1900, 3, 1), dt.date(2100, 1, 1)),
+    st.datetimes(dt.datetime(1900, 3, 1), dt.datetime(2100, 1, 1)),
+    st.times(),
+)
+odd_values = st.one_of(
+    plain_values,
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(-(2**40), 2**40),
+    st.integers(-(2**70), 2**70),  # past 15 digits
+    st.dates(dt.date(1, 1, 1), dt.date(1900, 3, 1)),
+    st.timedeltas(dt.timedelta(days=-3), dt.timedelta(days=3)),
+    st.sampled_from(["#N/A", "#VALUE!", "a_x000D_b", "=1+1", " lead", "trail "]),
+)
+
+
+Cells = list[tuple[int, int, Any, str]]  # row, column, value, number format
+
+
+@st.composite
+def sheets(draw: Any, values: Any, formats: list[str]) -> tuple[Cells, int]:
+    """A sheet's cells (a header row below blank rows, then rows that sometimes run past the
+    header), and how many sheets follow it."""
+    width = draw(st.integers(1, 5))
+    top = draw(st.integers(1, 3))
+    cells: Cells = [
+        (top, column, name, "General")
+        for column, name in enumerate(
+            draw(st.lists(text.filter(str.strip), min_size=width, max_size=width)), start=1
+        )
+    ]
+    column_formats = [draw(st.sampled_from(formats)) for _ in range(width + 1)]
+    for row in range(top + 1, top + 1 + draw(st.integers(0, 8))):
+        for column in range(1, width + 1 + draw(st.integers(0, 1))):
+            value = draw(values)
+            if value is not None:
+                cells.append((row, column, value, column_formats[column - 1]))
+    return cells, draw(st.integers(0, 1))
+
+
+def workbook(cells: Cells, more_sheets: int = 0) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    for row, column, value, number_format in cells:
+        cell = sheet.cell(row=row, column=column, value=value)
+        if not isinstance(value, str):
+            cell.number_format = number_format
+    for _ in range(more_sheets):
+        book.create_sheet("Notes").append(["not read"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+_INLINE = re.compile(
+    rb'<c r="([A-Z]+\d+)"( s="\d+")? t="inlineStr"><is>(<t[^>]*>.*?</t>)</is></c>', re.S
+)
+
+
+def as_shared_strings(data: bytes) -> bytes:
+    """The workbook with its text in a shared-strings part, as Excel writes it (openpyxl
+    writes each text inline in its cell)."""
+    strings: list[bytes] = []
+
+    def shared(found: re.Match[bytes]) -> bytes:
+        strings.append(found.group(3))
+        return b'<c r="%s"%s t="s"><v>%d</v></c>' % (
+            found.group(1),
+            found.group(2) or b"",
+            len(strings) - 1,
+        )
+
+    sheet = _INLINE.sub(shared, zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml"))
+    sst = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">%s</sst>' % (
+        b"".join(b"<si>" + text + b"</si>" for text in strings)
+    )
+
+    def change(name: str, part: bytes) -> bytes:
+        if name == "xl/worksheets/sheet1.xml":
+            return sheet
+        if name == "[Content_Types].xml":
+            return part.replace(
+                b"</Types>",
+                b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+            )
+        if name == "xl/_rels/workbook.xml.rels":
+            return part.replace(
+                b"</Relationships>",
+                b'<Relationship Id="rIdStrings" Type="http://schemas.openxmlformats.org/'
+                b'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+                b"</Relationships>",
+            )
+        return part
+
+    return rewrite_zip(data, change, {"xl/sharedStrings.xml": sst})
+
+
+def test_shared_strings_are_read_fast_and_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = as_shared_strings(one_column_book(["P1", "P2", "P1"]))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert b"<v>1</v>" in archive.read("xl/worksheets/sheet1.xml")
+        assert b"<si><t>P2</t></si>" in archive.read("xl/sharedStrings.xml")
+    assert sheet_rows_fast(data) is not None
+    assert read_as_text(data, True, monkeypatch)[2] == [["P1", "P2", "P1"]]
+    same_reading(data, monkeypatch)
+
+
+def read_as_text(data: bytes, fast: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
+    with monkeypatch.context() as patch:
+        if not fast:
+            patch.setattr(reader, "sheet_rows_fast", lambda data: None)
+        table = reader._read_xlsx(data)
+    frame = table.frame
+    texts = [clean_text(column_to_text(frame.iloc[:, i])).tolist() for i in range(frame.shape[1])]
+    return list(frame.columns), list(frame.index), texts, table.extra_field_rows, table.sheets
+
+
+def same_reading(data: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert read_as_text(data, True, monkeypatch) == read_as_text(data, False, monkeypatch)
+
+
+_SETTINGS = settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@_SETTINGS
+@given(sheet=sheets(odd_values, PLAIN_FORMATS + OTHER_FORMATS), shared=st.booleans())
+def test_reads_every_workbook_as_openpyxl_does(
+    sheet: tuple[Cells, int], shared: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = workbook(*sheet)
+    same_reading(as_shared_strings(data) if shared else data, monkeypatch)
+
+
+@_SETTINGS
+@given(sheet=sheets(plain_values, PLAIN_FORMATS), shared=st.booleans())
+def test_plain_workbooks_are_read_fast_and_alike(
+    sheet: tuple[Cells, int], shared: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = workbook(*sheet)
+    if shared:
+        data = as_shared_strings(data)
+    assert sheet_rows_fast(data) is not None
+    same_reading(data, monkeypatch)
+
+
+def one_column_book(values: list[Any], number_format: str = "General") -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["dob"])
+    for value in values:
+        sheet.append([value])
+        sheet.cell(row=sheet.max_row, column=1).number_format = number_format
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_dates_calamine_reads_otherwise_are_openpyxls(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A date of birth typed as 1882 (a negative serial: 6,425 days before day 0, 30 December
+    # 1899), one before March 1900 (Excel counts a 29 February 1900, so day 30 is 30 January)
+    # and a number no date can be: calamine reads the first as midnight and the last as a
+    # number; the fast reader gives openpyxl's values for them.
+    data = one_column_book([-6425, 30, 45000, 99_999_999], "dd/mm/yyyy")
+    assert sheet_rows_fast(data) is not None
+    _, numbers, texts, _, _ = read_as_text(data, True, monkeypatch)
+    assert numbers == [2, 3, 4, 5]
+    assert texts == [["1882-05-28", "1900-01-30", "2023-03-15", "#VALUE!"]]
+    same_reading(data, monkeypatch)
+
+
+def test_error_cells_and_escapes_are_left_to_openpyxl(monkeypatch: pytest.MonkeyPatch) -> None:
+    errors = one_column_book(["#N/A", "x"])
+    escaped = one_column_book(["a_x000D_b"])
+    for data in (errors, escaped):
+        assert sheet_rows_fast(data) is None
+    assert read_as_text(errors, True, monkeypatch)[2] == [["#N/A", "x"]]
+    assert read_as_text(escaped, True, monkeypatch)[2] == [["a_x000D_b"]]
+
+
+def test_whole_numbers_of_sixteen_digits_are_left_to_openpyxl() -> None:
+    data = rewrite_zip(
+        one_column_book([1]),
+        lambda name, part: part.replace(b"<v>1</v>", b"<v>1234567890123456789</v>"),
+    )
+    assert sheet_rows_fast(data) is None
+    assert reader._read_xlsx(data).frame.iloc[0, 0] == 1234567890123456789
+
+
+def test_a_wide_sheet_within_bounds_is_read_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A value in the last column of row 3: 3 x 16,384 cells is a grid calamine can build.
+    data = rewrite_zip(
+        one_column_book(["P1", "P2"]),
+        _sheet1(
+            lambda xml: xml.replace(
+                b"<v>",
+                b"<v>",  # (no change to the values)
+            ).replace(
+                b"</row></sheetData>",
+                b'<c r="XFD3" t="inlineStr"><is><t>x</t></is></c></row></sheetData>',
+            )
+        ),
+    )
+    assert sheet_rows_fast(data) is not None
+    assert read_as_text(data, True, monkeypatch)[3] == (3,)  # a value past the header
+    same_reading(data, monkeypatch)
+
+
+def _sheet1(edit: Any) -> Any:
+    def change(name: str, part: bytes) -> bytes:
+        return edit(part) if name == "xl/worksheets/sheet1.xml" else part
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "far_cell",
+    [b"XFD1048576", b"A1048576", b"ZZ500000"],
+)
+def test_a_sparse_sheet_never_reaches_calamine(far_cell: bytes) -> None:
+    # calamine builds the grid from A1 to the last cell: XFD1048576 is 550 GB, and Rust aborts
+    # the process. The fast reader counts the cells first and leaves such a sheet to openpyxl.
+    cell = b'<c r="' + far_cell + b'" t="inlineStr"><is><t>x</t></is></c>'
+    row = re.match(rb"[A-Z]+(\d+)", far_cell).group(1)  # type: ignore[union-attr]
+    data = rewrite_zip(
+        one_column_book(["P1", "P2"]),
+        _sheet1(
+            lambda xml: xml.replace(
+                b"</sheetData>", b'<row r="' + row + b'">' + cell + b"</row></sheetData>"
+            )
+        ),
+    )
+    assert sheet_rows_fast(data) is None
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(lambda xml: re.sub(rb' r="[A-Z]+\d+"', b"", xml), id="cells-without-places"),
+        pytest.param(
+            lambda xml: xml.replace(b"<c ", b"<x:c ").replace(b"</c>", b"</x:c>"),
+            id="namespace-prefix",
+        ),
+        pytest.param(lambda xml: xml.replace(b"<c r=", b"<c\nr="), id="newline-in-cell"),
+    ],
+)
+def test_cells_calamine_would_place_otherwise_are_left_to_openpyxl(edit: Any) -> None:
+    data = rewrite_zip(one_column_book(["P1", "P2"]), _sheet1(edit))
+    assert sheet_rows_fast(data) is None
+
+
+def test_a_1904_workbook_is_left_to_openpyxl() -> None:
+    data = rewrite_zip(
+        one_column_book([45000], "dd/mm/yyyy"),
+        lambda name, part: (
+            part.replace(b"<workbookPr", b'<workbookPr date1904="1"')
+            if name == "xl/workbook.xml"
+            else part
+        ),
+    )
+    assert b"date1904" in zipfile.ZipFile(io.BytesIO(data)).read("xl/workbook.xml")
+    assert sheet_rows_fast(data) is None
+
+
+def test_the_fast_reader_reads_the_first_sheet_and_counts_them() -> None:
+    book = Workbook()
+    book.active.append(["person_id"])
+    book.active.append(["P1"])
+    book.create_sheet("Notes").append(["other"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    fast = sheet_rows_fast(buffer.getvalue())
+    assert fast is not None
+    sheets, (header, numbers, body, extra) = fast
+    assert (sheets, header, numbers, body, extra) == (2, ["person_id"], [2], [("P1",)], [])
+
+
+def test_rich_text_shared_strings_are_read_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Excel keeps a cell's text with formatting inside it (a bold surname) as runs.
+    data = rewrite_zip(
+        as_shared_strings(one_column_book(["P1", "P2"])),
+        lambda name, part: part.replace(
+            b"<si><t>P2</t></si>",
+            b'<si><r><t>Jo</t></r><r><rPr><b/></rPr><t xml:space="preserve">hn  Smith</t></r></si>',
+        ),
+    )
+    assert sheet_rows_fast(data) is not None
+    assert read_as_text(data, True, monkeypatch)[2] == [["P1", "John  Smith"]]
+    same_reading(data, monkeypatch)
