@@ -13,6 +13,7 @@ from extracts.guards import EXCEL_MAX_ROWS
 from extracts.reader import find_extract_file, quiet_openpyxl
 from extracts.source import ExtractSource
 from extracts.text import decode_csv_bytes
+from extracts.xlsx_fast import filled, header_of
 from schemas.rules import RULES, FatalInputError
 
 # Enough for any header line; a longer first line is read as far as this goes.
@@ -68,12 +69,12 @@ def _xlsx_headers(path: Path) -> list[str]:
         sheet.reset_dimensions()  # as the reader: some exporters declare the size wrong
         # The first row with a value, as the reader takes it: empty rows above are skipped.
         rows = sheet.iter_rows(max_row=EXCEL_MAX_ROWS, values_only=True)
-        first = next((row for row in rows if row.count(None) != len(row)), None)
+        first = next((cells for cells in map(filled, rows) if cells is not None), None)
     finally:
         workbook.close()
-    if not first:
+    if first is None:
         raise FatalInputError(RULES["F002"], "", "the first sheet is empty")
-    return ["" if h is None else str(h) for h in first]
+    return header_of(first)
 
 
 def _parquet_headers(path: Path) -> list[str]:

@@ -34,6 +34,7 @@ import io
 import posixpath
 import re
 import zipfile
+from collections.abc import Sequence
 from typing import Any
 from xml.etree import ElementTree
 
@@ -154,15 +155,11 @@ def rows_of(rows: Any) -> Rows:
     for number, given in enumerate(rows, start=1):
         if number > EXCEL_MAX_ROWS:
             raise FileRefused(f"the first sheet has rows past Excel's last row {EXCEL_MAX_ROWS:,}")
-        row = tuple(None if value == "" else value for value in given)
-        if row.count(None) == len(row):
+        row = filled(given)
+        if row is None:
             continue
         if header is None:
-            # The header ends at its last filled cell: openpyxl ends a row at its last written
-            # cell (an empty one Excel writes for a formatted column included), calamine at the
-            # sheet's last column; a value under no header is a value past the header.
-            last = max(i for i, value in enumerate(row) if value is not None)
-            header = ["" if h is None else str(h) for h in row[: last + 1]]
+            header = header_of(row)
             width = len(header)
             continue
         if len(row) > width and row[width:].count(None) != len(row) - width:
@@ -170,6 +167,20 @@ def rows_of(rows: Any) -> Rows:
         numbers.append(number)
         body.append(row[:width] + (None,) * (width - len(row)))
     return header, numbers, body, extra
+
+
+def filled(row: Sequence[Any]) -> tuple[Any, ...] | None:
+    """A sheet row with its empty text cells as empty cells; None when nothing is in it."""
+    cells = tuple(None if value == "" else value for value in row)
+    return None if cells.count(None) == len(cells) else cells
+
+
+def header_of(row: tuple[Any, ...]) -> list[str]:
+    """A filled row's cells as column names, to its last filled cell: openpyxl ends a row at
+    its last written cell (an empty one Excel writes for a formatted column included), calamine
+    at the sheet's last column; a value under no header is a value past the header."""
+    last = max(i for i, value in enumerate(row) if value is not None)
+    return ["" if h is None else str(h) for h in row[: last + 1]]
 
 
 def _worksheet_parts(archive: zipfile.ZipFile) -> tuple[list[str], str] | None:

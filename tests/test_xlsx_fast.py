@@ -351,3 +351,25 @@ def test_rich_text_shared_strings_are_read_alike(monkeypatch: pytest.MonkeyPatch
     assert sheet_rows_fast(data) is not None
     assert read_as_text(data, True, monkeypatch)[2] == [["P1", "John  Smith"]]
     same_reading(data, monkeypatch)
+
+
+def test_the_header_ends_at_its_last_filled_cell(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Excel writes an empty cell for a formatted column (C1 here); a value under it has no
+    # header, in both readers and in `nis columns`.
+    from extracts.headers import _xlsx_headers
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["person_id", "family_id"])
+    sheet["C1"].number_format = "0.00"
+    sheet.append(["P1", "F1", "stray"])
+    path = tmp_path / "people.xlsx"
+    book.save(path)
+    data = path.read_bytes()
+    assert b'<c r="C1" s="1"' in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+    for fast in (True, False):
+        header, numbers, _, extra, _ = read_as_text(data, fast, monkeypatch)
+        assert (header, numbers, extra) == (["person_id", "family_id"], [2], (2,))
+    assert _xlsx_headers(path) == ["person_id", "family_id"]
