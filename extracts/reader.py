@@ -166,31 +166,28 @@ def _read_xlsx(data: bytes) -> Table:
     check_xlsx(data)
     fast = sheet_rows_fast(data)
     if fast is not None and fast[1][0] is not None:
-        sheets, (header, numbers, body, extra) = fast
+        sheets, (header, numbers, columns, extra) = fast
     else:
-        sheets, (header, numbers, body, extra) = _openpyxl_sheet_rows(data)
+        sheets, (header, numbers, columns, extra) = _openpyxl_sheet_rows(data)
     if header is None:  # (openpyxl's way has named what is on the other sheets)
         raise FileRefused("the first sheet is empty")
     index = pd.Index(numbers, dtype="int64")
-    if not body:
-        frame = pd.DataFrame(body, columns=header, dtype=object, index=index)
-    else:
-        columns = {
-            i: _sheet_column(values, index) for i, values in enumerate(zip(*body, strict=True))
-        }
-        frame = pd.DataFrame(columns).set_axis(header, axis=1)
+    frame = pd.DataFrame(
+        {i: _sheet_column(column, index) for i, column in enumerate(columns)}, index=index
+    ).set_axis(header, axis=1)
     return Table(frame, tuple(extra), sheets)
 
 
-def _sheet_column(values: tuple[Any, ...], index: pd.Index) -> pd.Series:
+_is_text = np.frompyfunc(lambda value: value is None or type(value) is str, 1, 1)
+
+
+def _sheet_column(values: np.ndarray, index: pd.Index) -> pd.Series:
     """A column of text cells as text (rendered as it is, without looking at each value again);
     any other column as the values the cells hold, as objects (a column of datetimes would
     otherwise become a datetime column, and lose the time of day a date cell should not hold)."""
-    if all(type(value) is str or value is None for value in values):
+    if len(values) and _is_text(values).all():
         return pd.Series(pd.array(values, dtype="str"), index=index)
-    column = np.empty(len(values), dtype=object)
-    column[:] = values
-    return pd.Series(column, index=index, dtype=object)
+    return pd.Series(values, index=index, dtype=object)
 
 
 def _openpyxl_sheet_rows(data: bytes) -> tuple[int, Rows]:

@@ -88,7 +88,9 @@ _FIRST_SAFE_DATE, _LAST_DATE = 61.0, 2_958_465.0
 # days); far below that, such a sheet is left to openpyxl.
 _CALAMINE_PANICS = 1e9
 
-Rows = tuple[list[str] | None, list[int], list[tuple[Any, ...]], list[int]]
+# The header (None for an empty sheet), the sheet row numbers of the records, the records' cells
+# column by column (object arrays, empty cells None) and the rows with values past the header.
+Rows = tuple[list[str] | None, list[int], list[np.ndarray], list[int]]
 
 
 def sheet_rows_fast(data: bytes) -> tuple[int, Rows] | None:
@@ -135,18 +137,23 @@ def sheet_rows_fast(data: bytes) -> tuple[int, Rows] | None:
         raise
     for (row, column), value in overrides.items():
         cells[row][column] = value
-    return len(names), rows_of(cells)
+    if not cells:
+        return len(names), (None, [], [], [])
+    width = len(cells[0])
+    if any(len(row) != width for row in cells):  # (calamine's rows are all as wide)
+        return len(names), rows_of(cells)
+    grid = np.empty((len(cells), width), dtype=object)
+    grid[:] = cells
+    return len(names), grid_rows(grid)
 
 
 def rows_of(rows: Any) -> Rows:
     """The first non-empty row as the header (to its last filled cell), then every non-empty
     row with its sheet row number, cut to the header's width (rows with values past it are
-    listed). Rows are counted
-    as they come, and a row number past Excel's last stops the read at once (openpyxl yields
-    every empty row up to the last one: a sheet with one row numbered in the millions would
-    otherwise take minutes and gigabytes). An empty text
-    cell is an empty cell: openpyxl gives None for one and calamine "", and Excel shows both
-    alike."""
+    listed). An empty text cell is an empty cell: openpyxl gives None for one and calamine "",
+    and Excel shows both alike. Rows are counted as they come, and a row number past Excel's
+    last stops the read at once (openpyxl yields every empty row up to the last one: a sheet
+    with one row numbered in the millions would otherwise take minutes and gigabytes)."""
     header: list[str] | None = None
     width = 0
     numbers: list[int] = []
@@ -166,7 +173,28 @@ def rows_of(rows: Any) -> Rows:
             extra.append(number)
         numbers.append(number)
         body.append(row[:width] + (None,) * (width - len(row)))
-    return header, numbers, body, extra
+    cells = np.empty((len(body), width), dtype=object)
+    if body:
+        cells[:] = body
+    return header, numbers, [cells[:, j] for j in range(width)], extra
+
+
+def grid_rows(grid: np.ndarray) -> Rows:
+    """:func:`rows_of` for a sheet that calamine gives as a grid from A1 (every row as wide
+    as the sheet, empty cells ""), done on the whole grid at once."""
+    empty = grid == ""
+    filled_rows = np.flatnonzero(~empty.all(axis=1))
+    if not len(filled_rows):
+        return None, [], [], []
+    first, data = filled_rows[0], filled_rows[1:]
+    header = header_of(
+        tuple(None if e else v for v, e in zip(grid[first], empty[first], strict=True))
+    )
+    width = len(header)
+    extra = data[(~empty[data, width:]).any(axis=1)]
+    body = grid[data, :width]
+    body[empty[data, :width]] = None
+    return header, (data + 1).tolist(), [body[:, j] for j in range(width)], (extra + 1).tolist()
 
 
 def filled(row: Sequence[Any]) -> tuple[Any, ...] | None:
