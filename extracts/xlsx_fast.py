@@ -98,7 +98,7 @@ def sheet_rows_fast(data: bytes) -> tuple[int, Rows] | None:
     number of sheets, read with calamine; None when the workbook holds anything the two might
     read apart, or anything calamine cannot read within bounded memory."""
     try:
-        from python_calamine import CalamineWorkbook
+        import python_calamine  # noqa: F401
     except ImportError:  # an install without it: openpyxl reads everything
         return None
     try:
@@ -114,27 +114,18 @@ def sheet_rows_fast(data: bytes) -> tuple[int, Rows] | None:
         if styles is None:
             return None
         strings = "xl/sharedStrings.xml"
-        if strings in archive.namelist():
-            shared = archive.read(strings)
-            if any(pattern.search(shared) for pattern in _STRINGS_UNSAFE):
-                return None
+        if strings in archive.namelist() and _unsafe_strings(archive.read(strings)):
+            return None
         xml = archive.read(first_part)
     if not _sheet_is_safe(xml):
         return None
     overrides = _dates_openpyxl_reads_alone(xml, *styles)
+    del xml  # (a big sheet's XML is hundreds of megabytes: not kept while calamine reads)
     if overrides is None:
         return None
-    try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        if [sheet.name for sheet in book.sheets_metadata] != names:
-            return None
-        cells = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
-    except BaseException as exc:
-        # Whatever calamine cannot read, openpyxl reads or names; a panic in its Rust code
-        # comes as pyo3's PanicException, which is a BaseException. An interrupt goes on.
-        if isinstance(exc, Exception) or type(exc).__name__ == "PanicException":
-            return None
-        raise
+    cells = _calamine_cells(data, names)
+    if cells is None:
+        return None
     for (row, column), value in overrides.items():
         cells[row][column] = value
     if not cells:
@@ -144,7 +135,30 @@ def sheet_rows_fast(data: bytes) -> tuple[int, Rows] | None:
         return len(names), rows_of(cells)
     grid = np.empty((len(cells), width), dtype=object)
     grid[:] = cells
+    del cells
     return len(names), grid_rows(grid)
+
+
+def _unsafe_strings(shared: bytes) -> bool:
+    return any(pattern.search(shared) for pattern in _STRINGS_UNSAFE)
+
+
+def _calamine_cells(data: bytes, names: list[str]) -> list[list[Any]] | None:
+    """The first sheet's grid from A1 as calamine reads it; None when it cannot, or when its
+    sheets are not the ones the workbook's parts name."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        if [sheet.name for sheet in book.sheets_metadata] != names:
+            return None
+        return book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except BaseException as exc:
+        # Whatever calamine cannot read, openpyxl reads or names; a panic in its Rust code
+        # comes as pyo3's PanicException, which is a BaseException. An interrupt goes on.
+        if isinstance(exc, Exception) or type(exc).__name__ == "PanicException":
+            return None
+        raise
 
 
 def rows_of(rows: Any) -> Rows:
