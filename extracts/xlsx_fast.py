@@ -16,7 +16,8 @@ everything else goes openpyxl's way as before:
   (the two libraries decide "is this a date" each its own way), the 1904 date system, and a
   date-styled number of a billion or more (calamine's Rust code panics on it);
 - a sheet whose cells' positions are not all written in the cell (``r="B2"``), or use a
-  namespace prefix, or whose first sheet is not a worksheet.
+  namespace prefix, or whose first sheet is not a worksheet; a sheet or shared-strings part
+  over a gibibyte of XML (the checks hold it in memory; openpyxl streams it).
 
 A date-styled number that is not a whole day from 1 March 1900 to 31 December 9999 (a time of
 day, which the two round to the millisecond apart; a date of birth typed as 1882; Excel's
@@ -84,6 +85,9 @@ _PLAIN_DURATION_FORMAT = re.compile(r"\[[hH]{1,2}\](?::mm(?::ss)?)?")
 # Whole-day date cells are read alike from 1 March 1900 (serial 61; before it, the two handle
 # Excel's 29 February 1900 apart) to 31 December 9999.
 _FIRST_SAFE_DATE, _LAST_DATE = 61.0, 2_958_465.0
+# The checks hold a part's XML in memory (and calamine the whole file): a part bigger than this
+# (a sheet of Excel's full million rows is about half of it) is left to openpyxl, which streams.
+_MAX_PART = 2**30
 # calamine's Rust code panics on a date-styled number whose milliseconds overflow (about 1e11
 # days); far below that, such a sheet is left to openpyxl.
 _CALAMINE_PANICS = 1e9
@@ -114,7 +118,10 @@ def sheet_rows_fast(data: bytes) -> tuple[int, Rows] | None:
         if styles is None:
             return None
         strings = "xl/sharedStrings.xml"
-        if strings in archive.namelist() and _unsafe_strings(archive.read(strings)):
+        parts = [first_part, strings] if strings in archive.namelist() else [first_part]
+        if any(archive.getinfo(part).file_size > _MAX_PART for part in parts):
+            return None
+        if strings in parts and _unsafe_strings(archive.read(strings)):
             return None
         xml = archive.read(first_part)
     if not _sheet_is_safe(xml):

@@ -373,3 +373,16 @@ def test_the_header_ends_at_its_last_filled_cell(
         header, numbers, _, extra, _ = read_as_text(data, fast, monkeypatch)
         assert (header, numbers, extra) == (["person_id", "family_id"], [2], (2,))
     assert _xlsx_headers(path) == ["person_id", "family_id"]
+
+
+def test_a_sheet_too_big_to_check_in_memory_is_left_to_openpyxl(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import extracts.xlsx_fast as fast
+
+    data = one_column_book(["P1", "P2"])
+    assert sheet_rows_fast(data) is not None
+    sheet_size = zipfile.ZipFile(io.BytesIO(data)).getinfo("xl/worksheets/sheet1.xml").file_size
+    monkeypatch.setattr(fast, "_MAX_PART", sheet_size - 1)
+    assert sheet_rows_fast(data) is None
+    assert read_as_text(data, True, monkeypatch)[2] == [["P1", "P2"]]
