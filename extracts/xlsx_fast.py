@@ -290,6 +290,8 @@ def _date_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], frozenset[in
 
 def _format_kind(format_id: str, custom: dict[str, str]) -> str | None:
     if format_id in custom:
+        if not format_id.isdigit() or int(format_id) < 164:
+            return None  # a workbook redefining a built-in format: read each its own way
         code = custom[format_id]
         if _PLAIN_NUMBER_FORMAT.fullmatch(code):
             return "number"

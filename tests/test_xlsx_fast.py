@@ -386,3 +386,20 @@ def test_a_sheet_too_big_to_check_in_memory_is_left_to_openpyxl(
     monkeypatch.setattr(fast, "_MAX_PART", sheet_size - 1)
     assert sheet_rows_fast(data) is None
     assert read_as_text(data, True, monkeypatch)[2] == [["P1", "P2"]]
+
+
+def test_a_workbook_redefining_a_built_in_format_is_left_to_openpyxl(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Format 14 is a date in both libraries' built-in tables; this workbook says it is "0.00".
+    def redefine(name: str, part: bytes) -> bytes:
+        if name != "xl/styles.xml":
+            return part
+        part = part.replace(b'formatCode="dd/mm/yyyy"', b'formatCode="0.00"')
+        return part.replace(b'numFmtId="164"', b'numFmtId="14"')
+
+    data = rewrite_zip(one_column_book([45000], "dd/mm/yyyy"), redefine)
+    styles = zipfile.ZipFile(io.BytesIO(data)).read("xl/styles.xml")
+    assert b'<numFmt numFmtId="14" formatCode="0.00"' in styles and b'numFmtId="164"' not in styles
+    assert sheet_rows_fast(data) is None
+    same_reading(data, monkeypatch)
