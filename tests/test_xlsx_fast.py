@@ -403,3 +403,34 @@ def test_a_workbook_redefining_a_built_in_format_is_left_to_openpyxl(
     assert b'<numFmt numFmtId="14" formatCode="0.00"' in styles and b'numFmtId="164"' not in styles
     assert sheet_rows_fast(data) is None
     same_reading(data, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # text with white space at its ends and no xml:space="preserve": calamine trims it
+        (b"<t>P1</t>", b"<t> P1 </t>"),
+        # inline rich text
+        (b"<is><t>P1</t></is>", b"<is><r><t>P</t></r><r><t>1</t></r></is>"),
+        # a formula's cached text
+        (
+            b'<c r="A2" t="inlineStr"><is><t>P1</t></is></c>',
+            b'<c r="A2" t="str"><f>"P"&amp;1</f><v>P1</v></c>',
+        ),
+        # a carriage return the XML holds raw
+        (b"<t>P1</t>", b'<t xml:space="preserve">P\r1</t>'),
+        # an ISO date cell
+        (
+            b'<c r="A2" t="inlineStr"><is><t>P1</t></is></c>',
+            b'<c r="A2" t="d"><v>2024-01-31</v></c>',
+        ),
+    ],
+    ids=["untrimmed", "inline-rich-text", "formula-text", "raw-carriage-return", "iso-date"],
+)
+def test_cells_calamine_reads_otherwise_are_left_to_openpyxl(
+    old: bytes, new: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = rewrite_zip(one_column_book(["P1", "P2"]), _sheet1(lambda xml: xml.replace(old, new)))
+    assert new in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    assert sheet_rows_fast(data) is None
+    same_reading(data, monkeypatch)
