@@ -121,6 +121,26 @@ _INLINE = re.compile(
 )
 
 
+def as_excel_writes(data: bytes) -> bytes:
+    """The workbook's text in shared strings, numbers without a type (``t="n"`` is the
+    default), and rows with the spans and the Office 2010 attribute Excel adds."""
+
+    def change(name: str, part: bytes) -> bytes:
+        if name != "xl/worksheets/sheet1.xml":
+            return part
+        part = part.replace(b' t="n"', b"")
+        part = part.replace(
+            b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"',
+            b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            b'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+            b'xmlns:x14ac="http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac" '
+            b'mc:Ignorable="x14ac"',
+        )
+        return re.sub(rb'<row r="(\d+)"', rb'<row r="\1" spans="1:6" x14ac:dyDescent="0.25"', part)
+
+    return rewrite_zip(as_shared_strings(data), change)
+
+
 def as_shared_strings(data: bytes) -> bytes:
     """The workbook with its text in a shared-strings part, as Excel writes it (openpyxl
     writes each text inline in its cell)."""
@@ -160,6 +180,17 @@ def as_shared_strings(data: bytes) -> bytes:
     return rewrite_zip(data, change, {"xl/sharedStrings.xml": sst})
 
 
+def test_a_workbook_as_excel_writes_it_is_read_fast_and_alike(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = as_excel_writes(one_column_book([45000, 45001.5, "P1"], "dd/mm/yyyy"))
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    assert b'<c r="A2" s="1"><v>45000</v></c>' in sheet and b"x14ac:dyDescent" in sheet
+    assert sheet_rows_fast(data) is not None
+    assert read_as_text(data, True, monkeypatch)[2] == [["2023-03-15", "2023-03-16 12:00:00", "P1"]]
+    same_reading(data, monkeypatch)
+
+
 def test_shared_strings_are_read_fast_and_alike(monkeypatch: pytest.MonkeyPatch) -> None:
     data = as_shared_strings(one_column_book(["P1", "P2", "P1"]))
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -188,22 +219,20 @@ _SETTINGS = settings(max_examples=150, suppress_health_check=[HealthCheck.functi
 
 
 @_SETTINGS
-@given(sheet=sheets(odd_values, PLAIN_FORMATS + OTHER_FORMATS), shared=st.booleans())
+@given(sheet=sheets(odd_values, PLAIN_FORMATS + OTHER_FORMATS), writer=st.integers(0, 2))
 def test_reads_every_workbook_as_openpyxl_does(
-    sheet: tuple[Cells, int], shared: bool, monkeypatch: pytest.MonkeyPatch
+    sheet: tuple[Cells, int], writer: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = workbook(*sheet)
-    same_reading(as_shared_strings(data) if shared else data, monkeypatch)
+    data = [lambda d: d, as_shared_strings, as_excel_writes][writer](workbook(*sheet))
+    same_reading(data, monkeypatch)
 
 
 @_SETTINGS
-@given(sheet=sheets(plain_values, PLAIN_FORMATS), shared=st.booleans())
+@given(sheet=sheets(plain_values, PLAIN_FORMATS), writer=st.integers(0, 2))
 def test_plain_workbooks_are_read_fast_and_alike(
-    sheet: tuple[Cells, int], shared: bool, monkeypatch: pytest.MonkeyPatch
+    sheet: tuple[Cells, int], writer: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = workbook(*sheet)
-    if shared:
-        data = as_shared_strings(data)
+    data = [lambda d: d, as_shared_strings, as_excel_writes][writer](workbook(*sheet))
     assert sheet_rows_fast(data) is not None
     same_reading(data, monkeypatch)
 
