@@ -106,10 +106,35 @@ def sheet_rows_fast(data: bytes) -> tuple[int, Rows] | None:
     except ImportError:  # an install without it: openpyxl reads everything
         return None
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, EOFError):
+        checked = _checked(data)
+    except Exception:  # whatever the checks cannot read, openpyxl reads or names
         return None
-    with archive:
+    if checked is None:
+        return None
+    names, overrides = checked
+    cells = _calamine_cells(data, names)
+    if cells is None:
+        return None
+    try:
+        for (row, column), value in overrides.items():
+            cells[row][column] = value
+    except IndexError:  # a cell calamine did not place where the sheet says
+        return None
+    if not cells:
+        return len(names), (None, [], [], [])
+    width = len(cells[0])
+    if any(len(row) != width for row in cells):  # (calamine's rows are all as wide)
+        return len(names), rows_of(cells)
+    grid = np.empty((len(cells), width), dtype=object)
+    grid[:] = cells
+    del cells
+    return len(names), grid_rows(grid)
+
+
+def _checked(data: bytes) -> tuple[list[str], dict[tuple[int, int], Any]] | None:
+    """The workbook's sheet names and openpyxl's values for the date cells calamine reads
+    otherwise, when every part is one the two read alike; None otherwise."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
         sheets = _worksheet_parts(archive)
         if sheets is None:
             return None
@@ -127,23 +152,7 @@ def sheet_rows_fast(data: bytes) -> tuple[int, Rows] | None:
     if not _sheet_is_safe(xml):
         return None
     overrides = _dates_openpyxl_reads_alone(xml, *styles)
-    del xml  # (a big sheet's XML is hundreds of megabytes: not kept while calamine reads)
-    if overrides is None:
-        return None
-    cells = _calamine_cells(data, names)
-    if cells is None:
-        return None
-    for (row, column), value in overrides.items():
-        cells[row][column] = value
-    if not cells:
-        return len(names), (None, [], [], [])
-    width = len(cells[0])
-    if any(len(row) != width for row in cells):  # (calamine's rows are all as wide)
-        return len(names), rows_of(cells)
-    grid = np.empty((len(cells), width), dtype=object)
-    grid[:] = cells
-    del cells
-    return len(names), grid_rows(grid)
+    return None if overrides is None else (names, overrides)
 
 
 def _unsafe_strings(shared: bytes) -> bool:

@@ -463,3 +463,12 @@ def test_cells_calamine_reads_otherwise_are_left_to_openpyxl(
     assert new in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
     assert sheet_rows_fast(data) is None
     same_reading(data, monkeypatch)
+
+
+@pytest.mark.parametrize("part", ["xl/styles.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"])
+def test_a_part_the_checks_cannot_read_is_left_to_openpyxl(part: str) -> None:
+    # openpyxl then reads the workbook or names what is wrong with it, as before.
+    data = rewrite_zip(
+        one_column_book(["P1"]), lambda name, body: b"<not xml" if name == part else body
+    )
+    assert sheet_rows_fast(data) is None
