@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from extracts.csv_file import read_csv_records, read_utf8_records
 from extracts.guards import (
@@ -178,15 +179,18 @@ def _read_xlsx(data: bytes) -> Table:
     return Table(frame, tuple(extra), sheets)
 
 
-_is_text = np.frompyfunc(lambda value: value is None or type(value) is str, 1, 1)
-
-
 def _sheet_column(values: np.ndarray, index: pd.Index) -> pd.Series:
-    """A column of text cells as text (rendered as it is, without looking at each value again);
-    any other column as the values the cells hold, as objects (a column of datetimes would
-    otherwise become a datetime column, and lose the time of day a date cell should not hold)."""
-    if len(values) and _is_text(values).all():
-        return pd.Series(pd.array(values, dtype="str"), index=index)
+    """A column of text cells as text (Arrow checks every cell is text or empty, and the
+    rendering takes it as it is); any other column as the values the cells hold, as objects (a
+    column of datetimes would otherwise become a datetime column, and lose the time of day a
+    date cell should not hold)."""
+    if len(values):
+        try:
+            text = pa.array(values, type=pa.large_string(), from_pandas=True)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            pass
+        else:
+            return pd.Series(pd.array(text, dtype="str"), index=index)
     return pd.Series(values, index=index, dtype=object)
 
 

@@ -58,7 +58,8 @@ _SHEET_UNSAFE = (
     re.compile(rb":(?:sheetData|row|c|v|is|t|f|r)[\s>/]"),  # a namespace prefix on the cells
     re.compile(rb"_x[0-9A-Fa-f]{4}_"),  # an escaped character
     re.compile(rb"<r[\s>]"),  # inline rich text
-    re.compile(rb"<c[\t\n]"),  # a cell's attributes after other whitespace than a space
+    # a cell whose place is not the first thing written in it (calamine would count it)
+    re.compile(rb'<c(?! r=")[\s>/]'),
     _TRIMMED,
     # A value openpyxl and calamine might read to different numbers: more than 15 digits before
     # the point (openpyxl reads a whole number exactly, calamine as the nearest float), or not a
@@ -326,9 +327,9 @@ def _sheet_is_safe(xml: bytes) -> bool:
         return False
     if any(pattern.search(xml) for pattern in _SHEET_UNSAFE):
         return False
-    cells = xml.count(b"<c ") + xml.count(b"<c>") + xml.count(b"<c/")
     rows = _CELL_ROW.findall(xml)
-    if len(rows) != cells:  # a cell placed by its order, not its reference: calamine counts
+    cells = len(rows)
+    if xml.count(b'<c r="') != cells:  # a place that is not a plain cell reference
         return False
     if not cells:
         return True
