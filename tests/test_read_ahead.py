@@ -51,6 +51,19 @@ def test_each_extract_taken_is_the_one_read_by_the_pull(folder: Path) -> None:
     assert ahead.take(source, "people") is None
 
 
+def test_workbooks_are_read_two_at_a_time_and_as_the_pull_reads_them(
+    folder: Path, tmp_path: Path
+) -> None:
+    assert ReadAhead(ExtractSource(folder=folder)).threads == 1  # CSV: one reader
+    workbooks = tmp_path / "xlsx"
+    write_synthetic(workbooks, families=30, seed=11, defects=0.05, fmt="xlsx")
+    source = ExtractSource(folder=workbooks)
+    ahead = ReadAhead(source)
+    assert ahead.threads == 2
+    for name in EXTRACT_NAMES:
+        _same(ahead.take(source, name), read_extract(source, name))
+
+
 def test_another_source_is_not_served(folder: Path) -> None:
     ahead = ReadAhead(ExtractSource(folder=folder))
     mapped = ExtractSource(folder=folder, column_map={"people": {"Person": "person_id"}})
