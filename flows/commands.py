@@ -23,7 +23,7 @@ from flows.read_ahead import start_read_ahead, stop_read_ahead
 from flows.results import RunFailed, RunResult
 from flows.run_audit import AUDITED_BY
 from flows.settings import Settings, load_settings
-from flows.signals import quiet_interrupt_tracebacks, stopped_by_signal
+from flows.signals import stopped_by_signal
 from flows.startup_gc import paused_gc
 from flows.summary import run_summary
 from schemas.errors import ExitCode, PipelineError
@@ -91,7 +91,6 @@ def _run_flow(flow_fn: Any, observer: StateObserver | None = None, **parameters:
     before = os.environ.get(AUDITED_BY)
     if observer is not None:
         os.environ[AUDITED_BY] = "nis"
-    quiet_interrupt_tracebacks()
     try:
         with prefect_api():
             state = flow_fn(**parameters, return_state=True)
@@ -418,7 +417,6 @@ def hub_command(
     with paused_gc():  # Prefect's imports (flows.startup_gc)
         from flows.hub import nis_hub
 
-    quiet_interrupt_tracebacks()
     try:
         with prefect_api():
             state = nis_hub(

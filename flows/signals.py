@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the command is (``nis_pipeline.terminate``)."""
@@ -51,27 +49,3 @@ def stopped_by_signal(exc: BaseException) -> None:
     if isinstance(found, TerminationSignal):
         raise Terminated() from None
     raise found from None
-
-
-class _InterruptNoise(logging.Filter):
-    """Keeps off the terminal a Prefect record whose exception is a Ctrl-C or SIGTERM, or an
-    error it caused: with ``--verbose``, a SIGTERM that landed while Prefect's engine started a
-    task run printed the engine's "Encountered exception during execution" with two tracebacks,
-    before the command's own line saying it was interrupted. The record still reaches Prefect's
-    API (the UI shows it whole): only the terminal's handler filters."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        return exc is None or signal_inside(exc) is None
-
-
-def quiet_interrupt_tracebacks() -> None:
-    """Put :class:`_InterruptNoise` on Prefect's terminal handlers (once)."""
-    from prefect.logging.handlers import PrefectConsoleHandler
-
-    loggers = [logging.getLogger(), logging.getLogger("prefect")]
-    for handler in (h for logger in loggers for h in logger.handlers):
-        if isinstance(handler, PrefectConsoleHandler) and not any(
-            isinstance(f, _InterruptNoise) for f in handler.filters
-        ):
-            handler.addFilter(_InterruptNoise())

@@ -30,6 +30,7 @@ from flows.artifacts import cohort_sizes
 from flows.db_password import source_password
 from flows.results import CohortSizes, InputSummary, StageError, guarded
 from flows.settings import Settings
+from flows.signals import signal_inside
 from flows.summary import share
 from schemas.errors import PipelineError
 from schemas.models import EXTRACT_NAMES
@@ -51,10 +52,16 @@ _ENGINE_EXIT = "Engine execution exited with unexpected exception"
 class _QuietExpectedErrors(logging.Filter):
     """Drop the traceback from Prefect's log of a task or flow that failed in an expected way,
     and the engine's "unexpected exception" line for it, so a user's mistake reads as one line
-    on the terminal and in the UI."""
+    on the terminal and in the UI. A Ctrl-C or SIGTERM is expected too, and so is the error it
+    causes inside Prefect: a SIGTERM landing while the engine starts a task run was logged as
+    "Encountered exception during execution: ValueError('Task run is not set')" with two
+    tracebacks, before the command's own line saying it was interrupted."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], PipelineError | ConnectionError):
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and (
+            isinstance(exc, PipelineError | ConnectionError) or signal_inside(exc) is not None
+        ):
             if record.getMessage() == _ENGINE_EXIT:
                 return False
             record.exc_info = None

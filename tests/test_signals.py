@@ -1,15 +1,14 @@
-"""A Ctrl-C or SIGTERM that a library wrapped is found again (flows.signals), and Prefect's record
-of it stays off the terminal."""
+"""A Ctrl-C or SIGTERM that a library wrapped is found again (flows.signals), and Prefect's log of
+the error it caused carries no traceback (flows.tasks)."""
 
 from __future__ import annotations
 
 import logging
-import sys
 
 from prefect.exceptions import TerminationSignal
-from prefect.logging.handlers import PrefectConsoleHandler
 
-from flows.signals import _InterruptNoise, quiet_interrupt_tracebacks, signal_inside
+from flows.signals import signal_inside
+from flows.tasks import _QuietExpectedErrors
 
 
 def _raised_while_handling(signal: BaseException) -> ValueError:
@@ -23,8 +22,8 @@ def _raised_while_handling(signal: BaseException) -> ValueError:
         return error
 
 
-def _record(exc: BaseException | None) -> logging.LogRecord:
-    info = (type(exc), exc, exc.__traceback__) if exc is not None else None
+def _record(exc: BaseException) -> logging.LogRecord:
+    info = (type(exc), exc, exc.__traceback__)
     return logging.LogRecord("prefect.flow_runs", logging.ERROR, __file__, 1, "m", (), info)
 
 
@@ -36,21 +35,12 @@ def test_a_signal_is_found_behind_the_error_it_caused() -> None:
     assert signal_inside(ValueError("a real failure")) is None
 
 
-def test_prefects_record_of_an_interrupt_stays_off_the_terminal() -> None:
-    noise = _InterruptNoise()
-    assert not noise.filter(_record(_raised_while_handling(TerminationSignal(signal=15))))
-    assert not noise.filter(_record(KeyboardInterrupt()))
-    assert noise.filter(_record(ValueError("a real failure")))  # a failure is still shown
-    assert noise.filter(_record(None))
-
-
-def test_the_filter_goes_on_prefects_terminal_handler_once() -> None:
-    handler = PrefectConsoleHandler(stream=sys.stderr)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        quiet_interrupt_tracebacks()
-        quiet_interrupt_tracebacks()
-        assert [type(f) for f in handler.filters] == [_InterruptNoise]
-    finally:
-        root.removeHandler(handler)
+def test_prefects_log_of_an_interrupt_has_no_traceback() -> None:
+    quiet = _QuietExpectedErrors()
+    for exc in (_raised_while_handling(TerminationSignal(signal=15)), KeyboardInterrupt()):
+        record = _record(exc)
+        assert quiet.filter(record)  # the line stays, without its traceback
+        assert record.exc_info is None
+    failure = _record(ValueError("a real failure"))
+    assert quiet.filter(failure)
+    assert failure.exc_info is not None  # a real failure keeps its traceback

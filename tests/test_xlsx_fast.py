@@ -286,9 +286,6 @@ def test_a_wide_sheet_within_bounds_is_read_alike(monkeypatch: pytest.MonkeyPatc
         one_column_book(["P1", "P2"]),
         _sheet1(
             lambda xml: xml.replace(
-                b"<v>",
-                b"<v>",  # (no change to the values)
-            ).replace(
                 b"</row></sheetData>",
                 b'<c r="XFD3" t="inlineStr"><is><t>x</t></is></c></row></sheetData>',
             )
