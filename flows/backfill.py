@@ -20,6 +20,7 @@ from flows.artifacts import backfill_markdown, publish_markdown, publish_validat
 from flows.compute_ahead import drop_computed_ahead
 from flows.naming import backfill_run_name, rename_current_run
 from flows.results import Outcome, PeriodFailed, PeriodResult, RunFailed, RunResult
+from flows.signals import stop_if_interrupted
 from flows.submission import ended, failed, load_run_settings, stopped, submit_period
 from flows.tasks import PreparedInputs, prepare_inputs
 from schemas.errors import PipelineError
@@ -66,6 +67,7 @@ def write_period(
 ) -> Any:
     """One period of a backfill, from the validated inputs; ends Failed when the period did.
     The next period's tables are computed while this one's files are written."""
+    stop_if_interrupted()  # in case a library swallowed a Ctrl-C or SIGTERM
     outcome = submit_period(prepared, period, replace, get_run_logger(), next_period)
     if not outcome.outcome.ok:
         return failed(PeriodFailed(outcome))

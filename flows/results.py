@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from flows.signals import reraise_signal, stop_if_interrupted
 from schemas.errors import ExitCode, PipelineError
 
 
@@ -153,10 +154,13 @@ class StageError(PipelineError):
 
 def guarded(stage: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
     """Run ``fn``; a pipeline error or a lost database connection passes as it is (their messages
-    are ours and safe), anything else becomes a StageError."""
+    are ours and safe), a Ctrl-C or SIGTERM that a library turned into its own error stops the run
+    as the signal, anything else becomes a StageError."""
+    stop_if_interrupted()
     try:
         return fn(*args, **kwargs)
     except (PipelineError, ConnectionError):
         raise
     except Exception as exc:
+        reraise_signal(exc)
         raise StageError(stage, exc) from None

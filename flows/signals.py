@@ -2,9 +2,85 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal as signals
+import sys
+
+# How pydantic-core names an exception raised inside a serialiser it called (its message is all
+# that is left of the exception when serialisers are nested: the outer error has no cause).
+_WRAPPED_BY_PYDANTIC = re.compile(
+    r"^Error calling function `[^`]*`: (KeyboardInterrupt|Terminated|TerminationSignal)\b"
+)
+
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the command is (``nis_pipeline.terminate``)."""
+
+
+# The interrupts this process's handlers have raised: "sigint", "sigterm". A library may swallow
+# the exception a handler raises (a logging handler that catches any error it meets while it
+# formats a record: pydantic has by then turned the signal into its own error), and the run went
+# on to the end; each task checks here before it starts.
+_noted: set[str] = set()
+
+
+def watch_for_interrupts() -> None:
+    """Have the interpreter note every Ctrl-C and SIGTERM, whichever Python handler then runs
+    (Prefect puts its own SIGTERM handler in place while a flow runs, and it does not hand the
+    signal on when its exception is caught inside): the interpreter writes each signal's number
+    to a pipe (``signal.set_wakeup_fd``), read when a task starts. Main thread only; where an
+    event loop later takes the wake-up descriptor, the handlers' own notes remain."""
+    global _wakeup
+    if _wakeup is not None:
+        return
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    os.set_blocking(write, False)
+    signals.set_wakeup_fd(write, warn_on_full_buffer=False)
+    _wakeup = read
+
+
+_wakeup: int | None = None
+
+
+def _read_wakeups() -> None:
+    if _wakeup is None:
+        return
+    try:
+        numbers = os.read(_wakeup, 4096)
+    except (BlockingIOError, OSError):
+        return
+    if signals.SIGTERM in numbers:
+        _noted.add("sigterm")
+    if signals.SIGINT in numbers:
+        _noted.add("sigint")
+
+
+def note_interrupt(kind: str) -> None:
+    """Record a Ctrl-C ("sigint") or SIGTERM ("sigterm") as its handler raises it."""
+    _noted.add(kind)
+
+
+def sigterm_noted() -> bool:
+    _read_wakeups()
+    return "sigterm" in _noted
+
+
+def forget_interrupts() -> None:
+    """For tests that send themselves a signal."""
+    _read_wakeups()
+    _noted.clear()
+
+
+def stop_if_interrupted() -> None:
+    """Raise the interrupt a handler raised before, in case something caught it: called as each
+    task starts, so a run stopped by Ctrl-C or SIGTERM stops at its next step at the latest."""
+    _read_wakeups()
+    if "sigterm" in _noted:
+        raise Terminated()
+    if "sigint" in _noted:
+        raise KeyboardInterrupt()
 
 
 def signal_inside(exc: BaseException) -> BaseException | None:
@@ -18,16 +94,54 @@ def signal_inside(exc: BaseException) -> BaseException | None:
     handling it. Either way a run stopped by SIGTERM ended "failed", exit 1, in a library's
     words, instead of "interrupted", 143.
     """
-    from prefect.exceptions import TerminationSignal
-
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, (KeyboardInterrupt, TerminationSignal)):
+    termination = _termination_signal_type()
+    chain = _chain(exc)
+    for current in chain:
+        if isinstance(current, KeyboardInterrupt) or (
+            termination is not None and isinstance(current, termination)
+        ):
             return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
+    for current in chain:
+        wrapped = _wrapped_by_pydantic(current)
+        if wrapped is not None:
+            return wrapped
     return None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from or while handling, outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _termination_signal_type() -> type[BaseException] | None:
+    """Prefect's ``TerminationSignal``, if Prefect is imported (none can be raised before)."""
+    module = sys.modules.get("prefect.exceptions")
+    found = getattr(module, "TerminationSignal", None)
+    return found if isinstance(found, type) else None
+
+
+def _wrapped_by_pydantic(exc: BaseException) -> BaseException | None:
+    """The signal a ``PydanticSerializationError`` stands for, by its message.
+
+    A serialiser inside another (Prefect's settings, serialised while its logging is set up
+    at import, hold nested models) is wrapped twice, and the outer error keeps neither cause nor
+    context: a Ctrl-C that landed there ended the command "failed unexpectedly", exit 1."""
+    if type(exc).__name__ != "PydanticSerializationError":
+        return None
+    match = _WRAPPED_BY_PYDANTIC.match(str(exc))
+    if match is None:
+        return None
+    if match[1] == "KeyboardInterrupt":
+        return KeyboardInterrupt()
+    if match[1] == "Terminated":
+        return Terminated()
+    termination = _termination_signal_type()
+    return termination(signals.SIGTERM) if termination is not None else Terminated()
 
 
 def reraise_signal(exc: BaseException) -> None:

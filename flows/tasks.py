@@ -30,7 +30,7 @@ from flows.artifacts import cohort_sizes
 from flows.db_password import source_password
 from flows.results import CohortSizes, InputSummary, StageError, guarded
 from flows.settings import Settings
-from flows.signals import signal_inside
+from flows.signals import signal_inside, stop_if_interrupted
 from flows.summary import share
 from schemas.errors import PipelineError
 from schemas.models import EXTRACT_NAMES
@@ -125,6 +125,8 @@ def validate_extracts(
     from flows.read_ahead import validated_ahead
     from schemas.validation import validate
 
+    stop_if_interrupted()  # in case a library swallowed a Ctrl-C or SIGTERM
+
     ahead = validated_ahead(raw, extract_date, la_code)
     if ahead is not None:
         return ahead
@@ -146,6 +148,8 @@ class PeriodTables:
 )
 def compute_submission(clean: Mapping[str, pd.DataFrame], period: Period) -> PeriodTables:
     from flows.compute_ahead import computed_ahead
+
+    stop_if_interrupted()  # in case a library swallowed a Ctrl-C or SIGTERM
 
     ahead = computed_ahead(clean, period)
     if isinstance(ahead, PeriodTables):
@@ -196,6 +200,8 @@ def compare_with_previous(
     from exports.previous import read_previous
     from transforms.changes import changes_since, no_changes
 
+    stop_if_interrupted()  # in case a library swallowed a Ctrl-C or SIGTERM
+
     label = period.label
     try:
         previous = read_previous(out_root, la_code, period.census)
@@ -229,6 +235,8 @@ def export_submission(
     changes: PeriodChanges,
 ) -> Any:
     from exports.submission import write_submission
+
+    stop_if_interrupted()  # in case a library swallowed a Ctrl-C or SIGTERM
 
     validation = prepared.validation
     try:
@@ -381,6 +389,8 @@ def package_period(prepared: PreparedInputs, period: Period, recipient: str) -> 
     """The transfer package of the period just written, encrypted to the configured recipient
     (spec section 6): what the six-monthly deployment hands to whoever uploads it."""
     from exports.package import build_package
+
+    stop_if_interrupted()  # in case a library swallowed a Ctrl-C or SIGTERM
 
     try:
         built = build_package(prepared.out_root, prepared.la_code, period.census, recipient)

@@ -44,7 +44,8 @@ import typer
 
 from exports.audit import AUDIT_NAME, AuditRecord, append_audit
 from flows.settings import ConfigError, Settings, load_settings
-from nis_pipeline.terminate import TERMINATED_EXIT, Terminated
+from flows.signals import signal_inside
+from nis_pipeline.terminate import TERMINATED_EXIT, Terminated, sigterm_received
 from schemas.errors import ExitCode
 from schemas.models import EXTRACT_NAMES
 
@@ -241,6 +242,16 @@ def where_raised(exc: BaseException) -> str:
     return f"{type(exc).__name__} at {Path(last.filename).name}:{last.lineno} in {last.name}"
 
 
+def interrupt_behind(exc: Exception) -> KeyboardInterrupt | None:
+    """The interrupt to end with when ``exc`` was caused by a Ctrl-C or SIGTERM
+    (:class:`Terminated` for SIGTERM), else None. Since the handler notes a SIGTERM, one that
+    a library turned into any error at all still ends the command as interrupted."""
+    found = signal_inside(exc)
+    if sigterm_received() or (found is not None and not isinstance(found, KeyboardInterrupt)):
+        return Terminated()  # SIGTERM, or Prefect's TerminationSignal for it
+    return found if isinstance(found, KeyboardInterrupt) else None
+
+
 @contextmanager
 def audited(command: str, *, config: Path | None, out: Path | None) -> Iterator[CommandAudit]:
     """Run a command body and append its audit line however it ends (see the module notes)."""
@@ -264,6 +275,15 @@ def audited(command: str, *, config: Path | None, out: Path | None) -> Iterator[
         audit.finish(130)
         raise
     except Exception as exc:
+        interrupt = interrupt_behind(exc)
+        if interrupt is not None:
+            # A library turned the Ctrl-C or SIGTERM into its own error: stopped, not failed.
+            audit.record.outcome = "interrupted"
+            if isinstance(interrupt, Terminated):
+                audit.finish(TERMINATED_EXIT)
+                raise typer.Exit(TERMINATED_EXIT) from None
+            audit.finish(130)
+            raise interrupt from None
         where = where_raised(exc)
         audit.finish(ExitCode.FAILED, crashed=type(exc).__name__)
         print(f"error: nis {command} failed unexpectedly: {where}", file=sys.stderr)

@@ -12,29 +12,46 @@ from __future__ import annotations
 
 import signal
 
-from flows.signals import Terminated  # no import beyond the standard library
+from flows.signals import (  # standard library only
+    Terminated,
+    note_interrupt,
+    sigterm_noted,
+    watch_for_interrupts,
+)
 
 TERMINATED_EXIT = 143
 
 
-_received = False
-
-
 def end_on_sigterm_as_on_ctrl_c() -> None:
-    """Make SIGTERM raise :class:`Terminated` in the main thread."""
+    """Make SIGTERM raise :class:`Terminated` in the main thread, and note each Ctrl-C and
+    SIGTERM so that a task still stops a run whose interrupt a library swallowed."""
 
     def raise_terminated(signum: int, frame: object) -> None:
-        global _received
-        _received = True
+        note_interrupt("sigterm")
         raise Terminated()
 
+    def raise_interrupt(signum: int, frame: object) -> None:
+        note_interrupt("sigint")
+        raise KeyboardInterrupt()
+
+    watch_for_interrupts()
     signal.signal(signal.SIGTERM, raise_terminated)
+    # Only where Ctrl-C is Python's default: a background job started with it ignored keeps it
+    # so (as POSIX tools do).
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, raise_interrupt)
+
+
+def sigterm_received() -> bool:
+    """Whether this process's SIGTERM handler has run (Prefect's own, while a flow runs, hands
+    the signal on to it)."""
+    return sigterm_noted()
 
 
 def exit_code(code: int) -> int:
     """The exit code to end with: typer ends any KeyboardInterrupt outside a command's audited
     body with 130; after SIGTERM that is 143."""
-    return TERMINATED_EXIT if _received and code == 130 else code
+    return TERMINATED_EXIT if sigterm_noted() and code == 130 else code
 
 
 def stopped_line(code: int, args: list[str]) -> str | None:

@@ -14,6 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from flows.signals import forget_interrupts, note_interrupt
 from nis_pipeline import terminate
 from nis_pipeline.audit_scope import CommandAudit, audited, current_flow_run_id
 from nis_pipeline.terminate import Terminated, end_on_sigterm_as_on_ctrl_c
@@ -163,7 +164,7 @@ def test_sigterm_raises_terminated_and_sets_the_exit_code() -> None:
         assert terminate.exit_code(130) == 143 and terminate.exit_code(2) == 2
     finally:
         signal.signal(signal.SIGTERM, before)
-        terminate._received = False
+        forget_interrupts()
 
 
 def test_an_interrupted_command_says_it_stopped() -> None:
@@ -247,3 +248,62 @@ def test_a_signal_prefect_turned_into_its_own_error_still_ends_the_run_as_interr
     error.__context__ = Terminated() if signal_raised == "ours" else TerminationSignal(signal=15)
     with pytest.raises(Terminated):
         _report(FailedState(error))
+
+
+@pytest.mark.parametrize(
+    ("wrapped", "code"),
+    [(KeyboardInterrupt, 130), (Terminated, 143), ("prefect", 143), ("sigterm noted", 143)],
+)
+def test_a_command_whose_interrupt_a_library_turned_into_an_error_is_interrupted(
+    tmp_path: Path, wrapped: object, code: int
+) -> None:
+    """Ctrl-C while Prefect was imported (its logging serialises its settings: pydantic wraps
+    the signal twice and keeps only its name) ended `nis run` "failed unexpectedly:
+    PydanticSerializationError", exit 1, audited as failed."""
+    from prefect.exceptions import TerminationSignal
+    from pydantic import BaseModel, model_serializer
+
+    raised: BaseException
+    if wrapped == "prefect":
+        raised = TerminationSignal(signal=15)
+    elif wrapped == "sigterm noted":
+        raised = ValueError("an error the signal caused, which names no signal")
+    else:
+        assert isinstance(wrapped, type)
+        raised = wrapped()
+
+    class Inner(BaseModel):
+        @model_serializer(mode="plain")
+        def _ser(self) -> object:
+            raise raised
+
+    class Outer(BaseModel):
+        inner: Inner = Inner()
+
+    out = tmp_path / "out"
+
+    def body(audit: CommandAudit) -> None:
+        if wrapped == "sigterm noted":
+            note_interrupt("sigterm")
+        Outer().model_dump()
+
+    try:
+        result = CliRunner().invoke(_app(body), ["cmd", "--out", str(out)])
+    finally:
+        forget_interrupts()
+    assert result.exit_code == code
+    [entry] = _entries(out)
+    assert (entry["outcome"], entry["exit_code"]) == ("interrupted", code)
+    assert "failed unexpectedly" not in result.output
+
+
+def test_an_unaudited_command_whose_interrupt_was_wrapped_is_interrupted() -> None:
+    from nis_pipeline.cli import _crashed
+
+    wrapped = ValueError("Task run is not set")
+    wrapped.__context__ = Terminated()
+    assert _crashed("validate", wrapped).exit_code == 143
+    wrapped.__context__ = KeyboardInterrupt()
+    with pytest.raises(KeyboardInterrupt):
+        _crashed("validate", wrapped)
+    assert _crashed("validate", ValueError("a bug")).exit_code == 1
