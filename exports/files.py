@@ -75,9 +75,15 @@ def atomic_path(path: Path) -> Iterator[Path]:
     fsync_dir(path.parent)
 
 
+# Big blocks: reading and hashing release the GIL, and each block takes it back once. While the
+# reading threads of a run from workbooks held it for long scans of a sheet's XML, an interrupted
+# run took seconds to hash its sources for the audit line in 1 MiB blocks.
+_HASH_BLOCK = 16 << 20
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
+        for block in iter(lambda: f.read(_HASH_BLOCK), b""):
             digest.update(block)
     return digest.hexdigest()

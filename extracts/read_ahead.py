@@ -29,6 +29,9 @@ from schemas.raw import RawExtract
 READ_AHEAD_THREADS = 1
 WORKBOOK_READ_AHEAD_THREADS = 2
 
+# The reading threads' names begin so: an interrupted command does not wait for them to end.
+READ_THREADS = "nis-read-ahead"
+
 FileSignature = tuple[str, int, int, int]
 
 
@@ -99,7 +102,7 @@ class ReadAhead:
         self.order = _largest_first(Path(source.folder))
         workbooks = _suffix(Path(source.folder), self.order[0]) == ".xlsx"
         self.threads = WORKBOOK_READ_AHEAD_THREADS if workbooks else READ_AHEAD_THREADS
-        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="nis-read-ahead")
+        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix=READ_THREADS)
         self._reads: dict[str, Future[Read]] = {
             name: self._pool.submit(_read, source, name) for name in self.order
         }
@@ -140,12 +143,14 @@ class ReadAhead:
         """Let go of the frames read, so the run alone decides how long they live."""
         self._all = {}
 
-    def close(self) -> None:
-        """Drop what was not taken (a run that stopped early); waits for a read under way."""
+    def close(self, wait: bool = True) -> None:
+        """Drop what was not taken (a run that stopped early). Waits for a read under way unless
+        told not to (an interrupted command, which then ends without it: ``READ_THREADS``)."""
         for read in self._reads.values():
             read.cancel()
-        for read in self._reads.values():
-            if not read.cancelled():
-                read.result()  # a read under way: wait for it (its error is kept, not raised)
+        if wait:
+            for read in self._reads.values():
+                if not read.cancelled():
+                    read.result()  # a read under way: wait for it (its error is kept, not raised)
         self._reads.clear()
         self.forget()

@@ -156,8 +156,32 @@ def _checked(data: bytes) -> tuple[list[str], dict[tuple[int, int], Any]] | None
     return None if overrides is None else (names, overrides)
 
 
+def _pieces(xml: bytes, closing: bytes) -> list[memoryview]:
+    """``xml`` cut after a ``closing`` tag (a row's, a shared string's) every few MiB. No pattern
+    here matches across such a cut, so scanning the pieces finds what scanning the whole finds;
+    and a scan of one piece holds the GIL for milliseconds, where one of a sheet's hundreds of
+    MiB held it for a second or more: the command's own thread (its imports, Prefect's API
+    calls, a Ctrl-C's clean-up) waited on it."""
+    view = memoryview(xml)
+    pieces: list[memoryview] = []
+    start = 0
+    while start < len(xml):
+        cut = xml.find(closing, start + _PIECE)
+        end = len(xml) if cut < 0 else cut + len(closing)
+        pieces.append(view[start:end])
+        start = end
+    return pieces
+
+
+_PIECE = 4 << 20
+
+
+def _search_any(patterns: tuple[re.Pattern[bytes], ...], pieces: list[memoryview]) -> bool:
+    return any(pattern.search(piece) for piece in pieces for pattern in patterns)
+
+
 def _unsafe_strings(shared: bytes) -> bool:
-    return any(pattern.search(shared) for pattern in _STRINGS_UNSAFE)
+    return _search_any(_STRINGS_UNSAFE, _pieces(shared, b"</si>"))
 
 
 def _calamine_cells(data: bytes, names: list[str]) -> list[list[Any]] | None:
@@ -325,16 +349,18 @@ def _format_kind(format_id: str, custom: dict[str, str]) -> str | None:
 def _sheet_is_safe(xml: bytes) -> bool:
     if any(text in xml for text in _SHEET_UNSAFE_TEXT):
         return False
-    if any(pattern.search(xml) for pattern in _SHEET_UNSAFE):
+    pieces = _pieces(xml, b"</row>")
+    if _search_any(_SHEET_UNSAFE, pieces):
         return False
-    rows = _CELL_ROW.findall(xml)
+    rows = [row for piece in pieces for row in _CELL_ROW.findall(piece)]
     cells = len(rows)
     if xml.count(b'<c r="') != cells:  # a place that is not a plain cell reference
         return False
     if not cells:
         return True
     last_row = int(np.array(rows).astype(np.int64).max())
-    last_column = max(column_number(c.decode("ascii")) for c in set(_CELL_COLUMN.findall(xml)))
+    letters = {c for piece in pieces for c in _CELL_COLUMN.findall(piece)}
+    last_column = max(column_number(c.decode("ascii")) for c in letters)
     if last_row > EXCEL_MAX_ROWS or last_column > EXCEL_MAX_COLUMNS:
         return False
     return last_row * last_column <= max(4 * cells, 1_000_000)
@@ -356,7 +382,7 @@ def _dates_openpyxl_reads_alone(
         + styles
         + rb')"( t="\w+")?([^>]*)>(?:<v>([^<]*)</v>)?'
     )
-    found = styled.findall(xml)
+    found = [cell for piece in _pieces(xml, b"</row>") for cell in styled.findall(piece)]
     places: list[tuple[bytes, bytes, bytes]] = []
     values: list[bytes] = []
     for letters, row, style, kind, rest, value in found:

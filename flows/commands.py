@@ -100,6 +100,9 @@ def _run_flow(flow_fn: Any, observer: StateObserver | None = None, **parameters:
         return _error(str(exc), exc.exit_code)
     except Exception as exc:  # Prefect could not start (its temporary API, its database)
         return _error(f"the run could not start: {type(exc).__name__}", ExitCode.FAILED)
+    except BaseException:  # Ctrl-C or SIGTERM: the command ends without the reads under way
+        stop_read_ahead(wait=False)
+        raise
     finally:
         stop_read_ahead()
         if before is None:

@@ -97,7 +97,7 @@ def prefect_api() -> Iterator[str]:
 
     configured = get_current_settings().api.url
     if configured:
-        _stop_early_api()  # started on the guess that none was configured
+        stop_early_api()  # started on the guess that none was configured
         if not _healthy(configured, timeout=10):
             raise PrefectUnavailableError(
                 f"the Prefect server at {configured} (PREFECT_API_URL) does not answer: start "
@@ -157,10 +157,11 @@ def start_temporary_api() -> None:
     global _early
     if _early is None and os.name == "posix" and not os.environ.get("PREFECT_API_URL"):
         _early = _ApiProcess()
-        atexit.register(_stop_early_api)  # a command that stops before its run starts
+        atexit.register(stop_early_api)  # a command that stops before its run starts
 
 
-def _stop_early_api() -> None:
+def stop_early_api() -> None:
+    """Stop the temporary API started early, if no run took it (also at the command's exit)."""
     global _early
     if _early is not None:
         _early.stop()

@@ -11,11 +11,12 @@ it validates the frames it was given itself, so its result and its errors are al
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING
 
-from extracts.read_ahead import ReadAhead
+from extracts.read_ahead import READ_THREADS, ReadAhead
 from extracts.source import ExtractSource
 from flows.settings import Settings
 from flows.work_ahead import WorkAhead
@@ -83,9 +84,19 @@ def validated_ahead(
     return _validation.take(raw, extract_date, la_code) if _validation is not None else None
 
 
-def stop_read_ahead() -> None:
+def stop_read_ahead(wait: bool = True) -> None:
+    """Drop the work ahead; ``wait=False`` (an interrupted command) leaves a read under way to
+    the command's exit, which does not wait for it."""
     global _current, _validation
     _validation = None  # a validation under way is left to end on its own (a daemon thread)
     if _current is not None:
-        _current.close()
+        _current.close(wait)
         _current = None
+
+
+def reads_under_way() -> bool:
+    """Whether a read ahead is still going (left by an interrupted command)."""
+    return any(
+        thread.name.startswith(READ_THREADS) and thread.is_alive()
+        for thread in threading.enumerate()
+    )

@@ -179,3 +179,49 @@ def test_a_validation_ahead_that_failed_is_not_taken(tmp_path: Path, folder: Pat
     with pytest.raises(FatalInputError):
         validate(raw, EXTRACT_DAY, "E09000001")
     assert ahead.take(raw, EXTRACT_DAY, "E09000001") is None
+
+
+def test_an_interrupted_command_neither_waits_for_the_reads_nor_leaves_its_api(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C in the first seconds of a run from big workbooks waited for the reads under way
+    (one calamine call cannot be stopped part way), 23 to 32 s at 85,000 families: `close`
+    waited, and then the interpreter's exit. Now the command's clean-up runs and it ends without
+    them, still stopping a temporary API that no run took."""
+    import threading
+
+    import extracts.read_ahead as read_ahead_module
+    import flows.local_server
+    from flows.read_ahead import reads_under_way
+    from nis_pipeline.cli import _end_now_if_reading
+
+    release = threading.Event()
+    started = threading.Event()
+    real_read = read_ahead_module._read
+
+    def slow_read(source: ExtractSource, name: str) -> object:
+        started.set()
+        release.wait(30)
+        return real_read(source, name)
+
+    monkeypatch.setattr(read_ahead_module, "_read", slow_read)
+    ahead = ReadAhead(ExtractSource(folder=folder))
+    try:
+        assert started.wait(10)
+        ahead.close(wait=False)  # returns with a read under way
+        assert reads_under_way()
+        ended: list[int] = []
+        stopped: list[bool] = []
+        monkeypatch.setattr(os, "_exit", ended.append)
+        monkeypatch.setattr(flows.local_server, "stop_early_api", lambda: stopped.append(True))
+        _end_now_if_reading(130)
+        assert ended == [130] and stopped == [True]
+    finally:
+        release.set()
+    for thread in threading.enumerate():
+        if thread.name.startswith(read_ahead_module.READ_THREADS):
+            thread.join(30)
+    assert not reads_under_way()
+    ended.clear()
+    _end_now_if_reading(130)  # nothing under way: the interpreter ends as usual
+    assert ended == []

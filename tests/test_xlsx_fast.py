@@ -24,6 +24,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ERROR_CODES
 
 import extracts.reader as reader
+import extracts.xlsx_fast as xlsx_fast
 from extracts.text import clean_text, column_to_text
 from extracts.xlsx_fast import sheet_rows_fast
 
@@ -218,23 +219,56 @@ def same_reading(data: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
 _SETTINGS = settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
+# The checks scan a sheet's XML in pieces of a few MiB cut after a row (a shared string): the
+# workbooks here are small, so they are also scanned cut after every row or few rows.
+PIECES = st.sampled_from([1, 120, 4 << 20])
+
+
 @_SETTINGS
-@given(sheet=sheets(odd_values, PLAIN_FORMATS + OTHER_FORMATS), writer=st.integers(0, 2))
+@given(
+    sheet=sheets(odd_values, PLAIN_FORMATS + OTHER_FORMATS),
+    writer=st.integers(0, 2),
+    piece=PIECES,
+)
 def test_reads_every_workbook_as_openpyxl_does(
-    sheet: tuple[Cells, int], writer: int, monkeypatch: pytest.MonkeyPatch
+    sheet: tuple[Cells, int], writer: int, piece: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = [lambda d: d, as_shared_strings, as_excel_writes][writer](workbook(*sheet))
-    same_reading(data, monkeypatch)
+    with monkeypatch.context() as patch:
+        patch.setattr(xlsx_fast, "_PIECE", piece)
+        same_reading(data, monkeypatch)
 
 
 @_SETTINGS
-@given(sheet=sheets(plain_values, PLAIN_FORMATS), writer=st.integers(0, 2))
+@given(sheet=sheets(plain_values, PLAIN_FORMATS), writer=st.integers(0, 2), piece=PIECES)
 def test_plain_workbooks_are_read_fast_and_alike(
-    sheet: tuple[Cells, int], writer: int, monkeypatch: pytest.MonkeyPatch
+    sheet: tuple[Cells, int], writer: int, piece: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = [lambda d: d, as_shared_strings, as_excel_writes][writer](workbook(*sheet))
-    assert sheet_rows_fast(data) is not None
-    same_reading(data, monkeypatch)
+    with monkeypatch.context() as patch:
+        patch.setattr(xlsx_fast, "_PIECE", piece)
+        assert sheet_rows_fast(data) is not None
+        same_reading(data, monkeypatch)
+
+
+@given(
+    rows=st.lists(st.binary(max_size=30).map(lambda b: b.replace(b"</row>", b"")), max_size=12),
+    piece=st.integers(1, 200),
+)
+def test_a_sheet_is_scanned_in_pieces_cut_after_a_row(rows: list[bytes], piece: int) -> None:
+    """The pieces put together are the XML, and every piece but the last ends a row and is at
+    least a piece long: no pattern of the checks can match across a cut."""
+    xml = b"<sheetData>" + b"".join(b"<row>" + row + b"</row>" for row in rows) + b"</sheetData>"
+    original = xlsx_fast._PIECE
+    try:
+        xlsx_fast._PIECE = piece
+        pieces = [bytes(p) for p in xlsx_fast._pieces(xml, b"</row>")]
+    finally:
+        xlsx_fast._PIECE = original
+    assert b"".join(pieces) == xml
+    for one in pieces[:-1]:
+        assert one.endswith(b"</row>") and len(one) >= piece + len(b"</row>")
+    assert all(pieces)
 
 
 def one_column_book(values: list[Any], number_format: str = "General") -> bytes:
@@ -440,23 +474,26 @@ def test_a_workbook_redefining_a_built_in_format_is_left_to_openpyxl(
         (b"<is><t>P1</t></is>", b"<is><r><t>P</t></r><r><t>1</t></r></is>"),
         # a formula's cached text
         (
-            b'<c r="A2" t="inlineStr"><is><t>P1</t></is></c>',
-            b'<c r="A2" t="str"><f>"P"&amp;1</f><v>P1</v></c>',
+            b'<c r="A3" t="inlineStr"><is><t>P1</t></is></c>',
+            b'<c r="A3" t="str"><f>"P"&amp;1</f><v>P1</v></c>',
         ),
         # a carriage return the XML holds raw
         (b"<t>P1</t>", b'<t xml:space="preserve">P\r1</t>'),
         # an ISO date cell
         (
-            b'<c r="A2" t="inlineStr"><is><t>P1</t></is></c>',
-            b'<c r="A2" t="d"><v>2024-01-31</v></c>',
+            b'<c r="A3" t="inlineStr"><is><t>P1</t></is></c>',
+            b'<c r="A3" t="d"><v>2024-01-31</v></c>',
         ),
     ],
     ids=["untrimmed", "inline-rich-text", "formula-text", "raw-carriage-return", "iso-date"],
 )
+@pytest.mark.parametrize("piece", [1, 4 << 20], ids=["a-piece-a-row", "one-piece"])
 def test_cells_calamine_reads_otherwise_are_left_to_openpyxl(
-    old: bytes, new: bytes, monkeypatch: pytest.MonkeyPatch
+    old: bytes, new: bytes, piece: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = rewrite_zip(one_column_book(["P1", "P2"]), _sheet1(lambda xml: xml.replace(old, new)))
+    monkeypatch.setattr(xlsx_fast, "_PIECE", piece)
+    book = one_column_book(["P0", "P1", "P2"])  # the cell changed is in the sheet's third row
+    data = rewrite_zip(book, _sheet1(lambda xml: xml.replace(old, new)))
     assert new in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
     assert sheet_rows_fast(data) is None
     same_reading(data, monkeypatch)
