@@ -307,3 +307,23 @@ def test_an_unaudited_command_whose_interrupt_was_wrapped_is_interrupted() -> No
     with pytest.raises(KeyboardInterrupt):
         _crashed("validate", wrapped)
     assert _crashed("validate", ValueError("a bug")).exit_code == 1
+
+
+def test_ctrl_c_while_the_command_line_is_imported_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C in the first tenth of a second printed a traceback of typer's imports and ended
+    the process by the signal (exit -2)."""
+    import sys
+
+    from nis_pipeline.console import main
+
+    class Importing:
+        def __getattr__(self, name: str) -> object:
+            raise KeyboardInterrupt
+
+    monkeypatch.setitem(sys.modules, "nis_pipeline.cli", Importing())
+    with pytest.raises(SystemExit) as ended:
+        main()
+    assert ended.value.code == 130
+    assert capsys.readouterr().err == "stopped: nis was interrupted (Ctrl-C) before it began\n"

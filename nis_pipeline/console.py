@@ -1,0 +1,19 @@
+"""The ``nis`` console script's entry: the command line module is imported here, inside a guard.
+
+Ctrl-C in the first tenth of a second (while typer and the command line module are imported,
+before ``nis_pipeline.cli.main`` can install its handlers) printed a traceback of the imports
+and ended the process by the signal. Nothing has been read or written by then.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    try:
+        from nis_pipeline.cli import main as run_command_line
+    except KeyboardInterrupt:
+        print("stopped: nis was interrupted (Ctrl-C) before it began", file=sys.stderr)
+        raise SystemExit(130) from None
+    run_command_line()
