@@ -44,8 +44,8 @@ import typer
 
 from exports.audit import AUDIT_NAME, AuditRecord, append_audit
 from flows.settings import ConfigError, Settings, load_settings
-from flows.signals import signal_inside
-from nis_pipeline.terminate import TERMINATED_EXIT, Terminated, sigterm_received
+from flows.signals import signal_inside, sigterm_noted
+from nis_pipeline.terminate import TERMINATED_EXIT, Terminated
 from schemas.errors import ExitCode
 from schemas.models import EXTRACT_NAMES
 
@@ -244,10 +244,10 @@ def where_raised(exc: BaseException) -> str:
 
 def interrupt_behind(exc: Exception) -> KeyboardInterrupt | None:
     """The interrupt to end with when ``exc`` was caused by a Ctrl-C or SIGTERM
-    (:class:`Terminated` for SIGTERM), else None. Since the handler notes a SIGTERM, one that
+    (:class:`Terminated` for SIGTERM), else None. Since every SIGTERM is noted, one that
     a library turned into any error at all still ends the command as interrupted."""
     found = signal_inside(exc)
-    if sigterm_received() or (found is not None and not isinstance(found, KeyboardInterrupt)):
+    if sigterm_noted() or (found is not None and not isinstance(found, KeyboardInterrupt)):
         return Terminated()  # SIGTERM, or Prefect's TerminationSignal for it
     return found if isinstance(found, KeyboardInterrupt) else None
 

@@ -42,12 +42,6 @@ def end_on_sigterm_as_on_ctrl_c() -> None:
         signal.signal(signal.SIGINT, raise_interrupt)
 
 
-def sigterm_received() -> bool:
-    """Whether this process's SIGTERM handler has run (Prefect's own, while a flow runs, hands
-    the signal on to it)."""
-    return sigterm_noted()
-
-
 def exit_code(code: int) -> int:
     """The exit code to end with: typer ends any KeyboardInterrupt outside a command's audited
     body with 130; after SIGTERM that is 143."""
