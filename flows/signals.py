@@ -6,6 +6,8 @@ import os
 import re
 import signal as signals
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 # How pydantic-core names an exception raised inside a serialiser it called (its message is all
 # that is left of the exception when serialisers are nested: the outer error has no cause).
@@ -57,6 +59,40 @@ def _read_wakeups() -> None:
         _noted.add("sigint")
 
 
+_held = 0
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """While the audit line is written: a Ctrl-C or SIGTERM is noted, not raised. An impatient
+    second Ctrl-C while an interrupted command wrote its line left no line at all (spec section
+    8: one whatever the outcome). The handlers of ``nis_pipeline.terminate`` ask ``held``."""
+    global _held
+    _held += 1
+    try:
+        yield
+    finally:
+        _held -= 1
+
+
+def held() -> bool:
+    return _held > 0
+
+
+_raised = False
+
+
+def first_to_raise() -> bool:
+    """True the first time only: the handlers raise one interrupt, and note those after it. A
+    second Ctrl-C pressed while the first unwound (it is raised at the next call the main
+    thread makes, often the very ``__exit__`` of the command's audit) ended the command before
+    its clean-up and its audit line. One swallowed on its way is raised again by the next task
+    (``stop_if_interrupted``)."""
+    global _raised
+    first, _raised = not _raised, True
+    return first
+
+
 def note_interrupt(kind: str) -> None:
     """Record a Ctrl-C ("sigint") or SIGTERM ("sigterm") as its handler raises it."""
     _noted.add(kind)
@@ -69,8 +105,10 @@ def sigterm_noted() -> bool:
 
 def forget_interrupts() -> None:
     """For tests that send themselves a signal."""
+    global _raised
     _read_wakeups()
     _noted.clear()
+    _raised = False
 
 
 def stop_if_interrupted() -> None:

@@ -44,7 +44,7 @@ import typer
 
 from exports.audit import AUDIT_NAME, AuditRecord, append_audit
 from flows.settings import ConfigError, Settings, load_settings
-from flows.signals import signal_inside, sigterm_noted
+from flows.signals import interrupts_held, signal_inside, sigterm_noted
 from nis_pipeline.terminate import TERMINATED_EXIT, Terminated
 from schemas.errors import ExitCode
 from schemas.models import EXTRACT_NAMES
@@ -175,7 +175,12 @@ class CommandAudit:
 
     def finish(self, exit_code: int, crashed: str | None = None) -> bool:
         """Complete the record and append it; False (after one line on stderr) when it could
-        not be appended."""
+        not be appended. A Ctrl-C or SIGTERM meanwhile waits for the line (``interrupts_held``):
+        the command is ending anyway."""
+        with interrupts_held():
+            return self._finish(exit_code, crashed)
+
+    def _finish(self, exit_code: int, crashed: str | None) -> bool:
         record = self.record
         record.exit_code = exit_code
         if crashed is not None:

@@ -14,6 +14,8 @@ import signal
 
 from flows.signals import (  # standard library only
     Terminated,
+    first_to_raise,
+    held,
     note_interrupt,
     sigterm_noted,
     watch_for_interrupts,
@@ -28,11 +30,13 @@ def end_on_sigterm_as_on_ctrl_c() -> None:
 
     def raise_terminated(signum: int, frame: object) -> None:
         note_interrupt("sigterm")
-        raise Terminated()
+        if not held() and first_to_raise():
+            raise Terminated()
 
     def raise_interrupt(signum: int, frame: object) -> None:
         note_interrupt("sigint")
-        raise KeyboardInterrupt()
+        if not held() and first_to_raise():
+            raise KeyboardInterrupt()
 
     watch_for_interrupts()
     signal.signal(signal.SIGTERM, raise_terminated)

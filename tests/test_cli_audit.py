@@ -7,7 +7,7 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -153,18 +153,61 @@ def test_an_interrupted_command_is_recorded(tmp_path: Path, interrupt: type, cod
     assert (entry["outcome"], entry["exit_code"]) == ("interrupted", code)
 
 
-def test_sigterm_raises_terminated_and_sets_the_exit_code() -> None:
-    before = signal.getsignal(signal.SIGTERM)
+@pytest.fixture
+def command_handlers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The console script's signal handlers in this process, for one test."""
+    import flows.signals
+
+    monkeypatch.setattr(flows.signals, "_wakeup", None)
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    wakeup = signal.set_wakeup_fd(-1)
     try:
         end_on_sigterm_as_on_ctrl_c()
-        assert terminate.exit_code(130) == 130  # Ctrl-C, no SIGTERM yet
-        with pytest.raises(Terminated):
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(1)  # the handler runs between bytecodes, here at once
-        assert terminate.exit_code(130) == 143 and terminate.exit_code(2) == 2
+        yield
     finally:
-        signal.signal(signal.SIGTERM, before)
+        signal.signal(signal.SIGTERM, before[0])
+        signal.signal(signal.SIGINT, before[1])
+        signal.set_wakeup_fd(wakeup)
         forget_interrupts()
+
+
+def _signal_self(signum: int) -> None:
+    os.kill(os.getpid(), signum)
+    time.sleep(0.5)  # the handler runs between bytecodes, here at once
+
+
+def test_sigterm_raises_terminated_and_sets_the_exit_code(command_handlers: None) -> None:
+    assert terminate.exit_code(130) == 130  # Ctrl-C, no SIGTERM yet
+    with pytest.raises(Terminated):
+        _signal_self(signal.SIGTERM)
+    assert terminate.exit_code(130) == 143 and terminate.exit_code(2) == 2
+
+
+def test_a_second_ctrl_c_does_not_cut_the_first_ones_clean_up_short(
+    command_handlers: None,
+) -> None:
+    """Pressed twice, Ctrl-C raised again while the first unwound (at the next call: often the
+    audit's own ``__exit__``), and the command ended with no audit line (4 runs in 5)."""
+    from flows.signals import stop_if_interrupted
+
+    with pytest.raises(KeyboardInterrupt):
+        _signal_self(signal.SIGINT)
+    _signal_self(signal.SIGINT)  # noted, not raised
+    _signal_self(signal.SIGTERM)
+    assert terminate.exit_code(130) == 143  # the SIGTERM is still told
+    with pytest.raises(Terminated):  # and a run whose first was swallowed stops at its next step
+        stop_if_interrupted()
+
+
+def test_no_interrupt_cuts_the_audit_line_short(command_handlers: None) -> None:
+    from flows.signals import interrupts_held, stop_if_interrupted
+
+    with interrupts_held():
+        _signal_self(signal.SIGINT)
+        written = True
+    assert written
+    with pytest.raises(KeyboardInterrupt):
+        stop_if_interrupted()
 
 
 def test_an_interrupted_command_says_it_stopped() -> None:
