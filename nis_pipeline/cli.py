@@ -18,6 +18,7 @@ import typer
 
 from flows.startup_gc import startup_imports
 from nis_pipeline import terminate
+from nis_pipeline.stdout_gone import keep_going_when_the_reader_leaves
 
 app = typer.Typer(
     add_completion=False,
@@ -441,6 +442,7 @@ def alerts(
 def main() -> None:
     """The ``nis`` console script."""
     leave_out_hypothesis()
+    keep_going_when_the_reader_leaves()
     terminate.end_on_sigterm_as_on_ctrl_c()
     try:
         app()

@@ -227,3 +227,30 @@ def test_the_temporary_api_answers_without_nagles_delay() -> None:
             server.close()
 
     assert asyncio.run(accepted_nodelay()) != 0
+
+
+def test_a_run_whose_reader_has_gone_still_writes_its_submission(tmp_path: Path) -> None:
+    """``nis hub ... | head -1``: the hub's flow failed on its second line (BrokenPipeError) and
+    wrote no council; a run ended exit 1 on its summary. Output nobody reads now goes nowhere
+    and the command finishes as it would have."""
+    source = synthetic_extracts(tmp_path / "extracts", families=60, seed=3)
+    config = write_config(tmp_path / "nis.toml")
+    home, out = tmp_path / "prefect-home", tmp_path / "out"
+    home.mkdir()
+    run = subprocess.Popen(
+        [NIS, "run", "--census", "2026-03-31", "--source", str(source), "--config", str(config),
+         "--out", str(out), "--verbose"],
+        env=_environment(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert run.stdout is not None and run.stderr is not None
+    run.stdout.close()  # the reader leaves before the first line
+    run.stderr.close()  # and so does the terminal's (2>&1 | head)
+    try:
+        assert run.wait(timeout=240) == 0
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert (out / "E08000012" / "2026-03-31" / "manifest.json").exists()
+    [line] = (out / "audit.jsonl").read_text().splitlines()
+    assert json.loads(line)["outcome"] == "ok"
+    assert _none_left(home) == []
