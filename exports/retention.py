@@ -7,7 +7,13 @@ pipeline makes for C, and nothing else:
 - ``{C}.replaced-<n>/`` folders kept beside it when a submission was replaced;
 - ``{C}.failed-validation_report.xlsx``, the report of a failed rerun beside a finished folder;
 - leftovers of C's runs: ``.{C}.partial-*`` folders, the ``.{C}.lock`` file and half-written
-  temporary files ``.{C}.failed-validation_report.xlsx.*.tmp``.
+  temporary files ``.{C}.failed-validation_report.xlsx.*.tmp``;
+- ``.{C}.purging-*`` folders: what a purge was removing when it was stopped.
+
+A folder is first renamed out of the way (``.{C}.purging-{name}``: one step, so it is gone from
+its name whole) and then removed, so a purge stopped part way (Ctrl-C, a full disk, a crash)
+leaves no half-removed census folder that a run could take for the previous submission; the
+next purge removes what it left.
 
 Anything else (another name, a date that is not a census date, ``audit.jsonl``, any file outside
 an LA folder) is never touched. A symbolic link is never followed and never removed: a linked LA
@@ -40,7 +46,9 @@ _CENSUS_NAMES = (
     re.compile(rf"\.{_DATE}\.partial-.+"),
     re.compile(rf"\.{_DATE}\.lock"),
     re.compile(rf"\.{_DATE}\.failed-{re.escape(REPORT_NAME)}\..+\.tmp"),
+    re.compile(rf"\.{_DATE}\.purging-.+"),
 )
+_PURGING = re.compile(rf"\.{_DATE}\.purging-.+")
 
 
 def census_of(name: str) -> date | None:
@@ -112,11 +120,16 @@ def plan_purge(out_root: Path, before: date, la_codes: Sequence[str] | None = No
     return PurgePlan(items, skipped)
 
 
-def _remove(path: Path) -> None:
+def _remove(item: PurgeItem) -> None:
+    path = item.path
     if path.is_symlink():  # appeared since the plan: never delete through it
         raise OSError("it is now a symbolic link")
     if path.is_dir():
-        shutil.rmtree(path)
+        doomed = path
+        if not _PURGING.fullmatch(path.name):
+            doomed = path.with_name(f".{item.census.isoformat()}.purging-{path.name}")
+            path.rename(doomed)  # gone from its name whole, before anything in it is removed
+        shutil.rmtree(doomed)
     elif path.exists():
         path.unlink()
 
@@ -141,7 +154,7 @@ def purge(out_root: Path, plan: PurgePlan) -> PurgeResult:
                         failed.append((item.path, "outside the output folder"))
                         continue
                     try:
-                        _remove(item.path)
+                        _remove(item)
                     except OSError as exc:
                         failed.append((item.path, exc.strerror or str(exc)))
                     else:

@@ -73,6 +73,7 @@ def test_names_the_pipeline_makes_and_no_others() -> None:
     assert census_of("2025-03-31") == date(2025, 3, 31)
     assert census_of("2025-03-31.replaced-12") == date(2025, 3, 31)
     assert census_of(".2025-09-30.partial-x1") == date(2025, 9, 30)
+    assert census_of(".2025-09-30.purging-2025-09-30.replaced-1") == date(2025, 9, 30)
     for name in ("2025-03-30", "2025-03-31-old", "2025-13-31", "x2025-03-31", "2025-03-31.zip"):
         assert census_of(name) is None
 
@@ -158,3 +159,40 @@ def test_nothing_to_purge_and_no_output_folder(tmp_path: Path) -> None:
     plan = plan_purge(out, date(2026, 3, 31))
     assert plan.items == [] and purge(out, plan).removed == []
     assert os.listdir(out / LA) == ["2026-03-31"]
+
+
+def test_a_purge_stopped_part_way_leaves_no_half_removed_census_folder(
+    out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during a purge left a census folder with some of its files gone: a run of the next
+    census would take it for the previous submission and find it altered. Each folder is renamed
+    out of the way first; the next purge removes what the stopped one left."""
+    import shutil
+
+    import exports.retention
+
+    real_rmtree = shutil.rmtree
+
+    def stopped(path: Path) -> None:
+        (Path(path) / "manifest.json").unlink()  # part of it is gone, then Ctrl-C
+        raise KeyboardInterrupt
+
+    before = _tree(out)
+    monkeypatch.setattr(exports.retention.shutil, "rmtree", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        purge(out, plan_purge(out, date(2025, 1, 1), [LA]))
+    monkeypatch.setattr(exports.retention.shutil, "rmtree", real_rmtree)
+    assert not (out / LA / "2024-03-31").exists()  # gone from its name, whole
+    left = out / LA / ".2024-03-31.purging-2024-03-31"
+    assert (left / f"nis_{LA}_2024-03-31_individuals.csv").exists()
+
+    again = plan_purge(out, date(2025, 1, 1), [LA])
+    assert f"{LA}/.2024-03-31.purging-2024-03-31" in _names(out, [i.path for i in again.items])
+    result = purge(out, again)
+    assert not result.failed
+    removed = {
+        path
+        for path in before
+        if any(path == r or path.startswith(r + "/") for r in EXPECTED_BEFORE_2025)
+    }
+    assert _tree(out) == before - removed  # as an uninterrupted purge leaves it
