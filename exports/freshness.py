@@ -54,23 +54,58 @@ def finished_files_if_up_to_date(
     manifest = read_manifest(folder)
     if manifest is None:
         return None
-    # A submission made under another version of the contract is not up to date, whatever its
-    # inputs: the same extracts would now give other files.
-    if manifest.get("contract_version") != CONTRACT_VERSION:
-        return None
-    if not input_hashes or manifest_input_hashes(manifest) != dict(input_hashes):
-        return None
-    # Its changes file compares with the previous submission: one replaced since then (or written
-    # since, where there was none) makes it stale.
-    if manifest.get("previous") != (None if previous is None else previous.as_json()):
-        return None
-    # Settings that shape the files besides the inputs (the column map, a set extract date):
-    # changed since, the same inputs would give other files.
-    if settings_sha256 is not None and manifest.get("settings_sha256") != settings_sha256:
+    if stale_reason(manifest, input_hashes, previous, settings_sha256) is not None:
         return None
     if altered_files(folder, manifest):
         return None
     return (*(name for name, _ in _listed_files(manifest)), MANIFEST_NAME)
+
+
+def stale_reason(
+    manifest: Mapping[str, Any],
+    input_hashes: Mapping[str, str],
+    previous: PreviousReference | None = None,
+    settings_sha256: str | None = None,
+) -> str | None:
+    """Why the submission of ``manifest`` is not what a run would write now (the same inputs,
+    previous submission and settings give the same files), in words for the person who must
+    decide whether to replace it; None when nothing differs. Names extracts and census dates
+    only."""
+    # A submission made under another version of the contract is not up to date, whatever its
+    # inputs: the same extracts would now give other files.
+    version = manifest.get("contract_version")
+    if version != CONTRACT_VERSION:
+        return f"made under version {version} of the contract (now {CONTRACT_VERSION})"
+    made_from = manifest_input_hashes(manifest)
+    if not input_hashes or made_from != dict(input_hashes):
+        names = sorted(
+            name
+            for name in set(made_from) | set(input_hashes)
+            if made_from.get(name) != input_hashes.get(name)
+        )
+        return f"made from other extracts ({', '.join(names) or 'none recorded'})"
+    # Its changes file compares with the previous submission: one replaced since then (or written
+    # since, where there was none) makes it stale.
+    recorded = manifest.get("previous")
+    if recorded != (None if previous is None else previous.as_json()):
+        if not isinstance(recorded, Mapping):
+            assert previous is not None
+            return (
+                "compared with no previous submission, and the one of "
+                f"{previous.census.isoformat()} has been written since"
+            )
+        census = recorded.get("census_date")
+        if previous is None:
+            return (
+                f"compared with the submission of {census}, which is no longer in the output "
+                "folder (purged or moved)"
+            )
+        return f"compared with the submission of {census} as it was then; it has been replaced"
+    # Settings that shape the files besides the inputs (the column map, a set extract date):
+    # changed since, the same inputs would give other files.
+    if settings_sha256 is not None and manifest.get("settings_sha256") != settings_sha256:
+        return "made with other settings (the column map, or a set extract date)"
+    return None
 
 
 def altered_files(folder: Path, manifest: Mapping[str, Any] | None = None) -> tuple[str, ...]:

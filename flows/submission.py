@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from prefect import flow, get_run_logger
 from prefect.states import Failed, State
 
-from exports.freshness import altered_files, finished_files_if_up_to_date
+from exports.freshness import altered_files, finished_files_if_up_to_date, stale_reason
 from exports.manifest import read_manifest
 from exports.previous import PreviousSubmissionError, previous_reference
 from exports.submission import REPORT_NAME, SubmissionExistsError, is_finished
@@ -176,7 +176,7 @@ def submit_period(
     elif not replace and is_finished(folder):
         # Known before anything is computed: the export would refuse it (and Prefect would log
         # the refusal as a task's traceback).
-        message = _in_the_way(folder)
+        message = _in_the_way(prepared, period)
         logger.error("%s: %s", label, message)
         result = PeriodResult(label, la, Outcome.FAILED, message=message)
     else:
@@ -206,11 +206,34 @@ def _compute_ahead(prepared: PreparedInputs, period: Period | None, out_root: Pa
     start_computing(prepared.validation.clean, period, period_tables)
 
 
-def _in_the_way(folder: Path) -> str:
+def _in_the_way(prepared: PreparedInputs, period: Period) -> str:
+    folder = prepared.out_root / prepared.la_code / period.label
+    why = _why_stale(prepared, period)
     return (
-        f"{folder} holds a finished submission made from other inputs or settings (such as "
-        "another extract date or column map), or compared with another previous submission: "
-        "run again with replace (--replace) to replace it; the old one is kept beside it"
+        f"{folder} holds a finished submission "
+        + (
+            why
+            if why is not None
+            else "made from other inputs or settings (such as another extract date or column "
+            "map), or compared with another previous submission"
+        )
+        + ": run again with replace (--replace) to replace it; the old one is kept beside it"
+    )
+
+
+def _why_stale(prepared: PreparedInputs, period: Period) -> str | None:
+    """Why the finished submission of ``period`` is not what this run would write, if that can
+    be said (its manifest and the previous submission's read)."""
+    out_root, la = prepared.out_root, prepared.la_code
+    manifest = read_manifest(out_root / la / period.label)
+    if manifest is None:
+        return None
+    try:
+        previous = previous_reference(out_root, la, period.census)
+    except PreviousSubmissionError:
+        return None
+    return stale_reason(
+        manifest, prepared.input_hashes, previous, prepared.settings.results_sha256()
     )
 
 
@@ -252,7 +275,7 @@ def _compute_and_export(
         logger.info("%s: writing the submission folder", label)
         written: Any = export_submission(prepared, period, computed, replace, changes)
     except SubmissionExistsError:  # finished by another run while this one computed
-        message = _in_the_way(out_root / la / label)
+        message = _in_the_way(prepared, period)
         logger.error("%s: %s", label, message)
         return PeriodResult(label, la, Outcome.FAILED, message=message), None
     except PipelineError as exc:

@@ -135,3 +135,40 @@ def test_the_settings_digest_follows_the_column_map_and_a_set_extract_date() -> 
     assert spelled.results_sha256() == mapped.results_sha256()  # matched as headers are
     # The threshold decides whether a submission is written, not what it holds.
     assert Settings(quarantine_threshold=0.2).results_sha256() == plain.results_sha256()
+
+
+def test_why_a_finished_submission_is_not_what_a_run_would_write() -> None:
+    """The refusal said only "made from other inputs or settings ..., or compared with another
+    previous submission": after `nis purge` of the census before, a person could not tell
+    which, nor whether replacing would lose anything."""
+    from exports.freshness import stale_reason
+
+    before = PreviousReference(date(2025, 3, 31), "d" * 64)
+    made: dict[str, Any] = {
+        "contract_version": CONTRACT_VERSION,
+        "input_extracts": [{"extract": k, "sha256": v} for k, v in HASHES.items()],
+        "previous": before.as_json(),
+        "settings_sha256": "f" * 64,
+    }
+    assert stale_reason(made, HASHES, before, "f" * 64) is None
+    assert stale_reason(made, HASHES, None, "f" * 64) == (
+        "compared with the submission of 2025-03-31, which is no longer in the output folder "
+        "(purged or moved)"
+    )
+    replaced = PreviousReference(date(2025, 3, 31), "e" * 64)
+    assert stale_reason(made, HASHES, replaced, "f" * 64) == (
+        "compared with the submission of 2025-03-31 as it was then; it has been replaced"
+    )
+    assert stale_reason({**made, "previous": None}, HASHES, before, "f" * 64) == (
+        "compared with no previous submission, and the one of 2025-03-31 has been written since"
+    )
+    changed = {**HASHES, "people": "c" * 64, "offences": "0" * 64}
+    assert stale_reason(made, changed, before, "f" * 64) == (
+        "made from other extracts (offences, people)"
+    )
+    assert stale_reason(made, HASHES, before, "0" * 64) == (
+        "made with other settings (the column map, or a set extract date)"
+    )
+    assert stale_reason({**made, "contract_version": "1"}, HASHES, before) == (
+        f"made under version 1 of the contract (now {CONTRACT_VERSION})"
+    )
