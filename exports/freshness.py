@@ -89,7 +89,8 @@ def stale_reason(
     recorded = manifest.get("previous")
     if recorded != (None if previous is None else previous.as_json()):
         if not isinstance(recorded, Mapping):
-            assert previous is not None
+            if previous is None:  # a manifest edited by hand: its record cannot be read
+                return "compared with a previous submission its manifest does not name"
             return (
                 "compared with no previous submission, and the one of "
                 f"{previous.census.isoformat()} has been written since"

@@ -38,6 +38,8 @@ from schemas.codes import LA_CODE_PATTERN
 from transforms.periods import is_census
 
 _DATE = r"(?P<census>\d{4}-\d{2}-\d{2})"
+# What a purge renames a folder to before it removes it (``_remove``).
+_PURGING = re.compile(rf"\.{_DATE}\.purging-.+")
 # The names the pipeline gives to what it writes for a census date, and nothing else.
 _CENSUS_NAMES = (
     re.compile(rf"{_DATE}"),
@@ -46,9 +48,8 @@ _CENSUS_NAMES = (
     re.compile(rf"\.{_DATE}\.partial-.+"),
     re.compile(rf"\.{_DATE}\.lock"),
     re.compile(rf"\.{_DATE}\.failed-{re.escape(REPORT_NAME)}\..+\.tmp"),
-    re.compile(rf"\.{_DATE}\.purging-.+"),
+    _PURGING,
 )
-_PURGING = re.compile(rf"\.{_DATE}\.purging-.+")
 
 
 def census_of(name: str) -> date | None:

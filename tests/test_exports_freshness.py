@@ -169,6 +169,9 @@ def test_why_a_finished_submission_is_not_what_a_run_would_write() -> None:
     assert stale_reason(made, HASHES, before, "0" * 64) == (
         "made with other settings (the column map, or a set extract date)"
     )
+    assert stale_reason({**made, "previous": "edited"}, HASHES, None, "f" * 64) == (
+        "compared with a previous submission its manifest does not name"
+    )
     assert stale_reason({**made, "contract_version": "1"}, HASHES, before) == (
         f"made under version 1 of the contract (now {CONTRACT_VERSION})"
     )
