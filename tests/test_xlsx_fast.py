@@ -25,6 +25,7 @@ from openpyxl.cell.cell import ERROR_CODES
 
 import extracts.reader as reader
 import extracts.xlsx_fast as xlsx_fast
+from extracts.guards import column_number
 from extracts.text import clean_text, column_to_text
 from extracts.xlsx_fast import sheet_rows_fast
 
@@ -269,6 +270,72 @@ def test_a_sheet_is_scanned_in_pieces_cut_after_a_row(rows: list[bytes], piece: 
     for one in pieces[:-1]:
         assert one.endswith(b"</row>") and len(one) >= piece + len(b"</row>")
     assert all(pieces)
+
+
+# The cells' places as the checks used to find them, one regex match each: the reference.
+_PLACE = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"')
+
+
+def bounds_by_regex(xml: bytes) -> tuple[int, int, int] | None:
+    found = _PLACE.findall(xml)
+    if xml.count(b'<c r="') != len(found):
+        return None
+    if not found:
+        return 0, 0, 0
+    last_row = max(int(row) for _, row in found)
+    last_column = max(column_number(letters.decode()) for letters, _ in found)
+    return len(found), last_row, last_column
+
+
+# Bytes near what a sheet holds around its cells' places, so that hypothesis finds places cut
+# short, too long, lower case, without a quote, and places of every length.
+_FRAGMENTS = st.sampled_from(
+    [b'<c r="', b"<c r=", b"</row>", b'"', b"<", b"c", b" ", b"A", b"Z", b"XFD", b"ZZZZ", b"a"]
+)
+_PLACE_TRY = st.builds(
+    lambda letters, digits, end: b'<c r="' + letters.encode() + digits.encode() + end,
+    st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=0, max_size=4),
+    st.text("0123456789", min_size=0, max_size=9),
+    st.sampled_from([b'"', b'" t="n">', b"", b"a", b" ", b"<", b"</row>"]),
+)
+
+
+@given(
+    parts=st.lists(st.one_of(_FRAGMENTS, _PLACE_TRY, _PLACE_TRY), max_size=30),
+    piece=st.integers(1, 60),
+)
+def test_cell_bounds_are_the_regexs(parts: list[bytes], piece: int) -> None:
+    """The numpy count of the cells and of their last row and column is what a regex match of
+    every place gives, whatever the bytes and wherever the pieces are cut."""
+    xml = b"".join(parts)
+    original = xlsx_fast._PIECE
+    try:
+        xlsx_fast._PIECE = piece
+        assert xlsx_fast._cell_bounds(xlsx_fast._pieces(xml, b"</row>")) == bounds_by_regex(xml)
+    finally:
+        xlsx_fast._PIECE = original
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        (b"A1", (1, 1, 1)),
+        (b"XFD1048576", (1, 1_048_576, 16_384)),
+        (b"ZZZ9999999", (1, 9_999_999, 18_278)),
+        (b"AB10", (1, 10, 28)),
+    ],
+)
+def test_cell_bounds_by_hand(ref: bytes, expected: tuple[int, int, int]) -> None:
+    xml = b'<row><c r="B2"/><c r="' + ref + b'" t="n"><v>1</v></c></row>'
+    cells, row, column = xlsx_fast._cell_bounds(xlsx_fast._pieces(xml, b"</row>")) or (0, 0, 0)
+    assert (cells, row, column) == (2, max(2, expected[1]), max(2, expected[2]))
+
+
+@pytest.mark.parametrize("ref", [b"A12345678", b"ABCD1", b"1", b"A", b"a1", b"A1 "])
+def test_a_place_that_is_not_plain_has_no_bounds(ref: bytes) -> None:
+    xml = b'<row><c r="B2"/><c r="' + ref + b'" t="n"><v>1</v></c></row>'
+    assert xlsx_fast._cell_bounds(xlsx_fast._pieces(xml, b"</row>")) is None
+    assert xlsx_fast._cell_bounds(xlsx_fast._pieces(b'<c r="A1', b"</row>")) is None
 
 
 def one_column_book(values: list[Any], number_format: str = "General") -> bytes:
