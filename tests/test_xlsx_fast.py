@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from hostile_files import rewrite_zip
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl.cell.cell import ERROR_CODES
@@ -276,10 +276,20 @@ def test_a_sheet_is_scanned_in_pieces_cut_after_a_row(rows: list[bytes], piece: 
 _PLACE = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"')
 
 
+_CELL_TAG = re.compile(rb"<c [^<]*")  # up to the next tag: text holds no raw "<"
+_STYLE = re.compile(rb'\ss="')
+
+
 def bounds_by_regex(xml: bytes) -> tuple[int, int, int] | None:
     found = _PLACE.findall(xml)
     if xml.count(b'<c r="') != len(found):
         return None
+    for tag in _CELL_TAG.findall(xml):
+        styles = [match.start() for match in _STYLE.finditer(tag)]
+        if styles and (styles != [tag.index(b'"', 6) + 1] or not tag.startswith(b'<c r="')):
+            return None  # a style not right after the place, or two
+        if styles and tag[styles[0] : styles[0] + 1] != b" ":
+            return None
     if not found:
         return 0, 0, 0
     last_row = max(int(row) for _, row in found)
@@ -291,27 +301,43 @@ def bounds_by_regex(xml: bytes) -> tuple[int, int, int] | None:
 # short, too long, lower case, without a quote, and places of every length.
 _FRAGMENTS = st.sampled_from(
     [b'<c r="', b"<c r=", b"</row>", b'"', b"<", b"c", b" ", b"A", b"Z", b"XFD", b"ZZZZ", b"a"]
+    + [b' s="1"', b'\ns="1"', b's="', b' t="n"', b"<t>", b">", b'<row r="1" s="3">', b"<c "]
 )
 _PLACE_TRY = st.builds(
     lambda letters, digits, end: b'<c r="' + letters.encode() + digits.encode() + end,
     st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=0, max_size=4),
     st.text("0123456789", min_size=0, max_size=9),
-    st.sampled_from([b'"', b'" t="n">', b"", b"a", b" ", b"<", b"</row>"]),
+    st.sampled_from([b'"', b'" t="n">', b'" s="2">', b'" t="n" s="2"/>', b"", b"a", b"<"]),
 )
 
 
+_GOOD_PLACE = st.builds(
+    lambda letters, digits, end: b'<c r="' + letters.encode() + digits.encode() + end,
+    st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=3),
+    st.text("0123456789", min_size=1, max_size=7),
+    st.sampled_from(
+        [b'"/>', b'" t="n">', b'" s="2">', b'" s="2" t="n"/>', b'" t="n" s="2">', b'"\ns="2">']
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
 @given(
-    parts=st.lists(st.one_of(_FRAGMENTS, _PLACE_TRY, _PLACE_TRY), max_size=30),
+    parts=st.lists(
+        st.one_of(_GOOD_PLACE, _GOOD_PLACE, _GOOD_PLACE, _FRAGMENTS, _PLACE_TRY), max_size=30
+    ),
     piece=st.integers(1, 60),
 )
 def test_cell_bounds_are_the_regexs(parts: list[bytes], piece: int) -> None:
     """The numpy count of the cells and of their last row and column is what a regex match of
     every place gives, whatever the bytes and wherever the pieces are cut."""
     xml = b"".join(parts)
+    expected = bounds_by_regex(xml)
+    event("no bounds" if expected is None else "bounds")
     original = xlsx_fast._PIECE
     try:
         xlsx_fast._PIECE = piece
-        assert xlsx_fast._cell_bounds(xlsx_fast._pieces(xml, b"</row>")) == bounds_by_regex(xml)
+        assert xlsx_fast._cell_bounds(xlsx_fast._pieces(xml, b"</row>")) == expected
     finally:
         xlsx_fast._PIECE = original
 
@@ -331,11 +357,40 @@ def test_cell_bounds_by_hand(ref: bytes, expected: tuple[int, int, int]) -> None
     assert (cells, row, column) == (2, max(2, expected[1]), max(2, expected[2]))
 
 
+@pytest.mark.parametrize(
+    ("xml", "plain"),
+    [
+        (b'<row r="1" s="3"><c r="A1" s="1"><v>2</v></c></row>', True),  # a row's style
+        (b'<row r="1"><c r="A1" t="inlineStr"><is><t>a s="b</t></is></c></row>', True),
+        (b'<row r="1"><c r="A1" t="n" s="1"><v>2</v></c></row>', False),
+        (b'<row r="1"><c r="A1"\ts="1"><v>2</v></c></row>', False),
+        (b'<row r="1"><c r="A1" s="1" s="2"><v>2</v></c></row>', False),
+    ],
+    ids=["row-style", "text", "style-after-type", "tab", "two-styles"],
+)
+def test_a_cell_style_is_plain_only_right_after_its_place(xml: bytes, plain: bool) -> None:
+    bounds = xlsx_fast._cell_bounds(xlsx_fast._pieces(xml, b"</row>"))
+    assert bounds == ((1, 1, 1) if plain else None)
+
+
 @pytest.mark.parametrize("ref", [b"A12345678", b"ABCD1", b"1", b"A", b"a1", b"A1 "])
 def test_a_place_that_is_not_plain_has_no_bounds(ref: bytes) -> None:
     xml = b'<row><c r="B2"/><c r="' + ref + b'" t="n"><v>1</v></c></row>'
     assert xlsx_fast._cell_bounds(xlsx_fast._pieces(xml, b"</row>")) is None
     assert xlsx_fast._cell_bounds(xlsx_fast._pieces(b'<c r="A1', b"</row>")) is None
+
+
+def test_a_cell_styled_after_its_type_is_left_to_openpyxl(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The dates scan finds a date-styled cell by its style right after its place; written after
+    # the type, calamine would read the date of birth typed as 1882 as midnight.
+    data = rewrite_zip(
+        one_column_book([-6425, 45000], "dd/mm/yyyy"),
+        _sheet1(lambda xml: re.sub(rb'(<c r="A\d") (s="\d+") (t="n")', rb"\1 \3 \2", xml)),
+    )
+    assert b't="n" s="1"' in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    assert sheet_rows_fast(data) is None
+    assert read_as_text(data, True, monkeypatch)[2] == [["1882-05-28", "2023-03-15"]]
+    same_reading(data, monkeypatch)
 
 
 def one_column_book(values: list[Any], number_format: str = "General") -> bytes:
