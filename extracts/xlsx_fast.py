@@ -73,6 +73,7 @@ _STRINGS_UNSAFE = (
 # A cell's place: 1 to 3 capital letters, 1 to 7 digits and the closing quote.
 _CELL_START = b'<c r="'
 _REF_WIDTH = 3 + 7 + 1
+_PAD = 16  # bytes after a piece: the most the checks read past a place or a style's start
 
 # Built-in number formats (ECMA-376 18.8.30) both libraries read as dates or times, and the one
 # both read as a duration. Other built-in ids below 164 that openpyxl knows are numbers to both.
@@ -375,7 +376,7 @@ def _cell_bounds(pieces: list[memoryview]) -> tuple[int, int, int] | None:
     positions = np.arange(_REF_WIDTH)
     for piece in pieces:
         # padded so that a place cut short at the end reads as one that is not plain
-        data = np.concatenate((np.frombuffer(piece, np.uint8), np.zeros(_REF_WIDTH, np.uint8)))
+        data = np.concatenate((np.frombuffer(piece, np.uint8), np.zeros(_PAD, np.uint8)))
         tags = np.flatnonzero(data[: len(piece)] == _CELL_START[0])
         starts = tags
         for offset, byte in enumerate(_CELL_START[1:], start=1):
@@ -423,7 +424,16 @@ def _styles_follow_places(
     cell_tags[np.searchsorted(tags, cells)] = True
     styles = styles[(opened >= 0) & cell_tags[np.clip(opened, 0, None)]]
     place_end = places_end[np.searchsorted(cells, styles) - 1]  # of the cell each is in
-    return bool((styles == place_end + 2).all() and (data[styles - 1] == ord(" ")).all())
+    if not ((styles == place_end + 2).all() and (data[styles - 1] == ord(" ")).all()):
+        return False
+    # and the style a plain number: openpyxl reads s="01" or s=" 1" as style 1, calamine not
+    value = data[(styles + 3)[:, None] + np.arange(_STYLE_WIDTH)]
+    digits = np.argmax((value < ord("0")) | (value > ord("9")), axis=1)
+    closed = value[np.arange(len(value)), digits] == ord('"')
+    return bool((closed & (digits >= 1) & ((value[:, 0] != ord("0")) | (digits == 1))).all())
+
+
+_STYLE_WIDTH = 7  # up to six digits (a workbook has at most 64,000 styles) and the quote
 
 
 _XML_SPACE = np.frombuffer(b" \t\n\r\f\v", np.uint8)

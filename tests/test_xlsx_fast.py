@@ -278,6 +278,7 @@ _PLACE = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"')
 
 _CELL_TAG = re.compile(rb"<c [^<]*")  # up to the next tag: text holds no raw "<"
 _STYLE = re.compile(rb'\ss="')
+_PLAIN_STYLE = re.compile(rb' s="(?:0|[1-9]\d{0,5})"')
 
 
 def bounds_by_regex(xml: bytes) -> tuple[int, int, int] | None:
@@ -288,8 +289,8 @@ def bounds_by_regex(xml: bytes) -> tuple[int, int, int] | None:
         styles = [match.start() for match in _STYLE.finditer(tag)]
         if styles and (styles != [tag.index(b'"', 6) + 1] or not tag.startswith(b'<c r="')):
             return None  # a style not right after the place, or two
-        if styles and tag[styles[0] : styles[0] + 1] != b" ":
-            return None
+        if styles and not _PLAIN_STYLE.match(tag, styles[0]):
+            return None  # not a space before it, or not a plain number
     if not found:
         return 0, 0, 0
     last_row = max(int(row) for _, row in found)
@@ -317,6 +318,7 @@ _GOOD_PLACE = st.builds(
     st.text("0123456789", min_size=1, max_size=7),
     st.sampled_from(
         [b'"/>', b'" t="n">', b'" s="2">', b'" s="2" t="n"/>', b'" t="n" s="2">', b'"\ns="2">']
+        + [b'" s="02">', b'" s="0">', b'" s="">', b'" s="30"/>']
     ),
 )
 
@@ -365,8 +367,17 @@ def test_cell_bounds_by_hand(ref: bytes, expected: tuple[int, int, int]) -> None
         (b'<row r="1"><c r="A1" t="n" s="1"><v>2</v></c></row>', False),
         (b'<row r="1"><c r="A1"\ts="1"><v>2</v></c></row>', False),
         (b'<row r="1"><c r="A1" s="1" s="2"><v>2</v></c></row>', False),
+        (b'<row r="1"><c r="A1" s="0"><v>2</v></c></row>', True),
+        (b'<row r="1"><c r="A1" s="120" t="n"><v>2</v></c></row>', True),
+        (b'<row r="1"><c r="A1" s="01"><v>2</v></c></row>', False),
+        (b'<row r="1"><c r="A1" s=" 1"><v>2</v></c></row>', False),
+        (b'<row r="1"><c r="A1" s=""><v>2</v></c></row>', False),
+        (b'<row r="1"><c r="A1" s="1234567"><v>2</v></c></row>', False),
     ],
-    ids=["row-style", "text", "style-after-type", "tab", "two-styles"],
+    ids=[
+        *("row-style", "text", "style-after-type", "tab", "two-styles", "zero", "three-digits"),
+        *("leading-zero", "leading-space", "empty", "seven-digits"),
+    ],
 )
 def test_a_cell_style_is_plain_only_right_after_its_place(xml: bytes, plain: bool) -> None:
     bounds = xlsx_fast._cell_bounds(xlsx_fast._pieces(xml, b"</row>"))
@@ -380,14 +391,21 @@ def test_a_place_that_is_not_plain_has_no_bounds(ref: bytes) -> None:
     assert xlsx_fast._cell_bounds(xlsx_fast._pieces(b'<c r="A1', b"</row>")) is None
 
 
-def test_a_cell_styled_after_its_type_is_left_to_openpyxl(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The dates scan finds a date-styled cell by its style right after its place; written after
-    # the type, calamine would read the date of birth typed as 1882 as midnight.
-    data = rewrite_zip(
-        one_column_book([-6425, 45000], "dd/mm/yyyy"),
-        _sheet1(lambda xml: re.sub(rb'(<c r="A\d") (s="\d+") (t="n")', rb"\1 \3 \2", xml)),
-    )
-    assert b't="n" s="1"' in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+@pytest.mark.parametrize(
+    ("edit", "made"),
+    [
+        (lambda xml: re.sub(rb'(<c r="A\d") (s="\d+") (t="n")', rb"\1 \3 \2", xml), b't="n" s="1"'),
+        (lambda xml: xml.replace(b' s="1"', b' s="01"'), b's="01"'),
+    ],
+    ids=["after-its-type", "leading-zero"],
+)
+def test_a_cell_styled_otherwise_is_left_to_openpyxl(
+    edit: Any, made: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The dates scan finds a date-styled cell by its style, a plain number right after its
+    # place; written otherwise, calamine would read the date of birth typed as 1882 as midnight.
+    data = rewrite_zip(one_column_book([-6425, 45000], "dd/mm/yyyy"), _sheet1(edit))
+    assert made in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
     assert sheet_rows_fast(data) is None
     assert read_as_text(data, True, monkeypatch)[2] == [["1882-05-28", "2023-03-15"]]
     same_reading(data, monkeypatch)
