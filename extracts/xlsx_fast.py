@@ -16,7 +16,8 @@ everything else goes openpyxl's way as before:
   (the two libraries decide "is this a date" each its own way), the 1904 date system, and a
   date-styled number of a billion or more (calamine's Rust code panics on it);
 - a sheet whose cells' positions are not all written in the cell (``r="B2"``), or use a
-  namespace prefix, or whose first sheet is not a worksheet; a sheet or shared-strings part
+  namespace prefix, or whose cells' styles are not plain numbers right after their positions
+  (where the dates check looks for them), or whose first sheet is not a worksheet; a sheet or shared-strings part
   over a gibibyte of XML (the checks hold it in memory; openpyxl streams it).
 
 A date-styled number that is not a whole day from 1 March 1900 to 31 December 9999 (a time of
