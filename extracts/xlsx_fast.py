@@ -15,10 +15,12 @@ everything else goes openpyxl's way as before:
 - number formats other than plain numbers, plain dates and times and ``[h]:mm:ss`` durations
   (the two libraries decide "is this a date" each its own way), the 1904 date system, and a
   date-styled number of a billion or more (calamine's Rust code panics on it);
-- a sheet whose cells' positions are not all written in the cell (``r="B2"``), or use a
-  namespace prefix, or whose cells' styles are not plain numbers right after their positions
-  (where the dates check looks for them), or whose first sheet is not a worksheet; a sheet or shared-strings part
-  over a gibibyte of XML (the checks hold it in memory; openpyxl streams it).
+- a sheet whose rows and cells are not all in the forms Excel, openpyxl and LibreOffice write
+  (``_ROWS``, ``_SHARED_STRINGS``: each cell placed by ``r="B2"``, its style and type plain and
+  in that order, one ``<v>`` or one inline ``<t>``, no character references; rows numbered and
+  in order, cells in column order), or whose first sheet is not a worksheet; a sheet or
+  shared-strings part over a gibibyte of XML (the checks hold it in memory; openpyxl streams
+  it).
 
 A date-styled number that is not a whole day from 1 March 1900 to 31 December 9999 (a time of
 day, which the two round to the millisecond apart; a date of birth typed as 1882; Excel's
@@ -49,32 +51,50 @@ _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _DOC_RELS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _WORKSHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+_SHARED_STRINGS_TYPE = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+)
 
 # Text with white space at an end and no xml:space="preserve": calamine trims it, openpyxl not.
-_TRIMMED = re.compile(rb"<t>(?:\s|[^<]*\s</t>)|<t (?!xml:space=\"preserve\">)")
-# Anything in a sheet that the two libraries read apart (see the module's docstring). Literal
-# strings and patterns that start with one: each is a fast scan of the sheet's XML.
-_SHEET_UNSAFE_TEXT = (b't="e"', b't="d"', b't="str"', b"\r")
-_SHEET_UNSAFE = (
-    re.compile(rb":(?:sheetData|row|c|v|is|t|f|r)[\s>/]"),  # a namespace prefix on the cells
-    re.compile(rb"_x[0-9A-Fa-f]{4}_"),  # an escaped character
-    re.compile(rb"<r[\s>]"),  # inline rich text
-    # a cell whose place is not the first thing written in it (calamine would count it)
-    re.compile(rb'<c(?! r=")[\s>/]'),
-    _TRIMMED,
-    # A value openpyxl and calamine might read to different numbers: more than 15 digits before
-    # the point (openpyxl reads a whole number exactly, calamine as the nearest float), or not a
-    # plain number at all.
-    re.compile(rb"<v>(?!-?\d{1,15}(?:\.\d+)?(?:[Ee][+-]?\d{1,3})?</v>)"),
+_TRIMMED = re.compile(rb"<t>(?:\s|[^<]*\s</t>)")
+_ESCAPE = re.compile(rb"_x[0-9A-Fa-f]{4}_")  # an escaped character: calamine decodes it
+
+# The forms of a sheet's rows and cells the fast reader takes: what Excel, openpyxl and
+# LibreOffice write. A list of what the two libraries read apart leaked (a reading of the XML's
+# variants found sixteen more: attributes in other orders or spellings, `<v >`, character
+# references, several `<t>` in one string, rows out of order...), so the sheet's data must be
+# made of these forms only, each matched whole; anything else goes openpyxl's way.
+_NUMBER = rb"-?\d{1,15}(?:\.\d+)?(?:[Ee][+-]?\d{1,3})?"  # (16 digits: calamine reads a float)
+_TEXT = rb"[^<&]*+(?:&(?:amp|lt|gt|quot|apos);[^<&]*+)*+"  # no character references, no CDATA
+_T = rb'(?:<t(?: xml:space="preserve")?>' + _TEXT + rb"</t>|<t/>)"
+_FORMULA = rb"(?:<f>[^<]*+</f>|<f [^<>]*+>[^<]*+</f>|<f [^<>]*+/>)?"  # (its cached value is read)
+_CELL = (
+    rb'<c r="[A-Z]{1,3}[1-9]\d{0,6}"(?: s="(?:0|[1-9]\d{0,5})")?'
+    rb'(?:(?: t="(?:n|s|b|inlineStr)")? ?/>'  # an empty cell
+    rb'|(?: t="n")?>(?:' + _FORMULA + rb"<v>" + _NUMBER + rb"</v>)?</c>"
+    rb'| t="s"><v>\d{1,9}</v></c>'
+    rb'| t="b">' + _FORMULA + rb"<v>[01]</v></c>"
+    rb'| t="inlineStr"><is>' + _T + rb"</is></c>)"
 )
-_STRINGS_UNSAFE = (
-    re.compile(rb"_x[0-9A-Fa-f]{4}_|\r|:(?:si|t|r)[\s>/]|<rPh[\s>]"),
-    _TRIMMED,
+_ROW_ATTRIBUTES = (  # each at most once, in the schema's order
+    *(b"spans", b"s", b"customFormat", b"ht", b"hidden", b"customHeight", b"outlineLevel"),
+    *(b"collapsed", b"thickTop", b"thickBot", b"ph", b"x14ac:dyDescent"),
 )
-# A cell's place: 1 to 3 capital letters, 1 to 7 digits and the closing quote.
+_ROWS = re.compile(
+    rb'(?:<row r="[1-9]\d{0,6}"'
+    + b"".join(rb"(?: " + name + rb'="[^"<&]*+")?' for name in _ROW_ATTRIBUTES)
+    + rb"(?: ?/>|>(?:"
+    + _CELL
+    + rb")*+</row>))*+"
+)
+_RUN_PROPERTIES = rb'<rPr>(?:<[a-zA-Z]++(?: [a-zA-Z]++="[^"<&]*+")*+ ?/>)*+</rPr>'
+_RICH_RUN = rb"<r>(?:" + _RUN_PROPERTIES + rb")?" + _T + rb"</r>"
+_SHARED_STRINGS = re.compile(rb"(?:<si>(?:" + _T + rb"|(?:" + _RICH_RUN + rb")++)</si>)*+")
+_MAIN_NAMESPACE = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_PROLOG = re.compile(rb"(?:<\?xml [^<>]*\?>)?\s*+<(worksheet|sst) " + _MAIN_NAMESPACE + rb"[\s/>]")
+
 _CELL_START = b'<c r="'
-_REF_WIDTH = 3 + 7 + 1
-_PAD = 16  # bytes after a piece: the most the checks read past a place or a style's start
+_PAD = 24  # bytes after a piece: more than the checks read past a row's or a cell's start
 
 # Built-in number formats (ECMA-376 18.8.30) both libraries read as dates or times, and the one
 # both read as a duration. Other built-in ids below 164 that openpyxl knows are numbers to both.
@@ -85,6 +105,7 @@ _BUILTIN_NUMBERS = frozenset({0, 1, 2, 3, 4, 9, 10, 11, 12, 13, 37, 38, 39, 40, 
 # locale tag and text section, and [h]:mm:ss durations. Anything else goes openpyxl's way.
 _PLAIN_NUMBER_FORMAT = re.compile(r"(?:General|@|[0#?,.% ]+|0(?:\.0+)?E\+0+)")
 _PLAIN_DATE_FORMAT = re.compile(r"(?:\[\$-[0-9A-Fa-f]{1,8}\])?[dmyhsDMYHS/\-.:, ]+(?:;@)?")
+_DATE_LETTER = re.compile(r"[dmyhsDMYHS]")  # ("/" or "-" alone is no date to either)
 _PLAIN_DURATION_FORMAT = re.compile(r"\[[hH]{1,2}\](?::mm(?::ss)?)?")
 # Whole-day date cells are read alike from 1 March 1900 (serial 61; before it, the two handle
 # Excel's 29 February 1900 apart) to 31 December 9999.
@@ -126,6 +147,11 @@ def sheet_rows_fast(data: bytes) -> tuple[int, Rows] | None:
         return None
     if not cells:
         return len(names), (None, [], [], [])
+    # A header cell that is a number or a date: calamine gives 2024.0 where openpyxl gives 2024,
+    # a date where openpyxl gives a midnight datetime, and the column's name is its text.
+    header = next((row for row in cells if any(value != "" for value in row)), [])
+    if any(not isinstance(value, str) for value in header):
+        return None
     width = len(cells[0])
     if any(len(row) != width for row in cells):  # (calamine's rows are all as wide)
         return len(names), rows_of(cells)
@@ -150,7 +176,7 @@ def _checked(data: bytes) -> tuple[list[str], dict[tuple[int, int], Any]] | None
         parts = [first_part, strings] if strings in archive.namelist() else [first_part]
         if any(archive.getinfo(part).file_size > _MAX_PART for part in parts):
             return None
-        if strings in parts and _unsafe_strings(archive.read(strings)):
+        if strings in parts and not _strings_are_plain(archive.read(strings)):
             return None
         xml = archive.read(first_part)
     if not _sheet_is_safe(xml):
@@ -159,20 +185,20 @@ def _checked(data: bytes) -> tuple[list[str], dict[tuple[int, int], Any]] | None
     return None if overrides is None else (names, overrides)
 
 
-def _pieces(xml: bytes, closing: bytes) -> list[memoryview]:
-    """``xml`` cut after a ``closing`` tag (a row's, a shared string's) every few MiB. No pattern
-    here matches across such a cut, so scanning the pieces finds what scanning the whole finds;
-    and a scan of one piece holds the GIL for milliseconds, where one of a sheet's hundreds of
-    MiB held it for a second or more: the command's own thread (its imports, Prefect's API
-    calls, a Ctrl-C's clean-up) waited on it."""
+def _pieces(xml: bytes, closing: bytes, start: int = 0, end: int | None = None) -> list[memoryview]:
+    """``xml`` (from ``start`` to ``end``) cut after a ``closing`` tag (a row's, a shared
+    string's) every few MiB. No pattern here matches across such a cut, so scanning the pieces
+    finds what scanning the whole finds; and a scan of one piece holds the GIL for milliseconds,
+    where one of a sheet's hundreds of MiB held it for a second or more: the command's own
+    thread (its imports, Prefect's API calls, a Ctrl-C's clean-up) waited on it."""
     view = memoryview(xml)
+    end = len(xml) if end is None else end
     pieces: list[memoryview] = []
-    start = 0
-    while start < len(xml):
-        cut = xml.find(closing, start + _PIECE)
-        end = len(xml) if cut < 0 else cut + len(closing)
-        pieces.append(view[start:end])
-        start = end
+    while start < end:
+        cut = xml.find(closing, start + _PIECE, end)
+        stop = end if cut < 0 else cut + len(closing)
+        pieces.append(view[start:stop])
+        start = stop
     return pieces
 
 
@@ -183,8 +209,27 @@ def _search_any(patterns: tuple[re.Pattern[bytes], ...], pieces: list[memoryview
     return any(pattern.search(piece) for piece in pieces for pattern in patterns)
 
 
-def _unsafe_strings(shared: bytes) -> bool:
-    return _search_any(_STRINGS_UNSAFE, _pieces(shared, b"</si>"))
+def _strings_are_plain(shared: bytes) -> bool:
+    """Whether the shared strings are all in the forms the two libraries read alike."""
+    start = _root_end(shared, b"sst")
+    end = shared.rfind(b"</sst>")
+    if start is None or end < start or shared[end + len(b"</sst>") :].strip():
+        return False
+    pieces = _pieces(shared, b"</si>", start, end)
+    if not all(_SHARED_STRINGS.fullmatch(piece) for piece in pieces):
+        return False
+    return not _search_any((_ESCAPE, _TRIMMED), pieces)
+
+
+def _root_end(xml: bytes, root: bytes) -> int | None:
+    """Where the part's root element's start tag ends, when the root is ``root`` in the main
+    namespace and the part holds no raw carriage return past its prolog (Excel ends the XML
+    declaration with one; in the data, XML parsers differ on them); None otherwise."""
+    prolog = _PROLOG.match(xml)
+    if prolog is None or prolog.group(1) != root or xml.find(b"\r", prolog.start(1)) >= 0:
+        return None
+    end = xml.find(b">", prolog.end() - 1)
+    return None if end < 0 or xml[end - 1 : end] == b"/" else end + 1
 
 
 def _calamine_cells(data: bytes, names: list[str]) -> list[list[Any]] | None:
@@ -278,13 +323,22 @@ def _worksheet_parts(archive: zipfile.ZipFile) -> tuple[list[str], str] | None:
         rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
     except (KeyError, ElementTree.ParseError):
         return None
-    properties = workbook.find(f"{_MAIN}workbookPr")
-    if properties is not None and properties.get("date1904", "0").lower() not in ("0", "false"):
+    # (openpyxl reads the last workbookPr, and only "0", "false" or "f" as false)
+    properties = workbook.findall(f"{_MAIN}workbookPr")
+    if len(properties) > 1:
+        return None
+    if properties and properties[0].get("date1904", "0") not in ("0", "false"):
         return None
     targets = {
         rel.get("Id"): (rel.get("Type"), rel.get("Target", ""))
         for rel in rels.iter(f"{_RELS}Relationship")
     }
+    # The checks read the shared strings where Excel puts them; any other place, openpyxl's way.
+    if any(
+        kind == _SHARED_STRINGS_TYPE and _part(target) != "xl/sharedStrings.xml"
+        for kind, target in targets.values()
+    ):
+        return None
     names: list[str] = []
     parts: list[str] = []
     for sheet in workbook.iter(f"{_MAIN}sheet"):
@@ -292,11 +346,16 @@ def _worksheet_parts(archive: zipfile.ZipFile) -> tuple[list[str], str] | None:
         if kind != _WORKSHEET:
             return None
         names.append(sheet.get("name", ""))
-        path = target[1:] if target.startswith("/") else posixpath.join("xl", target)
-        parts.append(posixpath.normpath(path))
+        parts.append(_part(target))
     if not parts or parts[0] not in archive.namelist():
         return None
     return names, parts[0]
+
+
+def _part(target: str) -> str:
+    """The part a relationship of the workbook names."""
+    path = target[1:] if target.startswith("/") else posixpath.join("xl", target)
+    return posixpath.normpath(path)
 
 
 def _date_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], frozenset[int]] | None:
@@ -307,6 +366,9 @@ def _date_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], frozenset[in
     except KeyError:
         return frozenset(), frozenset()  # no styles: every number is General
     except ElementTree.ParseError:
+        return None
+    # (of two lists, openpyxl reads the last and calamine the first)
+    if len(styles.findall(f"{_MAIN}cellXfs")) > 1 or len(styles.findall(f"{_MAIN}numFmts")) > 1:
         return None
     custom = {
         fmt.get("numFmtId", ""): fmt.get("formatCode", "") for fmt in styles.iter(f"{_MAIN}numFmt")
@@ -332,7 +394,7 @@ def _format_kind(format_id: str, custom: dict[str, str]) -> str | None:
         code = custom[format_id]
         if _PLAIN_NUMBER_FORMAT.fullmatch(code):
             return "number"
-        if _PLAIN_DATE_FORMAT.fullmatch(code):
+        if _PLAIN_DATE_FORMAT.fullmatch(code) and _DATE_LETTER.search(code):
             return "date"
         if _PLAIN_DURATION_FORMAT.fullmatch(code):
             return "duration"
@@ -350,13 +412,28 @@ def _format_kind(format_id: str, custom: dict[str, str]) -> str | None:
 
 
 def _sheet_is_safe(xml: bytes) -> bool:
-    if any(text in xml for text in _SHEET_UNSAFE_TEXT):
+    """Whether the sheet's rows and cells are all in the forms the fast reader takes, in order,
+    and within the grid calamine can build."""
+    if _root_end(xml, b"worksheet") is None:
         return False
-    pieces = _pieces(xml, b"</row>")
-    if _search_any(_SHEET_UNSAFE, pieces):
+    begin = xml.find(b"<sheetData")
+    if begin < 0 or xml.find(b"<sheetData", begin + 1) >= 0:
+        return False
+    if xml.startswith(b"<sheetData/>", begin):
+        return True  # no rows
+    if not xml.startswith(b"<sheetData>", begin):
+        return False
+    start = begin + len(b"<sheetData>")
+    end = xml.find(b"</sheetData>", start)
+    if end < 0:
+        return False
+    pieces = _pieces(xml, b"</row>", start, end)
+    if not all(_ROWS.fullmatch(piece) for piece in pieces):
+        return False
+    if _search_any((_ESCAPE, _TRIMMED), pieces):
         return False
     bounds = _cell_bounds(pieces)
-    if bounds is None:  # a place that is not a plain cell reference
+    if bounds is None:  # rows or cells out of order
         return False
     cells, last_row, last_column = bounds
     if not cells:
@@ -367,93 +444,83 @@ def _sheet_is_safe(xml: bytes) -> bool:
 
 
 def _cell_bounds(pieces: list[memoryview]) -> tuple[int, int, int] | None:
-    """The number of cells, and the last row and column their places name; None when a cell's
-    place (after ``<c r="``) is not a plain reference, or a cell's style is not the first thing
-    after its place. Done with numpy on each piece's bytes: a regex returning every cell's place
-    to Python took 2.4 of the 5.8 s the checks of an 85,000-family attendance sheet (six million
-    cells) took."""
+    """The number of cells, and the last row and column their places name, of rows and cells
+    in the forms of ``_ROWS``; None when the rows' numbers do not increase, a cell's place
+    names another row than its row's, or a row's cells are not in column order (openpyxl places
+    a row by its number and drops one that goes back, calamine places each cell by its own).
+    Done with numpy on each piece's bytes: a regex returning every cell's place to Python took
+    2.4 of the 5.8 s the checks of an 85,000-family attendance sheet (six million cells) took."""
     cells = 0
-    last_row, last_letters = b"", b""
-    positions = np.arange(_REF_WIDTH)
+    last_row = last_cell_row = np.uint64(0)
+    last_column = np.uint32(0)
     for piece in pieces:
-        # padded so that a place cut short at the end reads as one that is not plain
+        # padded, so that a number at the end of the piece can be read past
         data = np.concatenate((np.frombuffer(piece, np.uint8), np.zeros(_PAD, np.uint8)))
-        tags = np.flatnonzero(data[: len(piece)] == _CELL_START[0])
-        starts = tags
-        for offset, byte in enumerate(_CELL_START[1:], start=1):
-            starts = starts[data[starts + offset] == byte]
-        if not len(starts):
+        tags = np.flatnonzero(data[: len(piece)] == ord("<"))
+        row_starts, rows = _numbers_after(data, tags, _ROW_START, 0)
+        cell_starts, cell_rows = _numbers_after(data, tags, _CELL_START, 3)
+        cell_columns = _letters_after(data, cell_starts + len(_CELL_START))
+        if len(rows) and (rows[0] <= last_row or (np.diff(rows.astype(np.int64)) <= 0).any()):
+            return None
+        if len(rows):
+            last_row = rows[-1]
+        if not len(cell_starts):
             continue
-        refs = data[(starts + len(_CELL_START))[:, None] + positions]
-        letters = np.argmin((refs >= ord("A")) & (refs <= ord("Z")), axis=1)  # first non-letter
-        after_letters = positions >= letters[:, None]
-        end = np.argmax(after_letters & ((refs < ord("0")) | (refs > ord("9"))), axis=1)
-        digits = end - letters
-        closed = refs[np.arange(len(refs)), end] == ord('"')
-        if not (closed & (letters >= 1) & (letters <= 3) & (digits >= 1) & (digits <= 7)).all():
+        row_of = np.searchsorted(row_starts, cell_starts) - 1
+        if (row_of < 0).any() or (cell_rows != rows[row_of]).any():
             return None
-        if not _styles_follow_places(
-            data, len(piece), tags, starts, starts + len(_CELL_START) + end
-        ):
+        same_row = row_of[1:] == row_of[:-1]
+        if (cell_columns[1:][same_row] <= cell_columns[:-1][same_row]).any():
             return None
-        cells += len(starts)
-        # The row's digits and the column's letters right-aligned in 8 and 4 bytes, filled with
-        # "0" and with nothing: as big-endian integers they are in the order of their numbers.
-        digits_only = np.where(positions < letters[:, None], ord("0"), refs)
-        last_row = max(last_row, _largest(digits_only, end, 8, ord("0")), key=_as_number)
-        last_letters = max(last_letters, _largest(refs, letters, 4, 0), key=_as_number)
+        cells += len(cell_starts)
+        last_cell_row = cell_rows[-1]
+        last_column = max(last_column, cell_columns.max())
     if not cells:
         return 0, 0, 0
-    return cells, int(last_row), column_number(last_letters.lstrip(b"\0").decode("ascii"))
+    row_number = int(int(last_cell_row).to_bytes(8, "big"))
+    column = int(last_column).to_bytes(4, "big").lstrip(b"\0").decode("ascii")
+    return cells, row_number, column_number(column)
 
 
-def _styles_follow_places(
-    data: np.ndarray, size: int, tags: np.ndarray, cells: np.ndarray, places_end: np.ndarray
-) -> bool:
-    """Whether every style attribute (``s="``) in a cell's tag comes right after its place, as
-    Excel and openpyxl write it: the dates scan finds a date-styled cell by its style there, and
-    would pass over one written ``<c r="A2" t="n" s="1">`` (calamine reads a date of birth typed
-    as 1882 in it as midnight, openpyxl as the date)."""
-    styles = np.flatnonzero(data[:size] == ord("s"))
-    styles = styles[(styles > 0) & (data[styles + 1] == ord("=")) & (data[styles + 2] == ord('"'))]
-    styles = styles[np.isin(data[styles - 1], _XML_SPACE)]
-    if not len(styles):
-        return True
-    # the tag each is in: the last "<" before it (text holds no raw "<")
-    opened = np.searchsorted(tags, styles) - 1
-    cell_tags = np.zeros(len(tags), bool)
-    cell_tags[np.searchsorted(tags, cells)] = True
-    styles = styles[(opened >= 0) & cell_tags[np.clip(opened, 0, None)]]
-    place_end = places_end[np.searchsorted(cells, styles) - 1]  # of the cell each is in
-    if not ((styles == place_end + 2).all() and (data[styles - 1] == ord(" ")).all()):
-        return False
-    # and the style a plain number: openpyxl reads s="01" or s=" 1" as style 1, calamine not
-    value = data[(styles + 3)[:, None] + np.arange(_STYLE_WIDTH)]
-    digits = np.argmax((value < ord("0")) | (value > ord("9")), axis=1)
-    closed = value[np.arange(len(value)), digits] == ord('"')
-    return bool((closed & (digits >= 1) & ((value[:, 0] != ord("0")) | (digits == 1))).all())
+_ROW_START = b'<row r="'
 
 
-_STYLE_WIDTH = 7  # up to six digits (a workbook has at most 64,000 styles) and the quote
+def _numbers_after(
+    data: np.ndarray, tags: np.ndarray, opening: bytes, skip: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where each ``opening`` starts, and the number that follows it (after at most ``skip``
+    capital letters; ``_ROWS`` has checked its form: 1 to 7 digits, no leading zero, a quote),
+    as the big-endian integer of its digits right-aligned in 8 bytes filled with "0": in the
+    order of the numbers."""
+    starts = tags
+    for offset, byte in enumerate(opening[1:], start=1):
+        starts = starts[data[starts + offset] == byte]
+    window = data[(starts + len(opening))[:, None] + np.arange(skip + 8)]
+    is_digit = (window >= ord("0")) & (window <= ord("9"))
+    first = np.argmax(is_digit, axis=1)
+    end = np.argmax(~is_digit & (np.arange(skip + 8) > first[:, None]), axis=1)
+    return starts, _right_aligned(window, first, end, 8, ord("0")).view(">u8").ravel()
 
 
-_XML_SPACE = np.frombuffer(b" \t\n\r\f\v", np.uint8)
+def _letters_after(data: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The column letters at each of ``at`` (1 to 3, checked by ``_ROWS``), right-aligned in 4
+    bytes filled with nothing, as big-endian integers: in the order of the columns."""
+    window = data[at[:, None] + np.arange(4)]
+    end = np.argmax((window < ord("A")) | (window > ord("Z")), axis=1)
+    return _right_aligned(window, np.zeros_like(end), end, 4, 0).view(">u4").ravel()
 
 
-def _largest(refs: np.ndarray, end: np.ndarray, width: int, fill: int) -> bytes:
-    """The largest of the ``width`` bytes before each place's ``end`` (``fill`` before its
-    first byte), as big-endian integers."""
-    padded = np.empty((len(refs), width + refs.shape[1]), np.uint8)
-    padded[:, :width] = fill
-    padded[:, width:] = refs
+def _right_aligned(
+    window: np.ndarray, first: np.ndarray, end: np.ndarray, width: int, fill: int
+) -> np.ndarray:
+    """Each row's bytes from ``first`` to before ``end``, right-aligned in ``width`` bytes and
+    filled with ``fill`` before them."""
+    count = len(window)
+    kept = np.where(np.arange(window.shape[1]) >= first[:, None], window, fill)
+    padded = np.full((count, width + window.shape[1]), fill, np.uint8)
+    padded[:, width:] = kept
     windows = np.lib.stride_tricks.sliding_window_view(padded, width, axis=1)
-    aligned = np.ascontiguousarray(windows[np.arange(len(refs)), end])
-    packed = aligned.view(">u8" if width == 8 else ">u4").ravel()
-    return aligned[int(np.argmax(packed))].tobytes()
-
-
-def _as_number(aligned: bytes) -> int:
-    return int.from_bytes(aligned.rjust(8, b"\0"), "big")
+    return np.ascontiguousarray(windows[np.arange(count), end])
 
 
 def _dates_openpyxl_reads_alone(

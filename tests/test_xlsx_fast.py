@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -272,74 +273,97 @@ def test_a_sheet_is_scanned_in_pieces_cut_after_a_row(rows: list[bytes], piece: 
     assert all(pieces)
 
 
-# The cells' places as the checks used to find them, one regex match each: the reference.
+# Rows and cells as the reference reads them, one regex match each.
+_ROW_TAG = re.compile(rb'<row r="(\d+)"[^>/]*/>|<row r="(\d+)"[^>/]*>(.*?)</row>')
 _PLACE = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"')
 
 
-_CELL_TAG = re.compile(rb"<c [^<]*")  # up to the next tag: text holds no raw "<"
-_STYLE = re.compile(rb'\ss="')
-_PLAIN_STYLE = re.compile(rb' s="(?:0|[1-9]\d{0,5})"')
-
-
-def bounds_by_regex(xml: bytes) -> tuple[int, int, int] | None:
-    found = _PLACE.findall(xml)
-    if xml.count(b'<c r="') != len(found):
-        return None
-    for tag in _CELL_TAG.findall(xml):
-        styles = [match.start() for match in _STYLE.finditer(tag)]
-        if styles and (styles != [tag.index(b'"', 6) + 1] or not tag.startswith(b'<c r="')):
-            return None  # a style not right after the place, or two
-        if styles and not _PLAIN_STYLE.match(tag, styles[0]):
-            return None  # not a space before it, or not a plain number
-    if not found:
+def bounds_by_regex(body: bytes) -> tuple[int, int, int] | None:
+    """The cells, the last cell's row and the last column; None when rows do not increase, a
+    cell names another row than its row's, or a row's cells are not in column order."""
+    rows: list[int] = []
+    cells: list[tuple[int, int]] = []
+    for row in _ROW_TAG.finditer(body):
+        number = int(row.group(1) or row.group(2))
+        if rows and number <= rows[-1]:
+            return None
+        rows.append(number)
+        places = [
+            (int(r), column_number(c.decode())) for c, r in _PLACE.findall(row.group(3) or b"")
+        ]
+        if any(r != number for r, _ in places):
+            return None
+        if any(b[1] <= a[1] for a, b in pairwise(places)):
+            return None
+        cells += places
+    if not cells:
         return 0, 0, 0
-    last_row = max(int(row) for _, row in found)
-    last_column = max(column_number(letters.decode()) for letters, _ in found)
-    return len(found), last_row, last_column
+    return len(cells), cells[-1][0], max(c for _, c in cells)
 
 
-# Bytes near what a sheet holds around its cells' places, so that hypothesis finds places cut
-# short, too long, lower case, without a quote, and places of every length.
-_FRAGMENTS = st.sampled_from(
-    [b'<c r="', b"<c r=", b"</row>", b'"', b"<", b"c", b" ", b"A", b"Z", b"XFD", b"ZZZZ", b"a"]
-    + [b' s="1"', b'\ns="1"', b's="', b' t="n"', b"<t>", b">", b'<row r="1" s="3">', b"<c "]
-)
-_PLACE_TRY = st.builds(
-    lambda letters, digits, end: b'<c r="' + letters.encode() + digits.encode() + end,
-    st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=0, max_size=4),
-    st.text("0123456789", min_size=0, max_size=9),
-    st.sampled_from([b'"', b'" t="n">', b'" s="2">', b'" t="n" s="2"/>', b"", b"a", b"<"]),
-)
+_LETTERS = st.sampled_from(["A", "B", "C", "Z", "AA", "AB", "XFD", "ZZZ"])
+_ROW_NUMBER = st.integers(1, 9_999_999)
 
 
-_GOOD_PLACE = st.builds(
-    lambda letters, digits, end: b'<c r="' + letters.encode() + digits.encode() + end,
-    st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=3),
-    st.text("0123456789", min_size=1, max_size=7),
-    st.sampled_from(
-        [b'"/>', b'" t="n">', b'" s="2">', b'" s="2" t="n"/>', b'" t="n" s="2">', b'"\ns="2">']
-        + [b'" s="02">', b'" s="0">', b'" s="">', b'" s="30"/>']
-    ),
-)
+@st.composite
+def _row_bodies(draw: st.DrawFn) -> bytes:
+    """Rows in the forms the fast reader takes, numbered mostly in order, their cells mostly
+    in their row and in column order: so that both answers come up."""
+    number = 0
+    rows = []
+    for _ in range(draw(st.integers(0, 6))):
+        if number >= 9_999_999:
+            break
+        number = draw(
+            st.one_of(
+                st.just(number + 1),
+                st.integers(number + 1, min(number + 500, 9_999_999)),
+                _ROW_NUMBER,
+            )
+        )
+        cells = []
+        column = 0
+        for _ in range(draw(st.integers(0, 4))):
+            if column >= 18_278:
+                break
+            column = draw(
+                st.one_of(
+                    st.just(column + 1),
+                    st.integers(column + 1, min(column + 30, 18_278)),
+                    st.integers(1, 18_278),
+                )
+            )
+            letters = draw(st.one_of(st.just(_column_letters(column)), _LETTERS))
+            row = draw(st.one_of(st.just(number), st.just(number), _ROW_NUMBER))
+            cells.append(b'<c r="%s%d" t="n"><v>1</v></c>' % (letters.encode(), row))
+        rows.append(
+            b'<row r="%d">' % number + b"".join(cells) + b"</row>"
+            if cells
+            else b'<row r="%d"/>' % number
+        )
+    return b"".join(rows)
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    parts=st.lists(
-        st.one_of(_GOOD_PLACE, _GOOD_PLACE, _GOOD_PLACE, _FRAGMENTS, _PLACE_TRY), max_size=30
-    ),
-    piece=st.integers(1, 60),
-)
-def test_cell_bounds_are_the_regexs(parts: list[bytes], piece: int) -> None:
-    """The numpy count of the cells and of their last row and column is what a regex match of
-    every place gives, whatever the bytes and wherever the pieces are cut."""
-    xml = b"".join(parts)
-    expected = bounds_by_regex(xml)
+@given(body=_row_bodies(), piece=st.integers(1, 60))
+def test_cell_bounds_are_the_regexs(body: bytes, piece: int) -> None:
+    """The numpy count of the cells, their last row and column, and the order checks are what
+    a regex reading of every row and cell gives, wherever the pieces are cut."""
+    assert xlsx_fast._ROWS.fullmatch(body)
+    expected = bounds_by_regex(body)
     event("no bounds" if expected is None else "bounds")
     original = xlsx_fast._PIECE
     try:
         xlsx_fast._PIECE = piece
-        assert xlsx_fast._cell_bounds(xlsx_fast._pieces(xml, b"</row>")) == expected
+        assert xlsx_fast._cell_bounds(xlsx_fast._pieces(body, b"</row>")) == expected
     finally:
         xlsx_fast._PIECE = original
 
@@ -354,41 +378,121 @@ def test_cell_bounds_are_the_regexs(parts: list[bytes], piece: int) -> None:
     ],
 )
 def test_cell_bounds_by_hand(ref: bytes, expected: tuple[int, int, int]) -> None:
-    xml = b'<row><c r="B2"/><c r="' + ref + b'" t="n"><v>1</v></c></row>'
-    cells, row, column = xlsx_fast._cell_bounds(xlsx_fast._pieces(xml, b"</row>")) or (0, 0, 0)
-    assert (cells, row, column) == (2, max(2, expected[1]), max(2, expected[2]))
+    row = re.search(rb"\d+", ref).group()  # type: ignore[union-attr]
+    body = (
+        b'<row r="1"><c r="A1"/></row><row r="'
+        + row
+        + b'"><c r="'
+        + ref
+        + b'" t="n"><v>1</v></c></row>'
+    )
+    if row == b"1":
+        body = b'<row r="1"><c r="' + ref + b'" t="n"><v>1</v></c></row>'
+    cells = 1 if row == b"1" else 2
+    bounds = xlsx_fast._cell_bounds(xlsx_fast._pieces(body, b"</row>"))
+    assert bounds == (cells, expected[1], expected[2])
+
+
+@pytest.mark.parametrize("piece", [1, 4 << 20], ids=["a-piece-a-row", "one-piece"])
+@pytest.mark.parametrize(
+    "second", [b'<row r="2"/>', b'<row r="1"/>', b'<row r="2"><c r="A2"/></row>']
+)
+def test_a_row_number_that_does_not_go_up_has_no_bounds(second: bytes, piece: int) -> None:
+    body = b'<row r="2"><c r="A2"/></row>' + second
+    original = xlsx_fast._PIECE
+    try:
+        xlsx_fast._PIECE = piece
+        assert xlsx_fast._cell_bounds(xlsx_fast._pieces(body, b"</row>")) is None
+    finally:
+        xlsx_fast._PIECE = original
+
+
+def _sheet(body: bytes, prolog: bytes = b"") -> bytes:
+    return (
+        prolog + b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b"<sheetData>" + body + b"</sheetData></worksheet>"
+    )
+
+
+_PLAIN_CELL = b'<row r="2"><c r="A2" s="1" t="n"><v>45000</v></c></row>'
+_PRESERVED = (
+    b'<row r="2"><c r="A2" t="inlineStr"><is><t xml:space="preserve"> a </t></is></c></row>'
+)
 
 
 @pytest.mark.parametrize(
-    ("xml", "plain"),
+    ("body", "taken"),
     [
-        (b'<row r="1" s="3"><c r="A1" s="1"><v>2</v></c></row>', True),  # a row's style
-        (b'<row r="1"><c r="A1" t="inlineStr"><is><t>a s="b</t></is></c></row>', True),
-        (b'<row r="1"><c r="A1" t="n" s="1"><v>2</v></c></row>', False),
-        (b'<row r="1"><c r="A1"\ts="1"><v>2</v></c></row>', False),
-        (b'<row r="1"><c r="A1" s="1" s="2"><v>2</v></c></row>', False),
-        (b'<row r="1"><c r="A1" s="0"><v>2</v></c></row>', True),
-        (b'<row r="1"><c r="A1" s="120" t="n"><v>2</v></c></row>', True),
-        (b'<row r="1"><c r="A1" s="01"><v>2</v></c></row>', False),
-        (b'<row r="1"><c r="A1" s=" 1"><v>2</v></c></row>', False),
-        (b'<row r="1"><c r="A1" s=""><v>2</v></c></row>', False),
-        (b'<row r="1"><c r="A1" s="1234567"><v>2</v></c></row>', False),
-    ],
-    ids=[
-        *("row-style", "text", "style-after-type", "tab", "two-styles", "zero", "three-digits"),
-        *("leading-zero", "leading-space", "empty", "seven-digits"),
+        (_PLAIN_CELL, True),
+        (b'<row r="2" spans="1:2" x14ac:dyDescent="0.25"><c r="A2" s="1"><v>4</v></c></row>', True),
+        (b'<row r="2"><c r="A2"><f>1+1</f><v>2</v></c><c r="B2" t="s"><v>0</v></c></row>', True),
+        (
+            b'<row r="2"><c r="A2" t="inlineStr" /><c r="B2" t="b"><v>1</v></c></row><row r="3"/>',
+            True,
+        ),
+        (_PRESERVED, True),
+        (b'<row r="2"><c r="A2" t="n" s="1"><v>4</v></c></row>', False),
+        (b'<row r="2"><c r="A2" s="01"><v>4</v></c></row>', False),
+        (b'<row r="2"><c r="A2" s = "1"><v>4</v></c></row>', False),
+        (b'<row r="2"><c r="A2" s=\'1\'><v>4</v></c></row>', False),
+        (b'<row r="2"><c r="A2" s="1" s="2"><v>4</v></c></row>', False),
+        (b'<row r="2"><c r="A2" t = "e"><v>#N/A</v></c></row>', False),
+        (b'<row r="2"><c r="A2" t="d"><v>2024-01-31</v></c></row>', False),
+        (b'<row r="2"><c r="A2" t="str"><f>"a"</f><v>a</v></c></row>', False),
+        (b'<row r="2"><c r="A2"><v >12345678901234567</v></c></row>', False),
+        (b'<row r="2"><c r="A2"><v>12345678901234567</v></c></row>', False),
+        (b'<row r="2"><c r="A2"><v>7</v><v>9</v></c></row>', False),
+        (b'<row r="2"><c r="A2"><v>7</v><f>3+4</f></c></row>', False),
+        (b'<row r="2"><c r="A2"><is><t>P1</t></is></c></row>', False),
+        (b'<row r="2"><c r="A2" t="is"><v>7</v></c></row>', False),
+        (b'<row r="2"><c r="A2" t="s"><v>-1</v></c></row>', False),
+        (b'<row r="2"><c r="A2" t="s"><v>1.0</v></c></row>', False),
+        (b'<row r="2"><c r="A2" t="inlineStr"><is><t>P1</t><t>Z</t></is></c></row>', False),
+        (b'<row r="2"><c r="A2" t="inlineStr"><is><t>dob&#32;</t></is></c></row>', False),
+        (b'<row r="2"><c r="A2" t="inlineStr"><is><t><![CDATA[dob ]]></t></is></c></row>', False),
+        (b'<row r="2"><c r="A2" t="inlineStr"><is><t>P_x000D_1</t></is></c></row>', False),
+        (b'<row r="2"><c r="A2" t="inlineStr"><is><t>P1 </t></is></c></row>', False),
+        (b'<row r="2"><c r="A2" t="inlineStr"><is><t>P1</x></is></c></row>', False),
+        (b'<row r="2" spans="1:1" spans="1:1"><c r="A2"/></row>', False),
+        (b'<row r="2"><c r="A3"/></row>', False),
+        (b'<row r="3"><c r="A3"/></row><row r="2"><c r="A2"/></row>', False),
+        (b'<row r="2"><c r="B2"/><c r="A2"/></row>', False),
+        (b'<row r="2"><c r="A2"/><c r="A2"/></row>', False),
+        (b'<row><c r="A2"/></row>', False),
+        (b'<row r="2">\n<c r="A2"/></row>', False),
     ],
 )
-def test_a_cell_style_is_plain_only_right_after_its_place(xml: bytes, plain: bool) -> None:
-    bounds = xlsx_fast._cell_bounds(xlsx_fast._pieces(xml, b"</row>"))
-    assert bounds == ((1, 1, 1) if plain else None)
+def test_the_sheet_forms_the_fast_reader_takes(body: bytes, taken: bool) -> None:
+    """What a reading of the XML's variants found calamine and openpyxl to read apart is left
+    to openpyxl; the forms Excel, openpyxl and LibreOffice write are taken."""
+    assert xlsx_fast._sheet_is_safe(_sheet(body)) is taken
 
 
-@pytest.mark.parametrize("ref", [b"A12345678", b"ABCD1", b"1", b"A", b"a1", b"A1 "])
-def test_a_place_that_is_not_plain_has_no_bounds(ref: bytes) -> None:
-    xml = b'<row><c r="B2"/><c r="' + ref + b'" t="n"><v>1</v></c></row>'
-    assert xlsx_fast._cell_bounds(xlsx_fast._pieces(xml, b"</row>")) is None
-    assert xlsx_fast._cell_bounds(xlsx_fast._pieces(b'<c r="A1', b"</row>")) is None
+@pytest.mark.parametrize(
+    ("sheet", "taken"),
+    [
+        (_sheet(_PLAIN_CELL, b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'), True),
+        (
+            _sheet(_PLAIN_CELL).replace(b"spreadsheetml/2006/main", b"spreadsheetml/2006/other"),
+            False,
+        ),
+        (_sheet(_PLAIN_CELL).replace(b"<sheetData>", b'<sheetData xmlns="urn:other">'), False),
+        (_sheet(b'<row r="2"><c r="A2" t="inlineStr"><is><t>a\rb</t></is></c></row>'), False),
+        (
+            _sheet(_PLAIN_CELL).replace(b"</worksheet>", b"<sheetData></sheetData></worksheet>"),
+            False,
+        ),
+    ],
+    ids=[
+        "excel-prolog",
+        "other-namespace",
+        "namespace-below",
+        "carriage-return",
+        "two-sheet-datas",
+    ],
+)
+def test_the_sheet_part_the_fast_reader_takes(sheet: bytes, taken: bool) -> None:
+    assert xlsx_fast._sheet_is_safe(sheet) is taken
 
 
 @pytest.mark.parametrize(
@@ -409,6 +513,94 @@ def test_a_cell_styled_otherwise_is_left_to_openpyxl(
     assert sheet_rows_fast(data) is None
     assert read_as_text(data, True, monkeypatch)[2] == [["1882-05-28", "2023-03-15"]]
     same_reading(data, monkeypatch)
+
+
+_STRICT = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
+_MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_SECOND_XFS = b'<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="0"/></cellXfs>'
+
+
+def _in(part: str, edit: Any) -> Any:
+    return lambda name, xml: edit(xml) if name == part else xml
+
+
+@pytest.mark.parametrize(
+    ("shared", "change"),
+    [
+        (
+            False,
+            _in(
+                "xl/workbook.xml",
+                lambda x: x.replace(b"<workbookPr />", b'<workbookPr date1904="False"/>'),
+            ),
+        ),
+        (
+            False,
+            _in(
+                "xl/workbook.xml",
+                lambda x: x.replace(b"<workbookPr />", b'<workbookPr /><workbookPr date1904="1"/>'),
+            ),
+        ),
+        (
+            False,
+            _in(
+                "xl/styles.xml", lambda x: x.replace(b'formatCode="dd/mm/yyyy"', b'formatCode="/"')
+            ),
+        ),
+        (
+            False,
+            _in(
+                "xl/styles.xml", lambda x: x.replace(b"</cellXfs>", b"</cellXfs>" + _SECOND_XFS, 1)
+            ),
+        ),
+        (True, _in("xl/sharedStrings.xml", lambda x: x.replace(_MAIN_NS, _STRICT))),
+        (True, _in("xl/sharedStrings.xml", lambda x: x.replace(b"<t>dob</t>", b"<t>dob&#32;</t>"))),
+        (
+            True,
+            _in("xl/sharedStrings.xml", lambda x: x.replace(b"<t>P1</t>", b"<t>P1</t><t>Z</t>")),
+        ),
+        (
+            True,
+            _in("xl/sharedStrings.xml", lambda x: x.replace(b"<t>P1</t>", b"<t>P_x000D&#95;1</t>")),
+        ),
+    ],
+    ids=[
+        *("date1904-False", "two-workbookPr", "format-of-a-slash", "two-cellXfs"),
+        *("strings-strict-namespace", "strings-reference", "strings-two-t", "strings-escape"),
+    ],
+)
+def test_workbook_parts_read_apart_are_left_to_openpyxl(
+    shared: bool, change: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From a reading of the XML's variants: each of these was read by calamine to other values
+    than openpyxl's (or read where openpyxl refuses the workbook)."""
+    book = one_column_book([-6425, 0.5, 45000], "dd/mm/yyyy")
+    if shared:
+        book = as_shared_strings(one_column_book(["P1", "P2"]))
+    data = rewrite_zip(book, change)
+    assert data != book
+    assert sheet_rows_fast(data) is None
+    if b"purl.oclc.org" in data or _STRICT in zipfile.ZipFile(io.BytesIO(data)).read(
+        "xl/sharedStrings.xml" if shared else "xl/workbook.xml"
+    ):
+        with pytest.raises(IndexError):  # openpyxl finds no strings: the file is refused (F002)
+            reader._read_xlsx(data)
+    else:
+        same_reading(data, monkeypatch)
+
+
+@pytest.mark.parametrize("second", [2024, dt.date(2024, 1, 31)], ids=["number", "date"])
+def test_a_header_of_a_number_or_date_is_left_to_openpyxl(
+    second: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # calamine names the column "2024.0" or "2024-01-31", openpyxl "2024" or a midnight datetime
+    book = Workbook()
+    book.active.append(["id", second])
+    book.active.append(["P1", "x"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    assert sheet_rows_fast(buffer.getvalue()) is None
+    same_reading(buffer.getvalue(), monkeypatch)
 
 
 def one_column_book(values: list[Any], number_format: str = "General") -> bytes:
