@@ -124,14 +124,20 @@ _INLINE = re.compile(
 )
 
 
+_EXCEL_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+
+
 def as_excel_writes(data: bytes) -> bytes:
     """The workbook's text in shared strings, numbers without a type (``t="n"`` is the
-    default), and rows with the spans and the Office 2010 attribute Excel adds."""
+    default), rows with the spans and the Office 2010 attribute Excel adds, and each part's XML
+    declaration ended with a carriage return and a line feed."""
 
     def change(name: str, part: bytes) -> bytes:
+        if name == "xl/sharedStrings.xml":
+            return _EXCEL_DECLARATION + part
         if name != "xl/worksheets/sheet1.xml":
             return part
-        part = part.replace(b' t="n"', b"")
+        part = _EXCEL_DECLARATION + part.replace(b' t="n"', b"")
         part = part.replace(
             b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"',
             b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
