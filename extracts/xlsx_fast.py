@@ -65,9 +65,14 @@ _ESCAPE = re.compile(rb"_x[0-9A-Fa-f]{4}_")  # an escaped character: calamine de
 # references, several `<t>` in one string, rows out of order...), so the sheet's data must be
 # made of these forms only, each matched whole; anything else goes openpyxl's way.
 _NUMBER = rb"-?\d{1,15}(?:\.\d+)?(?:[Ee][+-]?\d{1,3})?"  # (16 digits: calamine reads a float)
-_TEXT = rb"[^<&]*+(?:&(?:amp|lt|gt|quot|apos);[^<&]*+)*+"  # no character references, no CDATA
+# (no character references, no CDATA, no control character XML forbids)
+_PLAIN = rb"[^<&\x00-\x08\x0b\x0c\x0e-\x1f]"
+_TEXT = _PLAIN + rb"*+(?:&(?:amp|lt|gt|quot|apos);" + _PLAIN + rb"*+)*+"
+_VALUE = rb'"[^"<&\x00-\x08\x0b\x0c\x0e-\x1f]*+"'  # an attribute's
 _T = rb'(?:<t(?: xml:space="preserve")?>' + _TEXT + rb"</t>|<t/>)"
-_FORMULA = rb"(?:<f>[^<]*+</f>|<f [^<>]*+>[^<]*+</f>|<f [^<>]*+/>)?"  # (its cached value is read)
+_FORMULA = (  # (its cached value is read)
+    rb"(?:<f(?: [a-zA-Z]++=" + _VALUE + rb")*+(?:>" + _TEXT + rb"</f>|/>))?"
+)
 _CELL = (
     rb'<c r="[A-Z]{1,3}[1-9]\d{0,6}"(?: s="(?:0|[1-9]\d{0,5})")?'
     rb'(?:(?: t="(?:n|s|b|inlineStr)")? ?/>'  # an empty cell
@@ -78,20 +83,41 @@ _CELL = (
 )
 _ROW_ATTRIBUTES = (  # each at most once, in the schema's order
     *(b"spans", b"s", b"customFormat", b"ht", b"hidden", b"customHeight", b"outlineLevel"),
-    *(b"collapsed", b"thickTop", b"thickBot", b"ph", b"x14ac:dyDescent"),
+    *(b"collapsed", b"thickTop", b"thickBot", b"ph"),
 )
-_ROWS = re.compile(
-    rb'(?:<row r="[1-9]\d{0,6}"'
-    + b"".join(rb"(?: " + name + rb'="[^"<&]*+")?' for name in _ROW_ATTRIBUTES)
-    + rb"(?: ?/>|>(?:"
-    + _CELL
-    + rb")*+</row>))*+"
+
+
+def _rows(attributes: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    return re.compile(
+        rb'(?:<row r="[1-9]\d{0,6}"'
+        + b"".join(rb"(?: " + name + b"=" + _VALUE + rb")?" for name in attributes)
+        + rb"(?: ?/>|>(?:"
+        + _CELL
+        + rb")*+</row>))*+"
+    )
+
+
+_ROWS = _rows(_ROW_ATTRIBUTES)
+# Excel's row height attribute of Office 2010, where the sheet declares its prefix
+_ROWS_X14AC = _rows((*_ROW_ATTRIBUTES, b"x14ac:dyDescent"))
+# a run's properties: empty elements of at most two attributes, not the same one twice
+_RUN_PROPERTIES = (
+    rb"<rPr>(?:<[a-zA-Z]++(?: ([a-zA-Z]++)="
+    + _VALUE
+    + rb"(?: (?!\1=)[a-zA-Z]++="
+    + _VALUE
+    + rb")?)? ?/>)*+</rPr>"
 )
-_RUN_PROPERTIES = rb'<rPr>(?:<[a-zA-Z]++(?: [a-zA-Z]++="[^"<&]*+")*+ ?/>)*+</rPr>'
 _RICH_RUN = rb"<r>(?:" + _RUN_PROPERTIES + rb")?" + _T + rb"</r>"
 _SHARED_STRINGS = re.compile(rb"(?:<si>(?:" + _T + rb"|(?:" + _RICH_RUN + rb")++)</si>)*+")
 _MAIN_NAMESPACE = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-_PROLOG = re.compile(rb"(?:<\?xml [^<>]*\?>)?\s*+<(worksheet|sst) " + _MAIN_NAMESPACE + rb"[\s/>]")
+_PROLOG = re.compile(
+    rb'(?:<\?xml version="1\.0"(?: encoding="(?:UTF-8|utf-8)")?(?: standalone="(?:yes|no)")? ?\?>)?'
+    rb"\s*+<(worksheet|sst) " + _MAIN_NAMESPACE + rb"[\s/>]"
+)
+# XML forbids these; openpyxl's parser refuses them where the checks' forms would not see them
+_NOT_XML = re.compile(rb"\]\]>|\xef\xbf[\xbe\xbf]")
+_X14AC = b'xmlns:x14ac="http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac"'
 
 _CELL_START = b'<c r="'
 _PAD = 24  # bytes after a piece: more than the checks read past a row's or a cell's start
@@ -218,7 +244,7 @@ def _strings_are_plain(shared: bytes) -> bool:
     pieces = _pieces(shared, b"</si>", start, end)
     if not all(_SHARED_STRINGS.fullmatch(piece) for piece in pieces):
         return False
-    return not _search_any((_ESCAPE, _TRIMMED), pieces)
+    return not _search_any((_ESCAPE, _TRIMMED, _NOT_XML), pieces)
 
 
 def _root_end(xml: bytes, root: bytes) -> int | None:
@@ -323,6 +349,8 @@ def _worksheet_parts(archive: zipfile.ZipFile) -> tuple[list[str], str] | None:
         rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
     except (KeyError, ElementTree.ParseError):
         return None
+    if not _in_main_namespace(workbook, "workbook", {"workbookPr", "sheets", "sheet"}):
+        return None
     # (openpyxl reads the last workbookPr, and only "0", "false" or "f" as false)
     properties = workbook.findall(f"{_MAIN}workbookPr")
     if len(properties) > 1:
@@ -339,17 +367,54 @@ def _worksheet_parts(archive: zipfile.ZipFile) -> tuple[list[str], str] | None:
         for kind, target in targets.values()
     ):
         return None
+    # (openpyxl reads the sheets listed in <sheets>, calamine any <sheet>)
+    listed = workbook.findall(f"{_MAIN}sheets/{_MAIN}sheet")
+    if len(listed) != len(list(workbook.iter(f"{_MAIN}sheet"))):
+        return None
     names: list[str] = []
     parts: list[str] = []
-    for sheet in workbook.iter(f"{_MAIN}sheet"):
+    for sheet in listed:
         kind, target = targets.get(sheet.get(f"{_DOC_RELS}id"), (None, ""))
         if kind != _WORKSHEET:
             return None
         names.append(sheet.get("name", ""))
         parts.append(_part(target))
-    if not parts or parts[0] not in archive.namelist():
+    if not parts or any(part not in archive.namelist() for part in parts):
+        return None  # (openpyxl skips a sheet whose part is missing)
+    if not _content_types_are_plain(archive):
         return None
     return names, parts[0]
+
+
+_TYPES = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_WORKBOOK_TYPES = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+    "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
+    "application/vnd.ms-excel.template.macroEnabled.main+xml",
+)
+_STRINGS_CONTENT_TYPE = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+)
+
+
+def _content_types_are_plain(archive: zipfile.ZipFile) -> bool:
+    """Whether ``[Content_Types].xml`` names the workbook and the shared strings where the
+    checks and calamine read them: openpyxl finds both by their content types."""
+    try:
+        types = ElementTree.fromstring(archive.read("[Content_Types].xml"))
+    except (KeyError, ElementTree.ParseError):
+        return False
+    overrides: dict[str, list[str]] = {}
+    for override in types.iter(f"{_TYPES}Override"):
+        kind = override.get("ContentType", "")
+        overrides.setdefault(kind, []).append(override.get("PartName", ""))
+    workbooks = [name for kind in _WORKBOOK_TYPES for name in overrides.get(kind, [])]
+    strings = overrides.get(_STRINGS_CONTENT_TYPE, [])
+    has_strings = "xl/sharedStrings.xml" in archive.namelist()
+    return workbooks == ["/xl/workbook.xml"] and strings == (
+        ["/xl/sharedStrings.xml"] if has_strings else []
+    )
 
 
 def _part(target: str) -> str:
@@ -366,6 +431,8 @@ def _date_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], frozenset[in
     except KeyError:
         return frozenset(), frozenset()  # no styles: every number is General
     except ElementTree.ParseError:
+        return None
+    if not _in_main_namespace(styles, "styleSheet", {"numFmts", "numFmt", "cellXfs", "xf"}):
         return None
     # (of two lists, openpyxl reads the last and calamine the first)
     if len(styles.findall(f"{_MAIN}cellXfs")) > 1 or len(styles.findall(f"{_MAIN}numFmts")) > 1:
@@ -387,7 +454,21 @@ def _date_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], frozenset[in
     return frozenset(dates), frozenset(durations)
 
 
+def _in_main_namespace(root: ElementTree.Element, tag: str, names: set[str]) -> bool:
+    """Whether the part's root is ``tag`` and every element named one of ``names`` is in the
+    main namespace: calamine reads these by their local names, openpyxl in that namespace."""
+    if root.tag != f"{_MAIN}{tag}":
+        return False
+    return all(
+        element.tag.startswith(_MAIN)
+        for element in root.iter()
+        if isinstance(element.tag, str) and element.tag.rpartition("}")[2] in names
+    )
+
+
 def _format_kind(format_id: str, custom: dict[str, str]) -> str | None:
+    if not format_id.isdigit() or format_id != str(int(format_id)):
+        return None  # (openpyxl reads "046" as format 46, calamine not)
     if format_id in custom:
         if not format_id.isdigit() or int(format_id) < 164:
             return None  # a workbook redefining a built-in format: read each its own way
@@ -413,24 +494,31 @@ def _format_kind(format_id: str, custom: dict[str, str]) -> str | None:
 
 def _sheet_is_safe(xml: bytes) -> bool:
     """Whether the sheet's rows and cells are all in the forms the fast reader takes, in order,
-    and within the grid calamine can build."""
-    if _root_end(xml, b"worksheet") is None:
+    and within the grid calamine can build, and nothing else in the sheet holds rows."""
+    root_end = _root_end(xml, b"worksheet")
+    if root_end is None:
         return False
     begin = xml.find(b"<sheetData")
-    if begin < 0 or xml.find(b"<sheetData", begin + 1) >= 0:
+    if begin < 0:
         return False
-    if xml.startswith(b"<sheetData/>", begin):
-        return True  # no rows
-    if not xml.startswith(b"<sheetData>", begin):
+    empty = xml.startswith(b"<sheetData/>", begin)
+    if not empty and not xml.startswith(b"<sheetData>", begin):
         return False
     start = begin + len(b"<sheetData>")
-    end = xml.find(b"</sheetData>", start)
+    end = start if empty else xml.find(b"</sheetData>", start)
     if end < 0:
         return False
-    pieces = _pieces(xml, b"</row>", start, end)
-    if not all(_ROWS.fullmatch(piece) for piece in pieces):
+    after = begin + len(b"<sheetData/>") if empty else end + len(b"</sheetData>")
+    # openpyxl reads a row wherever it is in the sheet, calamine only in its sheet data
+    if _OUTSIDE_UNSAFE.search(xml, root_end, begin) or _OUTSIDE_UNSAFE.search(xml, after):
         return False
-    if _search_any((_ESCAPE, _TRIMMED), pieces):
+    if empty:
+        return True
+    rows = _ROWS_X14AC if _X14AC in xml[:root_end] else _ROWS
+    pieces = _pieces(xml, b"</row>", start, end)
+    if not all(rows.fullmatch(piece) for piece in pieces):
+        return False
+    if _search_any((_ESCAPE, _TRIMMED, _NOT_XML), pieces):
         return False
     bounds = _cell_bounds(pieces)
     if bounds is None:  # rows or cells out of order
@@ -441,6 +529,16 @@ def _sheet_is_safe(xml: bytes) -> bool:
     if last_row > EXCEL_MAX_ROWS or last_column > EXCEL_MAX_COLUMNS:
         return False
     return last_row * last_column <= max(4 * cells, 1_000_000)
+
+
+# What the sheet must not hold outside its sheet data (past the root's start tag): rows, cells
+# or sheet data elsewhere, a comment, CDATA or DOCTYPE, a default namespace declared again, or
+# what XML forbids.
+_OUTSIDE_UNSAFE = re.compile(
+    rb"<(?:[\w.-]+:)?(?:row|c|sheetData)[\s>/]"  # rows, cells or sheet data elsewhere
+    rb"|<!|\]\]>|xmlns\s*="  # comments, CDATA, DOCTYPE; a namespace declared again
+    rb"|[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]"  # what XML forbids
+)
 
 
 def _cell_bounds(pieces: list[memoryview]) -> tuple[int, int, int] | None:
