@@ -116,7 +116,8 @@ _PROLOG = re.compile(
     rb"\s*+<(worksheet|sst) " + _MAIN_NAMESPACE + rb"[\s/>]"
 )
 # XML forbids these; openpyxl's parser refuses them where the checks' forms would not see them
-_NOT_XML = re.compile(rb"\]\]>|\xef\xbf[\xbe\xbf]")
+# (two patterns, each with a literal start: one alternation of them scans byte by byte)
+_NOT_XML = (re.compile(rb"\]\]>"), re.compile(rb"\xef\xbf[\xbe\xbf]"))
 _X14AC = b'xmlns:x14ac="http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac"'
 
 _CELL_START = b'<c r="'
@@ -244,7 +245,7 @@ def _strings_are_plain(shared: bytes) -> bool:
     pieces = _pieces(shared, b"</si>", start, end)
     if not all(_SHARED_STRINGS.fullmatch(piece) for piece in pieces):
         return False
-    return not _search_any((_ESCAPE, _TRIMMED, _NOT_XML), pieces)
+    return not _search_any((_ESCAPE, _TRIMMED, *_NOT_XML), pieces)
 
 
 def _root_end(xml: bytes, root: bytes) -> int | None:
@@ -518,7 +519,7 @@ def _sheet_is_safe(xml: bytes) -> bool:
     pieces = _pieces(xml, b"</row>", start, end)
     if not all(rows.fullmatch(piece) for piece in pieces):
         return False
-    if _search_any((_ESCAPE, _TRIMMED, _NOT_XML), pieces):
+    if _search_any((_ESCAPE, _TRIMMED, *_NOT_XML), pieces):
         return False
     bounds = _cell_bounds(pieces)
     if bounds is None:  # rows or cells out of order
