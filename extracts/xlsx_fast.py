@@ -73,13 +73,13 @@ _T = rb'(?:<t(?: xml:space="preserve")?>' + _TEXT + rb"</t>|<t/>)"
 _FORMULA = (  # (its cached value is read)
     rb"(?:<f(?: [a-zA-Z]++=" + _VALUE + rb")*+(?:>" + _TEXT + rb"</f>|/>))?"
 )
-_CELL = (
+_CELL = (  # (the commonest forms first: 0.5 s less for six million cells)
     rb'<c r="[A-Z]{1,3}[1-9]\d{0,6}"(?: s="(?:0|[1-9]\d{0,5})")?'
-    rb'(?:(?: t="(?:n|s|b|inlineStr)")? ?/>'  # an empty cell
-    rb'|(?: t="n")?>(?:' + _FORMULA + rb"<v>" + _NUMBER + rb"</v>)?</c>"
+    rb'(?:(?: t="n")?>(?:' + _FORMULA + rb"<v>" + _NUMBER + rb"</v>)?</c>"
+    rb'| t="inlineStr"><is>' + _T + rb"</is></c>"
     rb'| t="s"><v>\d{1,9}</v></c>'
     rb'| t="b">' + _FORMULA + rb"<v>[01]</v></c>"
-    rb'| t="inlineStr"><is>' + _T + rb"</is></c>)"
+    rb'|(?: t="(?:n|s|b|inlineStr)")? ?/>)'  # an empty cell
 )
 _ROW_ATTRIBUTES = (  # each at most once, in the schema's order
     *(b"spans", b"s", b"customFormat", b"ht", b"hidden", b"customHeight", b"outlineLevel"),
