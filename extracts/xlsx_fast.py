@@ -192,6 +192,8 @@ def _checked(data: bytes) -> tuple[list[str], dict[tuple[int, int], Any]] | None
     """The workbook's sheet names and openpyxl's values for the date cells calamine reads
     otherwise, when every part is one the two read alike; None otherwise."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        if not _names_are_plain(archive.namelist()):
+            return None
         sheets = _worksheet_parts(archive)
         if sheets is None:
             return None
@@ -210,6 +212,22 @@ def _checked(data: bytes) -> tuple[list[str], dict[tuple[int, int], Any]] | None
         return None
     overrides = _dates_openpyxl_reads_alone(xml, *styles)
     return None if overrides is None else (names, overrides)
+
+
+def _names_are_plain(names: list[str]) -> bool:
+    """Whether no two of the archive's entries have one name apart from case, and the parts the
+    checks read are under their exact names if at all: calamine finds a part by its name
+    whatever the case (the last such entry), openpyxl and the checks by its exact name."""
+    folded = {name.casefold(): name for name in names}
+    if len(folded) != len(names):
+        return False
+    return all(folded.get(part.casefold(), part) == part for part in _KNOWN_PARTS)
+
+
+_KNOWN_PARTS = (
+    *("[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml"),
+    "xl/sharedStrings.xml",
+)
 
 
 def _pieces(xml: bytes, closing: bytes, start: int = 0, end: int | None = None) -> list[memoryview]:
@@ -241,6 +259,15 @@ def _strings_are_plain(shared: bytes) -> bool:
     start = _root_end(shared, b"sst")
     end = shared.rfind(b"</sst>")
     if start is None or end < start or shared[end + len(b"</sst>") :].strip():
+        return False
+    try:  # the root's start tag, with its attributes (a duplicate one is not XML)
+        root = ElementTree.fromstring(shared[:start] + b"</sst>")
+    except ElementTree.ParseError:
+        return False
+    # calamine reserves room for uniqueCount strings before reading any: a huge one aborts the
+    # process. A string takes at least 13 bytes (<si><t/></si>), so a true count fits the part.
+    unique = root.get("uniqueCount", "0")
+    if not unique.isdigit() or int(unique) > len(shared) // 13 + 1:
         return False
     pieces = _pieces(shared, b"</si>", start, end)
     if not all(_SHARED_STRINGS.fullmatch(piece) for piece in pieces):
@@ -375,11 +402,15 @@ def _worksheet_parts(archive: zipfile.ZipFile) -> tuple[list[str], str] | None:
     names: list[str] = []
     parts: list[str] = []
     for sheet in listed:
+        # (calamine takes the last attribute named "id" in any namespace)
+        if not set(sheet.attrib) <= _SHEET_ATTRIBUTES:
+            return None
         kind, target = targets.get(sheet.get(f"{_DOC_RELS}id"), (None, ""))
-        if kind != _WORKSHEET:
+        part = _part(target)
+        if kind != _WORKSHEET or part is None:
             return None
         names.append(sheet.get("name", ""))
-        parts.append(_part(target))
+        parts.append(part)
     if not parts or any(part not in archive.namelist() for part in parts):
         return None  # (openpyxl skips a sheet whose part is missing)
     if not _content_types_are_plain(archive):
@@ -418,10 +449,15 @@ def _content_types_are_plain(archive: zipfile.ZipFile) -> bool:
     )
 
 
-def _part(target: str) -> str:
-    """The part a relationship of the workbook names."""
+_SHEET_ATTRIBUTES = {"name", "sheetId", "state", f"{_DOC_RELS}id"}
+
+
+def _part(target: str) -> str | None:
+    """The part a relationship of the workbook names; None when the target is not written in
+    its normal form (``worksheets//sheet1.xml``, ``./``, ``../``): openpyxl and the checks
+    normalise it, calamine reads the entry of that very name."""
     path = target[1:] if target.startswith("/") else posixpath.join("xl", target)
-    return posixpath.normpath(path)
+    return path if posixpath.normpath(path) == path else None
 
 
 def _date_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], frozenset[int]] | None:
@@ -438,8 +474,9 @@ def _date_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], frozenset[in
     # (of two lists, openpyxl reads the last and calamine the first)
     if len(styles.findall(f"{_MAIN}cellXfs")) > 1 or len(styles.findall(f"{_MAIN}numFmts")) > 1:
         return None
-    custom = {
-        fmt.get("numFmtId", ""): fmt.get("formatCode", "") for fmt in styles.iter(f"{_MAIN}numFmt")
+    custom = {  # (a numFmt elsewhere, in a dxf or an extension, is no cell's format)
+        fmt.get("numFmtId", ""): fmt.get("formatCode", "")
+        for fmt in styles.findall(f"{_MAIN}numFmts/{_MAIN}numFmt")
     }
     cell_xfs = styles.find(f"{_MAIN}cellXfs")
     dates: set[int] = set()
@@ -512,6 +549,10 @@ def _sheet_is_safe(xml: bytes) -> bool:
     after = begin + len(b"<sheetData/>") if empty else end + len(b"</sheetData>")
     # openpyxl reads a row wherever it is in the sheet, calamine only in its sheet data
     if _OUTSIDE_UNSAFE.search(xml, root_end, begin) or _OUTSIDE_UNSAFE.search(xml, after):
+        return False
+    try:  # and refuses a sheet whose XML is not well formed, which calamine reads on
+        ElementTree.fromstring(xml[:begin] + b"<sheetData/>" + xml[after:])
+    except ElementTree.ParseError:
         return False
     if empty:
         return True

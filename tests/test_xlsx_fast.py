@@ -633,6 +633,92 @@ def test_workbook_parts_read_apart_are_left_to_openpyxl(shared: bool, change: An
     assert sheet_rows_fast(data) is None  # (so the reading is openpyxl's, or its refusal)
 
 
+def _renamed(data: bytes, old: str, new: str, extra: dict[str, bytes] | None = None) -> bytes:
+    """The workbook with entry ``old`` stored as ``new``, and ``extra`` entries added."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for entry in src.infolist():
+            dst.writestr(new if entry.filename == old else entry.filename, src.read(entry))
+        for name, part in (extra or {}).items():
+            dst.writestr(name, part)
+    return out.getvalue()
+
+
+def _sheet1_of(data: bytes) -> bytes:
+    return zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+
+
+_DXF = b'<dxfs count="1"><dxf><numFmt numFmtId="164" formatCode="dd/mm/yyyy"/></dxf></dxfs>'
+_MADE_OTHERWISE = {
+    "styles-case": lambda book: _renamed(book, "xl/styles.xml", "xl/Styles.xml"),
+    "sheet-twice-by-case": lambda book: _renamed(
+        book, "", "", {"xl/Worksheets/sheet1.xml": _sheet1_of(book).replace(b"P1", b"XX")}
+    ),
+    "target-not-normal": lambda book: _renamed(
+        rewrite_zip(
+            book,
+            _in(
+                "xl/_rels/workbook.xml.rels",
+                lambda x: x.replace(b'"/xl/worksheets/sheet1.xml"', b'"worksheets//sheet1.xml"'),
+            ),
+        ),
+        "",
+        "",
+        {"xl/worksheets//sheet1.xml": _sheet1_of(book).replace(b"P1", b"XX")},
+    ),
+    "second-id-on-sheet": lambda book: rewrite_zip(
+        book, _in("xl/workbook.xml", lambda x: x.replace(b'r:id="rId1"', b'r:id="rId1" id="rId9"'))
+    ),
+    "root-attribute-twice": lambda book: rewrite_zip(
+        book,
+        _in(
+            "xl/worksheets/sheet1.xml",
+            lambda x: x.replace(b"<worksheet ", b'<worksheet a="1" a="2" '),
+        ),
+    ),
+    "junk-after-root": lambda book: rewrite_zip(
+        book, _in("xl/worksheets/sheet1.xml", lambda x: x + b"<x/>")
+    ),
+}
+
+
+@pytest.mark.parametrize("made", _MADE_OTHERWISE.values(), ids=_MADE_OTHERWISE.keys())
+def test_workbooks_a_third_reading_found_are_left_to_openpyxl(made: Any) -> None:
+    """From a third reading of the XML's variants: calamine read each of these otherwise (a
+    part found whatever its name's case, a target it does not normalise, the last attribute
+    named id) or where openpyxl refuses it (XML not well formed)."""
+    book = one_column_book(["P1", "P2"], "dd/mm/yyyy")
+    data = made(book)
+    assert data != book
+    assert sheet_rows_fast(data) is None
+
+
+def test_a_number_format_outside_num_fmts_is_no_cells_format(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A dxf's numFmt 164 (conditional formatting) is not the cells' format 164 to either
+    # library; the checks took it for a date format and gave 30 openpyxl's 1900-01-30.
+    book = one_column_book([45000.5, 30, -6425], "0.000")
+    data = rewrite_zip(
+        book, _in("xl/styles.xml", lambda x: x.replace(b"</cellXfs>", b"</cellXfs>" + _DXF))
+    )
+    assert sheet_rows_fast(data) is not None
+    assert read_as_text(data, True, monkeypatch)[2] == [["45000.5", "30", "-6425"]]
+    same_reading(data, monkeypatch)
+
+
+def test_a_huge_unique_count_never_reaches_calamine() -> None:
+    # calamine reserves room for uniqueCount strings first: 99,999,999,999 aborted the process
+    strings = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" uniqueCount="%s">'
+        b"<si><t>P1</t></si></sst>"
+    )
+    assert xlsx_fast._strings_are_plain(strings % b"1")
+    assert not xlsx_fast._strings_are_plain(strings % b"99999999999")
+    assert not xlsx_fast._strings_are_plain(strings % b"-1")
+    assert not xlsx_fast._strings_are_plain(strings.replace(b" uniqueCount", b' count="1" count'))
+
+
 @pytest.mark.parametrize("second", [2024, dt.date(2024, 1, 31)], ids=["number", "date"])
 def test_a_header_of_a_number_or_date_is_left_to_openpyxl(
     second: Any, monkeypatch: pytest.MonkeyPatch
