@@ -191,8 +191,12 @@ def sheet_rows_fast(data: bytes) -> tuple[int, Rows] | None:
 def _checked(data: bytes) -> tuple[list[str], dict[tuple[int, int], Any]] | None:
     """The workbook's sheet names and openpyxl's values for the date cells calamine reads
     otherwise, when every part is one the two read alike; None otherwise."""
+    if not _one_end_record(data):
+        return None
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         if not _names_are_plain(archive.namelist()):
+            return None
+        if any(_unbounded(entry) for entry in archive.infolist()):
             return None
         sheets = _worksheet_parts(archive)
         if sheets is None:
@@ -212,6 +216,34 @@ def _checked(data: bytes) -> tuple[list[str], dict[tuple[int, int], Any]] | None
         return None
     overrides = _dates_openpyxl_reads_alone(xml, *styles)
     return None if overrides is None else (names, overrides)
+
+
+def _one_end_record(data: bytes) -> bool:
+    """Whether the archive has one end record, at its very end, of disk 0, and no ZIP64 one:
+    Python's zipfile takes the last end record it finds, calamine's zip crate skips one it
+    finds invalid and takes an earlier one, which can name other entries altogether."""
+    at = data.rfind(_END_RECORD)
+    if at < 0 or data.find(_END_RECORD) != at or _ZIP64_END in data:
+        return False
+    comment = int.from_bytes(data[at + 20 : at + 22], "little")
+    return data[at + 4 : at + 8] == b"\0\0\0\0" and at + 22 + comment == len(data)
+
+
+_END_RECORD = b"PK\x05\x06"
+_ZIP64_END = b"PK\x06\x06"
+
+
+def _unbounded(entry: zipfile.ZipInfo) -> bool:
+    """Whether an XML part calamine reads whole, and the checks do not bound, is bigger than any
+    real one (``_rels/.rels`` is under a kilobyte; a workbook's styles a few MiB): calamine
+    buffered a 2 GB ``_rels/.rels`` of white space, and Rust aborted the process."""
+    name = entry.filename
+    if name.startswith("xl/worksheets/") or name == "xl/sharedStrings.xml":
+        return False  # (the first sheet and the strings are bounded by _MAX_PART)
+    return name.endswith((".xml", ".rels")) and entry.file_size > _MAX_OTHER_PART
+
+
+_MAX_OTHER_PART = 16 << 20
 
 
 def _names_are_plain(names: list[str]) -> bool:
@@ -547,6 +579,8 @@ def _sheet_is_safe(xml: bytes) -> bool:
     if end < 0:
         return False
     after = begin + len(b"<sheetData/>") if empty else end + len(b"</sheetData>")
+    if (begin - root_end) + (len(xml) - after) > _MAX_OTHER_PART:
+        return False  # (Excel's own is kilobytes; the scans below would take seconds)
     # openpyxl reads a row wherever it is in the sheet, calamine only in its sheet data
     if _OUTSIDE_UNSAFE.search(xml, root_end, begin) or _OUTSIDE_UNSAFE.search(xml, after):
         return False

@@ -719,6 +719,37 @@ def test_a_huge_unique_count_never_reaches_calamine() -> None:
     assert not xlsx_fast._strings_are_plain(strings.replace(b" uniqueCount", b' count="1" count'))
 
 
+def test_an_archive_of_two_end_records_is_left_to_openpyxl() -> None:
+    # Python's zipfile takes the last end record, calamine's zip crate skips one it finds
+    # invalid and takes an earlier one, which can name other entries: a fourth reading made a
+    # workbook the two read as different archives.
+    book = one_column_book(["P1", "P2"])
+    assert xlsx_fast._one_end_record(book)
+    end = book.rfind(b"PK\x05\x06")
+    assert not xlsx_fast._one_end_record(book + b"x")  # (the comment length no longer fits)
+    assert not xlsx_fast._one_end_record(book[:end] + book[end:] + book[end:])
+    assert not xlsx_fast._one_end_record(book[:end] + b"PK\x06\x06" + bytes(52) + book[end:])
+    assert sheet_rows_fast(book[:end] + book[end:] + book[end:]) is None
+
+
+def test_a_part_no_real_workbook_has_so_big_is_left_to_openpyxl() -> None:
+    # calamine buffers _rels/.rels whole: 2 GB of white space in it aborted the process
+    assert xlsx_fast._unbounded(_sized("_rels/.rels", 17 << 20))
+    assert not xlsx_fast._unbounded(_sized("_rels/.rels", 1 << 10))
+    assert not xlsx_fast._unbounded(_sized("xl/worksheets/sheet1.xml", 17 << 20))
+    assert not xlsx_fast._unbounded(_sized("xl/media/image1.png", 17 << 20))
+    # and the sheet outside its data: 17 MiB of white space before it took the checks seconds
+    padded = _sheet(_PLAIN_CELL).replace(b"<sheetData>", b" " * (17 << 20) + b"<sheetData>")
+    assert not xlsx_fast._sheet_is_safe(padded)
+    assert xlsx_fast._sheet_is_safe(_sheet(_PLAIN_CELL).replace(b"<sheetData>", b"  <sheetData>"))
+
+
+def _sized(name: str, size: int) -> zipfile.ZipInfo:
+    entry = zipfile.ZipInfo(name)
+    entry.file_size = size
+    return entry
+
+
 @pytest.mark.parametrize("second", [2024, dt.date(2024, 1, 31)], ids=["number", "date"])
 def test_a_header_of_a_number_or_date_is_left_to_openpyxl(
     second: Any, monkeypatch: pytest.MonkeyPatch
