@@ -244,12 +244,15 @@ def _unbounded(entry: zipfile.ZipInfo) -> bool:
 
 
 _MAX_OTHER_PART = 16 << 20
+_MAX_START_TAG = 1 << 20
 
 
 def _names_are_plain(names: list[str]) -> bool:
-    """Whether no two of the archive's entries have one name apart from case, and the parts the
-    checks read are under their exact names if at all: calamine finds a part by its name
+    """Whether no entry's name holds a backslash, no two have one name apart from case, and the
+    parts the checks read are under their exact names if at all: calamine finds a part by its name
     whatever the case (the last such entry), openpyxl and the checks by its exact name."""
+    if any("\\" in name for name in names):
+        return False  # (calamine reads "xl\\sharedStrings.xml" as "xl/sharedStrings.xml")
     folded = {name.casefold(): name for name in names}
     if len(folded) != len(names):
         return False
@@ -292,6 +295,8 @@ def _strings_are_plain(shared: bytes) -> bool:
     end = shared.rfind(b"</sst>")
     if start is None or end < start or shared[end + len(b"</sst>") :].strip():
         return False
+    if start > _MAX_START_TAG:
+        return False  # (no real one is; a huge one took the checks seconds and gigabytes)
     try:  # the root's start tag, with its attributes (a duplicate one is not XML)
         root = ElementTree.fromstring(shared[:start] + b"</sst>")
     except ElementTree.ParseError:

@@ -666,6 +666,14 @@ _MADE_OTHERWISE = {
         "",
         {"xl/worksheets//sheet1.xml": _sheet1_of(book).replace(b"P1", b"XX")},
     ),
+    "strings-by-backslash": lambda book: _renamed(
+        as_shared_strings(book),
+        "",
+        "",
+        {
+            "xl\\sharedStrings.xml": b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"/>'
+        },
+    ),
     "second-id-on-sheet": lambda book: rewrite_zip(
         book, _in("xl/workbook.xml", lambda x: x.replace(b'r:id="rId1"', b'r:id="rId1" id="rId9"'))
     ),
@@ -717,6 +725,8 @@ def test_a_huge_unique_count_never_reaches_calamine() -> None:
     assert not xlsx_fast._strings_are_plain(strings % b"99999999999")
     assert not xlsx_fast._strings_are_plain(strings % b"-1")
     assert not xlsx_fast._strings_are_plain(strings.replace(b" uniqueCount", b' count="1" count'))
+    huge_tag = strings.replace(b" uniqueCount", b' x="' + b"a" * (2 << 20) + b'" uniqueCount')
+    assert not xlsx_fast._strings_are_plain(huge_tag % b"1")
 
 
 def test_an_archive_of_two_end_records_is_left_to_openpyxl() -> None:
