@@ -308,7 +308,7 @@ def bounds_by_regex(body: bytes) -> tuple[int, int, int] | None:
 
 
 _LETTERS = st.sampled_from(["A", "B", "C", "Z", "AA", "AB", "XFD", "ZZZ"])
-_ROW_NUMBER = st.integers(1, 9_999_999)
+_ROW_NUMBER = st.integers(1, 9_999_999)  # (a cell's row, mostly its row's)
 
 
 @st.composite
@@ -320,25 +320,13 @@ def _row_bodies(draw: st.DrawFn) -> bytes:
     for _ in range(draw(st.integers(0, 6))):
         if number >= 9_999_999:
             break
-        number = draw(
-            st.one_of(
-                st.just(number + 1),
-                st.integers(number + 1, min(number + 500, 9_999_999)),
-                _ROW_NUMBER,
-            )
-        )
+        number = draw(_mostly_after(number, 500, 9_999_999))
         cells = []
         column = 0
         for _ in range(draw(st.integers(0, 4))):
             if column >= 18_278:
                 break
-            column = draw(
-                st.one_of(
-                    st.just(column + 1),
-                    st.integers(column + 1, min(column + 30, 18_278)),
-                    st.integers(1, 18_278),
-                )
-            )
+            column = draw(_mostly_after(column, 30, 18_278))
             letters = draw(st.one_of(st.just(_column_letters(column)), _LETTERS))
             row = draw(st.one_of(st.just(number), st.just(number), _ROW_NUMBER))
             cells.append(b'<c r="%s%d" t="n"><v>1</v></c>' % (letters.encode(), row))
@@ -348,6 +336,13 @@ def _row_bodies(draw: st.DrawFn) -> bytes:
             else b'<row r="%d"/>' % number
         )
     return b"".join(rows)
+
+
+def _mostly_after(last: int, step: int, highest: int) -> st.SearchStrategy[int]:
+    """The next number: the one after ``last``, a little after it, or any at all."""
+    return st.one_of(
+        st.just(last + 1), st.integers(last + 1, min(last + step, highest)), st.integers(1, highest)
+    )
 
 
 def _column_letters(number: int) -> str:
