@@ -60,10 +60,11 @@ _TRIMMED = re.compile(rb"<t>(?:\s|[^<]*\s</t>)")
 _ESCAPE = re.compile(rb"_x[0-9A-Fa-f]{4}_")  # an escaped character: calamine decodes it
 
 # The forms of a sheet's rows and cells the fast reader takes: what Excel, openpyxl and
-# LibreOffice write. A list of what the two libraries read apart leaked (a reading of the XML's
-# variants found sixteen more: attributes in other orders or spellings, `<v >`, character
-# references, several `<t>` in one string, rows out of order...), so the sheet's data must be
-# made of these forms only, each matched whole; anything else goes openpyxl's way.
+# LibreOffice write. A list of what the two libraries read apart leaked (readings of the XML's
+# variants found dozens more: attributes in other orders or spellings, `<v >`, character
+# references, several `<t>` in one string, rows out of order...; docs/decisions.md), so the
+# sheet's data must be made of these forms only, each matched whole; anything else goes
+# openpyxl's way.
 _NUMBER = rb"-?\d{1,15}(?:\.\d+)?(?:[Ee][+-]?\d{1,3})?"  # (16 digits: calamine reads a float)
 # (no character references, no CDATA, no control character XML forbids)
 _PLAIN = rb"[^<&\x00-\x08\x0b\x0c\x0e-\x1f]"
