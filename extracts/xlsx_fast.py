@@ -134,7 +134,8 @@ _BUILTIN_NUMBERS = frozenset({0, 1, 2, 3, 4, 9, 10, 11, 12, 13, 37, 38, 39, 40, 
 _PLAIN_NUMBER_FORMAT = re.compile(r"(?:General|@|[0#?,.% ]+|0(?:\.0+)?E\+0+)")
 _PLAIN_DATE_FORMAT = re.compile(r"(?:\[\$-[0-9A-Fa-f]{1,8}\])?[dmyhsDMYHS/\-.:, ]+(?:;@)?")
 _DATE_LETTER = re.compile(r"[dmyhsDMYHS]")  # ("/" or "-" alone is no date to either)
-_PLAIN_DURATION_FORMAT = re.compile(r"\[[hH]{1,2}\](?::mm(?::ss)?)?")
+# ("[H]" alone is no date to openpyxl, whose bracket test is case-sensitive; "[H]:mm" is one)
+_PLAIN_DURATION_FORMAT = re.compile(r"\[h{1,2}\]|\[[hH]{1,2}\]:mm(?::ss)?")
 # Whole-day date cells are read alike from 1 March 1900 (serial 61; before it, the two handle
 # Excel's 29 February 1900 apart) to 31 December 9999.
 _FIRST_SAFE_DATE, _LAST_DATE = 61.0, 2_958_465.0

@@ -710,6 +710,19 @@ def test_a_number_format_outside_num_fmts_is_no_cells_format(
     same_reading(data, monkeypatch)
 
 
+@pytest.mark.parametrize(
+    ("number_format", "fast"), [("[H]", False), ("[HH]", False), ("[H]:mm", True)]
+)
+def test_a_duration_in_capitals_alone_is_left_to_openpyxl(
+    number_format: str, fast: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # openpyxl's bracket test is case-sensitive: "[H]" alone is a number to it, a duration to
+    # calamine (45000 read as "45000 days, 0:00:00"); "[H]:mm" is a duration to both
+    data = one_column_book([45000, 1.5], number_format)
+    assert (sheet_rows_fast(data) is not None) is fast
+    same_reading(data, monkeypatch)
+
+
 def test_a_huge_unique_count_never_reaches_calamine() -> None:
     # calamine reserves room for uniqueCount strings first: 99,999,999,999 aborted the process
     strings = (
