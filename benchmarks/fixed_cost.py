@@ -26,13 +26,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+from entry import entry  # benchmarks/entry.py
+
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
-# Import the CLI of the checkout named as cwd, not the editable install's.
-CLI = (
-    "import sys; sys.path.insert(0, '.'); from nis_pipeline import cli; "
-    "getattr(cli, 'main', cli.app)()"  # older checkouts have no main
-)
+# The CLI of the checkout named as cwd, not the editable install's (benchmarks/entry.py).
+CLI = entry(".")
 PORT = 4299
 
 

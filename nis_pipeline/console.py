@@ -11,6 +11,9 @@ import sys
 
 
 def main() -> None:
+    from nis_pipeline.small_pages import leave_out_huge_pages
+
+    leave_out_huge_pages()  # first, so that every page the command and its API touch is small
     try:
         from nis_pipeline.cli import main as run_command_line
     except KeyboardInterrupt:
