@@ -762,6 +762,25 @@ def test_a_part_no_real_workbook_has_so_big_is_left_to_openpyxl() -> None:
     assert xlsx_fast._sheet_is_safe(_sheet(_PLAIN_CELL).replace(b"<sheetData>", b"  <sheetData>"))
 
 
+def test_parts_left_unbounded_are_parts_calamine_never_opens() -> None:
+    # _unbounded leaves every name under xl/worksheets/ but the sheet itself (bounded apart) to
+    # calamine unchecked, a sheet's relationships and the tables they name among them, because
+    # calamine does not read them for cells. Parts that are not even XML show it: were a calamine
+    # upgrade to parse them (whole, as it does _rels/.rels), this fails, and they need a bound.
+    book = one_column_book(["P1", "P2"])
+    rels = b"<" * 4096  # no XML parser takes this
+    extra = {"xl/worksheets/_rels/sheet1.xml.rels": rels, "xl/tables/table1.xml": rels}
+    with_parts = rewrite_zip(book, lambda name, part: part, extra)
+    assert not xlsx_fast._unbounded(_sized("xl/worksheets/_rels/sheet1.xml.rels", 17 << 20))
+    fast, plain = sheet_rows_fast(with_parts), sheet_rows_fast(book)
+    assert fast is not None and plain is not None
+    assert repr(fast) == repr(plain)  # (the same sheets, header, rows and cells)
+    from python_calamine import CalamineWorkbook
+
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(with_parts)).get_sheet_by_index(0)
+    assert sheet.to_python() == [["dob"], ["P1"], ["P2"]]
+
+
 def _sized(name: str, size: int) -> zipfile.ZipInfo:
     entry = zipfile.ZipInfo(name)
     entry.file_size = size
