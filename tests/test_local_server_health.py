@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -92,3 +94,20 @@ def test_waiting_for_the_api_makes_no_tls_context(
     local_server._wait_until_up(api.url, lambda: True)
     assert api.paths == ["/api/health"] * 3  # asked until the 200
     assert made == []
+
+
+def test_the_wait_for_the_apis_end_returns_when_it_ends_and_keeps_its_timeout() -> None:
+    # A child that ends after 0.3 s: reaped as it ends (Python's own wait with a timeout looks
+    # every 50 ms by then), its status kept as Popen keeps it.
+    ends = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    local_server._wait_for_exit(ends, timeout=10)
+    assert ends.returncode == 0
+    local_server._wait_for_exit(ends, timeout=10)  # (already reaped: returns as Popen.wait does)
+    stays = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            local_server._wait_for_exit(stays, timeout=0.2)
+        assert stays.poll() is None
+    finally:
+        stays.kill()
+        stays.wait()
