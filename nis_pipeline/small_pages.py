@@ -23,24 +23,21 @@ def leave_out_huge_pages() -> bool:
     """Ask Linux for ordinary pages for this process and those it starts; whether it agreed.
 
     Elsewhere, or on a kernel without the flag (before 3.15), nothing changes."""
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return int(libc.prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0)) == 0
-    except (OSError, AttributeError):
-        return False
+    return _prctl(PR_SET_THP_DISABLE, 1) == 0
 
 
 def huge_pages_left_out() -> bool:
     """Whether this process's flag is set (Linux); False elsewhere."""
+    return _prctl(PR_GET_THP_DISABLE, 0) == 1
+
+
+def _prctl(option: int, value: int) -> int | None:
+    """``prctl(option, value)``'s result, or None where there is no such call."""
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     import ctypes
 
     try:
-        return int(ctypes.CDLL(None, use_errno=True).prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0)) == 1
+        return int(ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0))
     except (OSError, AttributeError):
-        return False
+        return None
