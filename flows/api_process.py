@@ -107,6 +107,52 @@ def build_routes(app: Any) -> None:
         asyncio.run(ask())
 
 
+def prompt_server(config: Any) -> Any:
+    """uvicorn's server for ``config``, ending as soon as the command asks it to.
+
+    uvicorn looks for its signal every 0.1 s, and at its shutdown waits another 0.1 s for the
+    connections it has asked to close; by the time the command stops its API it has recorded
+    the run and closed its connections, so a stop spent about 0.15 s waiting on those timers at
+    the end of every command. This one is woken by the signal, and skips the pause when no
+    connection or request is open (uvicorn's own shutdown when any is)."""
+    import asyncio
+    import contextlib
+
+    import uvicorn
+
+    class PromptServer(uvicorn.Server):
+        tick_seconds = 0.1  # uvicorn's own: the date header and its other checks keep their pace
+        _wake: Any = None
+
+        async def main_loop(self) -> None:
+            told = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            self._wake = lambda: loop.call_soon_threadsafe(told.set)
+            counter = 0
+            while not await self.on_tick(counter):
+                counter = (counter + 1) % 864000
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(told.wait(), self.tick_seconds)
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            if self._wake is not None:
+                self._wake()
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            if self.server_state.connections or self.server_state.tasks:
+                await super().shutdown(sockets=sockets)
+                return
+            for server in self.servers:
+                server.close()
+            for sock in sockets or []:
+                sock.close()
+            if not self.force_exit:
+                await self.lifespan.shutdown()
+
+    return PromptServer(config)
+
+
 def main(argv: list[str]) -> None:
     fd, parent = int(argv[1]), int(argv[2])
     _die_with(parent)
@@ -115,7 +161,7 @@ def main(argv: list[str]) -> None:
     app = make_app()
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="on"))
+    server = prompt_server(uvicorn.Config(app, log_level="error", lifespan="on"))
     server.run(sockets=[listening_socket(fd)])
     sys.stdout.flush()
     sys.stderr.flush()

@@ -5,15 +5,19 @@ environment is kept."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from flows.api_process import LEAN_SERVER
+from flows.api_process import LEAN_SERVER, prompt_server
 
 # What Prefect itself makes of an environment: its enabled ephemeral-server services and whether
 # block types are registered on start.
@@ -127,3 +131,55 @@ def test_the_routes_are_built_before_the_command_asks(built: bool, tmp_path: Pat
         assert seen["at_first_request"] == 0
     else:  # (what the first request costs otherwise: the test would see a FastAPI that changed)
         assert seen["at_first_request"] > 100  # type: ignore[operator]
+
+
+def _server() -> Any:
+    import uvicorn
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # never asked anything here
+        raise AssertionError("no request expected")
+
+    config = uvicorn.Config(app, log_level="error", lifespan="off")
+    config.load()
+    return prompt_server(config)
+
+
+def test_the_api_ends_when_told_not_at_its_next_tick() -> None:
+    # uvicorn looks for its signal every tick (0.1 s); told, this server ends at once. A tick of
+    # a minute shows it: without the wake-up, the loop would run past the 10 s bound.
+    server = _server()
+    server.tick_seconds = 60.0
+
+    async def told_soon() -> float:
+        asyncio.get_running_loop().call_later(0.05, server.handle_exit, signal.SIGTERM, None)
+        started = time.monotonic()
+        await asyncio.wait_for(server.main_loop(), timeout=10)
+        return time.monotonic() - started
+
+    assert asyncio.run(told_soon()) < 10
+    assert server.should_exit
+
+
+@pytest.mark.parametrize("open_connections", [0, 1])
+def test_the_api_shuts_down_without_uvicorns_pause_when_nothing_is_open(
+    open_connections: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    server = _server()
+    server.servers = []
+    server.server_state.connections.update(object() for _ in range(open_connections))
+    seen: list[str] = []
+
+    class Lifespan:
+        async def shutdown(self) -> None:
+            seen.append("lifespan")
+
+    async def uvicorns_own(self: Any, sockets: Any = None) -> None:
+        seen.append("uvicorn")
+
+    server.lifespan = Lifespan()
+    monkeypatch.setattr(uvicorn.Server, "shutdown", uvicorns_own)
+    asyncio.run(server.shutdown())
+    # (uvicorn's own shutdown asks open connections to close, waits 0.1 s, then the lifespan)
+    assert seen == (["uvicorn"] if open_connections else ["lifespan"])
