@@ -183,3 +183,19 @@ def test_the_api_shuts_down_without_uvicorns_pause_when_nothing_is_open(
     asyncio.run(server.shutdown())
     # (uvicorn's own shutdown asks open connections to close, waits 0.1 s, then the lifespan)
     assert seen == (["uvicorn"] if open_connections else ["lifespan"])
+
+
+def test_the_methods_replaced_are_uvicorns_own() -> None:
+    # The server overrides uvicorn's main loop, its signal handler and its shutdown: a uvicorn
+    # that no longer calls them from its serving loop (or signal capture) would leave the
+    # overrides unused, and this fails, so they are looked at again.
+    import inspect
+
+    import uvicorn
+
+    serving = inspect.getsource(uvicorn.Server._serve)
+    assert "self.main_loop()" in serving and "self.shutdown(" in serving
+    assert "self.handle_exit" in inspect.getsource(uvicorn.Server.capture_signals)
+    assert "self.lifespan.shutdown()" in inspect.getsource(uvicorn.Server.shutdown)
+    assert "self.servers" in inspect.getsource(uvicorn.Server.startup)
+    assert "self.server_state" in inspect.getsource(uvicorn.Server.__init__)
