@@ -137,7 +137,8 @@ def prompt_server(config: Any) -> Any:
         def handle_exit(self, sig: int, frame: Any) -> None:
             super().handle_exit(sig, frame)
             if self._wake is not None:
-                self._wake()
+                with contextlib.suppress(RuntimeError):  # a loop already closed: nothing to wake
+                    self._wake()
 
         async def shutdown(self, sockets: Any = None) -> None:
             if self.server_state.connections or self.server_state.tasks:
