@@ -16,12 +16,12 @@ pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="PR_SET_THP_DISABLE is a Linux prctl"
 )
 
-# Run in a fresh interpreter: the flag cannot be cleared for the test session once set.
-# What it prints: the flag as the function says, as prctl reads it back, as the kernel
-# reports it for the process and for a process it starts (the temporary API is one).
-_CLEARED = """
+# Each check runs in a fresh interpreter, the flag cleared first: it is inherited, and a test
+# session that ran nis in process has it set. _REPORT prints the flag as prctl reads it back
+# and as the kernel reports it for the process and for a process it starts (as the API is).
+_CLEARED = f"""
 import ctypes
-ctypes.CDLL(None).prctl(41, 0, 0, 0, 0)  # (a test session that ran nis in process has it set)
+ctypes.CDLL(None).prctl({PR_SET_THP_DISABLE}, 0, 0, 0, 0)
 """
 _REPORT = """
 import ctypes, subprocess, sys
