@@ -21,7 +21,14 @@ from flows.compute_ahead import drop_computed_ahead
 from flows.naming import backfill_run_name, rename_current_run
 from flows.results import Outcome, PeriodFailed, PeriodResult, RunFailed, RunResult
 from flows.signals import stop_if_interrupted
-from flows.submission import ended, failed, load_run_settings, stopped, submit_period
+from flows.submission import (
+    compute_first_ahead,
+    ended,
+    failed,
+    load_run_settings,
+    stopped,
+    submit_period,
+)
 from flows.tasks import PreparedInputs, prepare_inputs
 from schemas.errors import PipelineError
 from transforms.periods import (
@@ -145,12 +152,12 @@ def nis_backfill(
         return ended("backfill", span, settings, output_dir, stopped(logger, exc))
     la = prepared.la_code
     first, last = censuses[0].isoformat(), censuses[-1].isoformat()
-    rename_current_run(backfill_run_name(la, first, last))
-    logger = get_run_logger()
-    counts, top = prepared.validation.counts, prepared.validation.top_rules(10)
-    publish_validation(la, f"backfill-{first}-{last}", counts, top)
-
+    compute_first_ahead(prepared, Period(censuses[0]))
     try:
+        rename_current_run(backfill_run_name(la, first, last))
+        logger = get_run_logger()
+        counts, top = prepared.validation.counts, prepared.validation.top_rules(10)
+        publish_validation(la, f"backfill-{first}-{last}", counts, top)
         periods = _write_periods(prepared, censuses, replace, logger)
     finally:
         drop_computed_ahead()  # a period computed ahead whose turn never came

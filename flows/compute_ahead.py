@@ -1,4 +1,6 @@
-"""The next period of a backfill, computed while the current one is written.
+"""A period's tables computed in a thread, for the compute task to take: the next period of a
+backfill while the current one is written, and a run's first period as soon as its extracts are
+validated (while the flow makes its requests to the API before the compute task).
 
 A backfill's periods run one after another: each period's changes are made against the period
 before it, finished and read back (spec section 6). Computing a period's tables needs only the
@@ -27,20 +29,30 @@ Compute = Callable[[Mapping[str, pd.DataFrame], Period], Any]
 
 
 class _ComputeAhead:
-    def __init__(self, clean: Mapping[str, pd.DataFrame], period: Period, compute: Compute) -> None:
+    def __init__(
+        self,
+        clean: Mapping[str, pd.DataFrame],
+        period: Period,
+        compute: Compute,
+        background: bool,
+    ) -> None:
         self.clean, self.period = clean, period
-        self.work = WorkAhead(lambda: self._compute(compute), "nis-compute-ahead")
+        self.work = WorkAhead(lambda: self._compute(compute, background), "nis-compute-ahead")
 
-    def _compute(self, compute: Compute) -> Any:
-        in_background()  # the period being written goes first: this is wanted only after it
+    def _compute(self, compute: Compute, background: bool) -> Any:
+        if background:
+            in_background()  # the period being written goes first: this is wanted only after it
         return compute(self.clean, self.period)
 
 
-def start_computing(clean: Mapping[str, pd.DataFrame], period: Period, compute: Compute) -> None:
-    """Start ``compute(clean, period)`` in the background, in place of any computation ahead
-    not taken."""
+def start_computing(
+    clean: Mapping[str, pd.DataFrame], period: Period, compute: Compute, background: bool = True
+) -> None:
+    """Start ``compute(clean, period)`` in a thread, in place of any computation ahead not taken:
+    at a lower priority (``background``) when it is the next period of a backfill, at the
+    thread's own when it is the period the run is about to compute."""
     global _ahead
-    _ahead = _ComputeAhead(clean, period, compute)
+    _ahead = _ComputeAhead(clean, period, compute, background)
 
 
 def computed_ahead(clean: Mapping[str, pd.DataFrame], period: Period) -> Any:

@@ -21,7 +21,7 @@ from exports.manifest import read_manifest
 from exports.previous import PreviousSubmissionError, previous_reference
 from exports.submission import REPORT_NAME, SubmissionExistsError, is_finished
 from flows.artifacts import period_markdown, publish_markdown, publish_validation
-from flows.compute_ahead import start_computing
+from flows.compute_ahead import drop_computed_ahead, start_computing
 from flows.naming import period_run_name, rename_current_run
 from flows.results import Outcome, PeriodResult, RunFailed, RunResult, SourceUnavailable
 from flows.settings import Settings, load_settings
@@ -206,6 +206,18 @@ def _compute_ahead(prepared: PreparedInputs, period: Period | None, out_root: Pa
     start_computing(prepared.validation.clean, period, period_tables)
 
 
+def compute_first_ahead(prepared: PreparedInputs, period: Period) -> None:
+    """Start computing ``period``, the first the run writes, as soon as the extracts are
+    validated: its tables then come while the flow renames its run, publishes the validation
+    artifact and starts the compute task (about a tenth of a second of requests to the API).
+    Not when the period will not be computed (quarantine above the threshold) or may be
+    skipped (a finished submission in its folder)."""
+    folder = Path(prepared.settings.output_dir) / prepared.la_code / period.label
+    if prepared.threshold_exceeded or read_manifest(folder) is not None:
+        return
+    start_computing(prepared.validation.clean, period, period_tables, background=False)
+
+
 def _in_the_way(prepared: PreparedInputs, period: Period) -> str:
     folder = prepared.out_root / prepared.la_code / period.label
     why = _why_stale(prepared, period)
@@ -350,15 +362,19 @@ def nis_submission(
         prepared = prepare_inputs(settings, logger)
     except (PipelineError, ConnectionError) as exc:
         return ended("run", census_date or "latest", settings, output_dir, stopped(logger, exc))
-    rename_current_run(period_run_name(prepared.la_code, period.label))
-    logger = get_run_logger()
-    publish_validation(
-        prepared.la_code,
-        period.label,
-        prepared.validation.counts,
-        prepared.validation.top_rules(10),
-    )
-    outcome = submit_period(prepared, period, replace, logger)
+    compute_first_ahead(prepared, period)
+    try:
+        rename_current_run(period_run_name(prepared.la_code, period.label))
+        logger = get_run_logger()
+        publish_validation(
+            prepared.la_code,
+            period.label,
+            prepared.validation.counts,
+            prepared.validation.top_rules(10),
+        )
+        outcome = submit_period(prepared, period, replace, logger)
+    finally:
+        drop_computed_ahead()  # not taken when the period failed before its compute
     result = RunResult(periods=(outcome,), la_code=prepared.la_code, inputs=prepared.summary())
     returned: Any = failed(RunFailed(result)) if not outcome.outcome.ok else result
     if settings.package_recipient and outcome.outcome.ok:

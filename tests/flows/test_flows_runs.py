@@ -364,3 +364,44 @@ def test_scheduled_style_run_without_a_census_date_takes_the_latest_due_one(
     assert result.periods[0].census == expected
     assert flow_run(state.state_details.flow_run_id).name == f"nis-{LA}-{expected}"
     assert kind == "COMPLETED"
+
+
+@pytest.mark.parametrize("flow", ["run", "backfill"])
+def test_the_first_period_is_computed_ahead_once_validated_and_taken_by_its_task(
+    flow: str, source: Path, config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its tables are computed in a thread while the flow renames its run and publishes the
+    # validation artifact; the compute task takes them and computes nothing itself.
+    import threading
+
+    from flows import submission, tasks
+
+    computed: list[tuple[str, str]] = []
+
+    def recorded(of: Any) -> Any:
+        def tables(clean: Any, period: Any) -> Any:
+            computed.append((threading.current_thread().name, period.label))
+            return of(clean, period)
+
+        return tables
+
+    monkeypatch.setattr(submission, "period_tables", recorded(submission.period_tables))
+    monkeypatch.setattr(tasks, "period_tables", recorded(tasks.period_tables))
+    out = tmp_path / "out"
+    if flow == "run":
+        state = _run_period(BACKFILL[0], config, source, out)
+    else:
+        state = nis_backfill(
+            from_census=BACKFILL[0],
+            to_census=BACKFILL[1],
+            config_path=str(config),
+            source_path=str(source),
+            output_dir=str(out),
+            return_state=True,
+        )
+    assert state_of(state)[0] == "COMPLETED"
+    expected = [("nis-compute-ahead", BACKFILL[0])]
+    if flow == "backfill":  # the second period computed ahead while the first was written
+        expected.append(("nis-compute-ahead", BACKFILL[1]))
+    assert computed == expected
+    assert (out / LA / BACKFILL[0] / "manifest.json").is_file()
