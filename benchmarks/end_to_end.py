@@ -12,7 +12,9 @@ alike:
   process (what an analyst would write instead: the same period by plain SQL over the same files,
   the individuals and FPD CSVs written; see the SQL's header for what it leaves out);
 - **`nis run`** end to end in a fresh process (Prefect, validation, all six files), of the code of
-  the checkout this script lives in, into a fresh ``--out`` folder.
+  the checkout this script lives in, into a fresh ``--out`` folder, with the temporary Prefect API
+  it starts itself; with ``--server``, also against a ``prefect server start`` (started before
+  anything is timed, as a team monitoring its runs in the Prefect UI has one running).
 
 Then the pipeline's stages in process (read, validate, transform, export: ``benchmarks/run.py``'s
 ``one_pass``, in a fresh process, ``--repeat`` times) and, with ``--backfill``, one
@@ -46,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from entry import entry  # benchmarks/entry.py
+from prefect_server import free_port, start_server  # benchmarks/prefect_server.py
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -167,6 +170,9 @@ def main() -> None:
     parser.add_argument("--defects", type=float, default=0.01)
     parser.add_argument("--no-stages", action="store_true", help="skip the in-process stages")
     parser.add_argument("--backfill", action="store_true", help="also time a 12-period backfill")
+    parser.add_argument(
+        "--server", action="store_true", help="also time nis run against a running Prefect server"
+    )
     parser.add_argument("--work", type=Path, help="scratch folder (default: a new temporary one)")
     parser.add_argument(
         "--child", choices=["floor", "peer", "stages", "synth"], help=argparse.SUPPRESS
@@ -224,23 +230,40 @@ def main() -> None:
     def reported(output: str) -> float:
         return float(json.loads(output.strip().splitlines()[-1])["seconds"])
 
-    for i in range(args.repeat):
-        _, peak, output = child([*me, "--child", "floor"])
-        note("floor", reported(output), peak)
+    server, served = None, None
+    if args.server:
+        port = free_port()
+        server = start_server(work / "server-prefect", port)
+        served = dict(env, PREFECT_API_URL=f"http://127.0.0.1:{port}/api")
+        served["PREFECT_HOME"] = str(work / "served-home")
+    try:
+        for i in range(args.repeat):
+            _, peak, output = child([*me, "--child", "floor"])
+            note("floor", reported(output), peak)
 
-        out = work / f"peer{i}"
-        out.mkdir()
-        _, peak, output = child([*me, "--child", "peer", "--out", str(out)])
-        note("peer", reported(output), peak)
-        shutil.rmtree(out)
+            out = work / f"peer{i}"
+            out.mkdir()
+            _, peak, output = child([*me, "--child", "peer", "--out", str(out)])
+            note("peer", reported(output), peak)
+            shutil.rmtree(out)
 
-        out = work / f"run{i}"
-        command = [*NIS, "run", "--census", args.census, "--source", str(source)]
-        seconds, peak, _ = child([*command, "--out", str(out)], env)
-        note("run", seconds, peak)
-        shutil.rmtree(out)
-        print(f"repeat {i + 1}: floor {times['floor'][-1]:.1f} s, peer {times['peer'][-1]:.1f} s,"
-              f" nis run {times['run'][-1]:.1f} s (load {load()})", flush=True)  # fmt: skip
+            command = [*NIS, "run", "--census", args.census, "--source", str(source), "--out"]
+            out = work / f"run{i}"
+            seconds, peak, _ = child([*command, str(out)], env)
+            note("run", seconds, peak)
+            shutil.rmtree(out)
+            line = f"repeat {i + 1}: floor {times['floor'][-1]:.1f} s"
+            line += f", peer {times['peer'][-1]:.1f} s, nis run {seconds:.1f} s"
+            if served is not None:
+                seconds, peak, _ = child([*command, str(out)], served)
+                note("served", seconds, peak)
+                shutil.rmtree(out)
+                line += f", against the server {seconds:.1f} s"
+            print(f"{line} (load {load()})", flush=True)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait()
 
     if not args.no_stages:
         out = work / "stages"
@@ -283,6 +306,8 @@ def main() -> None:
         median["stages"] = sum(median[s] for s in STAGES)
         row("  in process: read+validate+transform+export", "stages", rss["stages"])
     row("nis run end to end (Prefect, validation, six files)", "run")
+    if args.server:
+        row("  the same against a running prefect server", "served")
     if not args.no_stages:
         fixed = median["run"] - median["stages"]
         print(f"{'  of which outside the four stages':<52}{fixed:>10.2f}")

@@ -23,10 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from entry import entry  # benchmarks/entry.py
+from prefect_server import start_server  # benchmarks/prefect_server.py
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -49,26 +49,6 @@ def nis_run(tree: Path, source: Path, home: Path, extra: dict[str, str]) -> floa
     return seconds
 
 
-def start_server(home: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PREFECT_HOME=str(home), DO_NOT_TRACK="1")
-    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    prefect = Path(PY).with_name("prefect")
-    server = subprocess.Popen(
-        [str(prefect), "server", "start", "--port", str(PORT)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(180):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/health", timeout=1)
-            return server
-        except OSError:
-            time.sleep(1)
-    server.terminate()
-    sys.exit("prefect server did not answer within 180 s")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", type=Path, required=True, help="checkout of the old code")
@@ -84,7 +64,7 @@ def main() -> None:
     homes = {name: work / name for name in ways}
     for home in homes.values():
         home.mkdir()
-    server = start_server(work / "server-home")
+    server = start_server(work / "server-home", PORT)
     times: dict[str, list[float]] = {name: [] for name in ways}
     try:
         for round_ in range(args.runs + 1):
