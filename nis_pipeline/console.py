@@ -11,9 +11,11 @@ import sys
 
 
 def main() -> None:
+    from nis_pipeline.reused_memory import keep_freed_memory
     from nis_pipeline.small_pages import leave_out_huge_pages
 
     leave_out_huge_pages()  # first, so that every page the command and its API touch is small
+    keep_freed_memory()  # before any thread starts and before Arrow is loaded
     try:
         from nis_pipeline.cli import main as run_command_line
     except KeyboardInterrupt:
