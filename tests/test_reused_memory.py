@@ -5,11 +5,10 @@ for Arrow's), where by default every page of it faulted in again."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from fresh_python import AFTER_NIS_HELP, fresh_python
 
 from nis_pipeline.reused_memory import (
     M_ARENA_MAX,
@@ -18,8 +17,6 @@ from nis_pipeline.reused_memory import (
     PURGE_DELAY,
     PURGE_DELAY_MS,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="mallopt is glibc's; faults are read on Linux"
@@ -58,19 +55,18 @@ _ARROW = (
 )
 
 
+def _python(code: str, **env: str) -> str:
+    """What ``code`` prints in a fresh interpreter whose environment sets neither allocator
+    (but for ``env``)."""
+    clean = {k: v for k, v in os.environ.items() if k not in (PURGE_DELAY, "GLIBC_TUNABLES")}
+    return fresh_python(code, {**clean, **env})
+
+
 def _faults(make: str, keep: bool) -> int:
     setup = ""
     if keep:
         setup = "from nis_pipeline.reused_memory import keep_freed_memory\nkeep_freed_memory()"
-    env = {k: v for k, v in os.environ.items() if k not in (PURGE_DELAY, "GLIBC_TUNABLES")}
-    out = subprocess.run(
-        [sys.executable, "-c", _AGAIN.format(setup=setup, make=make, n=MIB64)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env=env,
-    ).stdout
+    out = _python(_AGAIN.format(setup=setup, make=make, n=MIB64))
     return int(out.split("FAULTS")[-1])
 
 
@@ -88,47 +84,22 @@ def test_a_buffer_made_again_reuses_the_memory_of_the_one_freed(allocator: str) 
 
 
 def test_a_setting_in_the_environment_is_kept() -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import os\n"
-            "from nis_pipeline.reused_memory import keep_freed_memory\n"
-            "keep_freed_memory()\n"
-            f"print(os.environ['{PURGE_DELAY}'])",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={**os.environ, PURGE_DELAY: "250"},
-    ).stdout
+    out = _python(
+        "import os\n"
+        "from nis_pipeline.reused_memory import keep_freed_memory\n"
+        "keep_freed_memory()\n"
+        f"print(os.environ['{PURGE_DELAY}'])",
+        **{PURGE_DELAY: "250"},
+    )
     assert out.strip() == "250"
 
 
 def test_the_console_script_keeps_freed_memory() -> None:
     # Run as `nis --help`: mimalloc's option is in the environment for Arrow and what the
     # command starts, and glibc serves a big buffer from its heap (no mapping of its own).
-    env = {k: v for k, v in os.environ.items() if k != PURGE_DELAY}
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import os, sys\n"
-            "from nis_pipeline import console\n"
-            "sys.argv = ['nis', '--help']\n"
-            "try:\n"
-            "    console.main()\n"
-            "except SystemExit:\n"
-            "    pass\n"
-            f"print('DELAY', os.environ.get('{PURGE_DELAY}'))\n" + _MAPPED,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env=env,
-    ).stdout
+    out = _python(
+        AFTER_NIS_HELP + f"import os\nprint('DELAY', os.environ.get('{PURGE_DELAY}'))" + _MAPPED
+    )
     lines = out.splitlines()
     assert lines[-2] == f"DELAY {PURGE_DELAY_MS}"
     assert lines[-1] == "MAPPED False"

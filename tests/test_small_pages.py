@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from fresh_python import AFTER_NIS_HELP, fresh_python
 
 from nis_pipeline.small_pages import PR_GET_THP_DISABLE, PR_SET_THP_DISABLE
-
-ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="PR_SET_THP_DISABLE is a Linux prctl"
@@ -34,16 +31,6 @@ print(libc.prctl({get}, 0, 0, 0, 0), thp(open("/proc/self/status").read()), thp(
 """
 
 
-def _run(code: str) -> str:
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout
-
-
 def test_constants_are_linux_own() -> None:
     # linux/prctl.h: 41 and 42 since 3.15; a typo here would set another process flag.
     assert (PR_SET_THP_DISABLE, PR_GET_THP_DISABLE) == (41, 42)
@@ -51,9 +38,9 @@ def test_constants_are_linux_own() -> None:
 
 def test_a_fresh_process_has_huge_pages_and_the_call_leaves_them_out() -> None:
     report = _REPORT.format(get=PR_GET_THP_DISABLE)
-    before = _run(_CLEARED + report).split()
+    before = fresh_python(_CLEARED + report).split()
     assert before[0] == "0"  # the test is meaningful only if the flag starts clear
-    after = _run(
+    after = fresh_python(
         _CLEARED
         + "from nis_pipeline.small_pages import leave_out_huge_pages, huge_pages_left_out\n"
         "assert not huge_pages_left_out()\n"
@@ -65,14 +52,9 @@ def test_a_fresh_process_has_huge_pages_and_the_call_leaves_them_out() -> None:
 
 
 def test_the_console_script_sets_it_before_anything_else() -> None:
-    out = _run(
-        _CLEARED + "import ctypes, sys\n"
-        "from nis_pipeline import console\n"
-        "sys.argv = ['nis', '--help']\n"
-        "try:\n"
-        "    console.main()\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        f"print('FLAG', ctypes.CDLL(None).prctl({PR_GET_THP_DISABLE}, 0, 0, 0, 0))\n"
+    out = fresh_python(
+        _CLEARED
+        + AFTER_NIS_HELP
+        + f"print('FLAG', ctypes.CDLL(None).prctl({PR_GET_THP_DISABLE}, 0, 0, 0, 0))\n"
     )
     assert out.splitlines()[-1] == "FLAG 1"
