@@ -22,7 +22,8 @@ Nothing here changes a value or a byte written, only where memory comes from.
 from __future__ import annotations
 
 import os
-import sys
+
+from nis_pipeline.libc import linux_libc_call
 
 # malloc.h
 M_TRIM_THRESHOLD = -1
@@ -38,13 +39,8 @@ def keep_freed_memory() -> bool:
     its settings (False elsewhere, where only mimalloc's option is set). Call it before any
     thread starts and before Arrow is loaded."""
     os.environ.setdefault(PURGE_DELAY, PURGE_DELAY_MS)
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # a libc without mallopt
+    mallopt = linux_libc_call("mallopt")
+    if mallopt is None:
         return False
     taken = [mallopt(option, value) for option, value in _SETTINGS]
     return all(result == 1 for result in taken)

@@ -13,7 +13,7 @@ the processes the command starts (the temporary API), as Linux documents for
 
 from __future__ import annotations
 
-import sys
+from nis_pipeline.libc import linux_libc_call
 
 PR_SET_THP_DISABLE = 41
 PR_GET_THP_DISABLE = 42
@@ -33,11 +33,5 @@ def huge_pages_left_out() -> bool:
 
 def _prctl(option: int, value: int) -> int | None:
     """``prctl(option, value)``'s result, or None where there is no such call."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        return int(ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0))
-    except (OSError, AttributeError):
-        return None
+    prctl = linux_libc_call("prctl")
+    return None if prctl is None else int(prctl(option, value, 0, 0, 0))
