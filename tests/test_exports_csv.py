@@ -92,6 +92,23 @@ def test_tenths_are_written_with_exactly_one_decimal(tenths):
     assert format_column(values).tolist() == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.25, "0.3"),  # a half: away from zero
+        (-2.25, "-2.3"),
+        (1.06, "1.1"),
+        (1.04, "1.0"),
+        (99.95, "100.0"),  # carried into the whole part
+        (92.35, "92.4"),
+    ],
+)
+def test_a_value_between_tenths_is_rounded_half_away_from_zero(value, text):
+    # Worked by hand from the module's rule; every value here is exact enough in binary that
+    # the half (or the nearer tenth) is what the float holds.
+    assert format_column(pd.Series([value], dtype="Float64")).tolist() == [text]
+
+
 def test_file_is_private_and_no_temporary_is_left(tmp_path):
     path = tmp_path / "t.csv"
     write_table_csv(_frame(), path)

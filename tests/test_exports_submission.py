@@ -176,9 +176,30 @@ def test_a_table_breaking_the_schema_is_refused_without_its_values(tmp_path):
 
 def test_rows_of_another_census_are_refused(tmp_path):
     tables = sample_tables()
-    other = tables.fpd.assign(census_date=pd.Timestamp("2025-03-31").as_unit("ns"))
+    other = tables.fpd.copy()
+    other.loc[other.index[-1], "census_date"] = pd.Timestamp("2025-03-31")  # one row of many
     with pytest.raises(SubmissionTableError, match="census date"):
         _write(tmp_path / "out", SubmissionTables(tables.individuals, other, 0))
+    assert not (tmp_path / "out" / LA / C).exists()
+
+
+def test_rows_of_another_council_are_refused(tmp_path):
+    tables = sample_tables()
+    other = tables.individuals.copy()
+    other.loc[other.index[-1], "la_code"] = "E09000033"  # a real code, one row of many
+    with pytest.raises(SubmissionTableError, match="another la_code"):
+        _write(tmp_path / "out", SubmissionTables(other, tables.fpd, 0))
+    assert not (tmp_path / "out" / LA / C).exists()
+
+
+def test_an_fpd_person_missing_from_the_individuals_table_is_refused(tmp_path):
+    tables = sample_tables()
+    gone = tables.fpd["person_id"].iloc[0]
+    assert tables.fpd["person_id"].nunique() > 1  # the others are still there
+    individuals = tables.individuals[tables.individuals["person_id"] != gone]
+    with pytest.raises(SubmissionTableError, match="FPD person has no row"):
+        _write(tmp_path / "out", SubmissionTables(individuals, tables.fpd, 0))
+    assert not (tmp_path / "out" / LA / C).exists()
 
 
 def test_manifest(written):

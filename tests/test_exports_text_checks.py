@@ -125,3 +125,17 @@ def test_the_checks_route_each_column_by_hand():
     assert edges_may_be_invisible(_values(["ab", "c\t"])) and edges_may_be_invisible(
         _values(["\x7f"])
     )
+
+
+@pytest.mark.parametrize("value", [" lead", "trail ", " both ", "tab\t"])
+def test_a_value_padded_at_either_end_keeps_its_white_space(value):
+    # Worked by hand: without xml:space="preserve" Excel drops the padding of a cell.
+    column = pd.Series([value, "plain"], dtype="str")
+    cells = bytes(excel.rows_xml(pd.DataFrame({"a": column}), 2, 3))
+    assert (
+        cells
+        == (
+            f'<row r="2"><c r="A2" t="inlineStr"><is><t xml:space="preserve">{value}</t></is></c>'
+            '</row><row r="3"><c r="A3" t="inlineStr"><is><t>plain</t></is></c></row>'
+        ).encode()
+    )

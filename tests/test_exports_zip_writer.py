@@ -4,6 +4,7 @@ differential test against the standard library, on hand-picked and generated mem
 from __future__ import annotations
 
 import io
+import random
 import zipfile
 import zlib
 from pathlib import Path
@@ -96,6 +97,34 @@ def test_zip64_headers_come_under_zipfile_s_conditions(monkeypatch: pytest.Monke
         ("d.xml", b"<z/>"),
     ]
     assert _ours(members) == _zipfile_bytes(members)
+
+
+@pytest.mark.parametrize("beyond", [-1, 0, 1])
+def test_a_header_at_the_zip64_limit_takes_zipfile_s_side_of_it(
+    monkeypatch: pytest.MonkeyPatch, beyond: int
+) -> None:
+    # The second member's header starts exactly at the limit, one byte short of it or one past
+    # it: zipfile gives it an offset field only past it. The first member barely deflates, so
+    # its own size * 1.05 stays under the limit and only the offset is at stake.
+    first = ("a.xml", random.Random(7).randbytes(600))
+    members = [first, ("b.xml", b"<z/>")]
+    with zipfile.ZipFile(io.BytesIO(_zipfile_bytes(members))) as archive:
+        at = archive.getinfo("b.xml").header_offset
+    assert len(first[1]) * 1.05 <= at - 1
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", at - beyond)
+    monkeypatch.setattr(zip_writer, "ZIP64_LIMIT", at - beyond)
+    assert _ours(members) == _zipfile_bytes(members)
+
+
+def test_more_members_than_the_end_record_counts_take_the_zip64_end_records(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 2)
+    monkeypatch.setattr(zip_writer, "_FILECOUNT_LIMIT", 2)
+    members = [(f"{name}.xml", b"<x/>") for name in "abc"]
+    ours = _ours(members)
+    assert ours == _zipfile_bytes(members)
+    assert b"PK\x06\x06" in ours  # the ZIP64 end record is there
 
 
 @settings(max_examples=40, deadline=None)

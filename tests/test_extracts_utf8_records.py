@@ -121,6 +121,46 @@ def test_blank_lines_above_the_header_are_skipped_and_lines_still_counted(data, 
     _same(records, _text_way(data))
 
 
+@pytest.mark.parametrize(
+    ("data", "columns", "lines"),
+    [
+        (b"\xef\xbb\xbf\nid\n1\n2\n", ["id"], [3, 4]),
+        (b"\xef\xbb\xbf,\r\nid,name\n1,a\n2,b\n", ["id", "name"], [3, 4]),
+    ],
+)
+def test_a_byte_order_mark_above_blank_lines_goes_with_them(data, columns, lines):
+    # The mark belongs to the file, not to its first line: the blank lines behind it are still
+    # blank (a sheet saved as "CSV UTF-8" with an empty first row), and the header is the next.
+    records = read_utf8_records(data) or _text_way(data)
+    assert list(records.frame.columns) == columns  # type: ignore[union-attr]
+    assert records.frame.index.tolist() == lines  # type: ignore[union-attr]
+    _same(records, _text_way(data))
+
+
 def test_a_file_of_blank_lines_is_empty():
     with pytest.raises(FileRefused, match="the file is empty"):
         read_csv_records("\n,,,\r\n  \n")
+
+
+@pytest.mark.parametrize(
+    "text", ["id,name\n1,\u00d1\u00e9\n", "id,name\n1,N\u00fa\u00f1ez \u00c2\u00c9\n"]
+)
+def test_windows_1252_letters_side_by_side_are_not_taken_for_utf8(text):
+    # Worked by hand: \u00d1\u00e9 in Windows-1252 is D1 E9, a UTF-8 lead byte followed by another
+    # lead byte, not by a continuation byte (80-BF): no UTF-8 character, so not mixed encodings.
+    data = text.encode("cp1252")
+    assert decode_csv_bytes(data) == text
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\xef\xbb\xbfid,name\r\n1,a\r\n2,\xe9\r\n", "line 3 is not UTF-8"),
+        (b"id,name\r\n1,caf\xc3\xa9\r\n\r\n3,\xe9\r\n", "line 2 is UTF-8 but line 4 is not"),
+        (b"\xef\xbb\xbfid,name\r1,a\n2,\xe9\r\n", "line 3 is not UTF-8"),
+    ],
+)
+def test_the_line_named_counts_cr_lf_as_one_line_end(data, message):
+    # Worked by hand: a CR LF pair ends one line, as a lone CR or LF does.
+    with pytest.raises(TextDecodeError, match=message):
+        decode_csv_bytes(data)
