@@ -761,3 +761,46 @@ def test_nothing_vanishes_without_a_finding(tmp_path: Path) -> None:
     assert counts.loc["people", ["rows_read", "quarantined", "warned"]].tolist() == [5, 3, 1]
     assert counts.loc["offences", "quarantined"] == 1
     assert result.people_quarantined_share == pytest.approx(3 / 5)
+
+
+def test_a_row_with_several_findings_is_counted_once_and_each_is_reported(tmp_path: Path) -> None:
+    """Worked by hand: P1 has a date of birth that cannot be read, a gender outside the codes and
+    a postcode that is not one; P5 only the postcode. A failed parse hides no other column's
+    finding; the counts are of rows (P1 once, as quarantined, not again as warned)."""
+    rows = fresh_rows()
+    rows["people"][0].update({"dob": "1/1/85", "gender": "Q", "postcode": "nonsense"})
+    rows["people"][4]["postcode"] = "nonsense"
+    result = validate_rows(tmp_path, rows)
+    people = {f for f in direct(result.findings) if f[0] == "people"}
+    postcode_rule = next(f[3] for f in people if f[1] == row_of(4))
+    assert people == {
+        ("people", row_of(0), "dob", "E104"),
+        ("people", row_of(0), "gender", "E105"),
+        ("people", row_of(0), "postcode", postcode_rule),
+        ("people", row_of(4), "postcode", postcode_rule),
+    }
+    assert RULES[postcode_rule].severity == Severity.WARNING
+    counts = result.counts.set_index("extract").loc["people"]
+    assert counts[["rows_read", "quarantined", "warned"]].tolist() == [5, 1, 1]
+
+
+def test_a_finding_with_no_row_comes_first_in_its_extract(tmp_path: Path) -> None:
+    # The report lists an unknown column (W205, no row) above the rows of its extract.
+    headers = dict(HEADERS)
+    headers["people"] = [*HEADERS["people"], "Favourite Colour"]
+    rows = fresh_rows()
+    for person in rows["people"]:
+        person["Favourite Colour"] = "teal"
+    rows["people"][2]["gender"] = "Q"
+    write_extracts(tmp_path, rows, headers=headers)
+    findings = validate_folder(tmp_path).findings
+    people = findings.loc[findings["extract"] == "people", ["row", "rule"]]
+    assert people["rule"].tolist() == ["W205", "E105"]
+    assert pd.isna(people["row"].iloc[0]) and people["row"].iloc[1] == row_of(2)
+
+
+def test_no_rule_lists_a_target_twice() -> None:
+    # So a rule finds a row at most once per column (the findings' de-duplication is a guard).
+    for rule in RULES.values():
+        targets = [(t.extract, t.column) for t in rule.targets]
+        assert len(targets) == len(set(targets)), rule.code
