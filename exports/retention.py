@@ -23,7 +23,6 @@ never deleted through (``shutil.rmtree`` removes a link, not what it points to).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Sequence
@@ -149,6 +148,7 @@ def purge(out_root: Path, plan: PurgePlan) -> PurgeResult:
             failed.extend((i.path, "its lock file is a symbolic link") for i in items)
             continue
         try:
+            # The lock removes its file when released: none is left, even where taking it made it.
             with census_lock(la_dir, census.isoformat()):
                 for item in items:
                     if not _inside(item.path.parent, root):
@@ -160,11 +160,6 @@ def purge(out_root: Path, plan: PurgePlan) -> PurgeResult:
                         failed.append((item.path, exc.strerror or str(exc)))
                     else:
                         removed.append(item)
-                # The lock file is a leftover of the census too (taking the lock may have made
-                # it); unlinking it while held is safe.
-                lock = la_dir / f".{census.isoformat()}.lock"
-                if lock.is_file() and not lock.is_symlink():
-                    os.unlink(lock)
         except SubmissionBusyError:
             failed.extend((i.path, "a run is writing this census date") for i in items)
         except OSError as exc:

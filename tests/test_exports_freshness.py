@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from exports.freshness import altered_files, finished_files_if_up_to_date
+from exports.freshness import altered_files, finished_files_if_up_to_date, stale_reason
 from exports.manifest import CONTRACT_VERSION, PreviousReference
 
 HASHES = {"families": "a" * 64, "people": "b" * 64}
@@ -175,3 +175,15 @@ def test_why_a_finished_submission_is_not_what_a_run_would_write() -> None:
     assert stale_reason({**made, "contract_version": "1"}, HASHES, before) == (
         f"made under version 1 of the contract (now {CONTRACT_VERSION})"
     )
+
+
+def test_a_manifest_listing_no_files_is_altered(tmp_path: Path) -> None:
+    # A finished run lists every file it wrote: an empty list was never written by one.
+    folder = _folder(tmp_path, files=[])
+    assert altered_files(folder) == ("manifest.json",)
+    assert finished_files_if_up_to_date(folder, HASHES) is None
+
+
+def test_no_inputs_on_either_side_is_not_the_same_inputs() -> None:
+    manifest = {"contract_version": CONTRACT_VERSION, "files": []}
+    assert stale_reason(manifest, {}) == "made from other extracts (none recorded)"

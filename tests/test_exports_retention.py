@@ -74,7 +74,15 @@ def test_names_the_pipeline_makes_and_no_others() -> None:
     assert census_of("2025-03-31.replaced-12") == date(2025, 3, 31)
     assert census_of(".2025-09-30.partial-x1") == date(2025, 9, 30)
     assert census_of(".2025-09-30.purging-2025-09-30.replaced-1") == date(2025, 9, 30)
-    for name in ("2025-03-30", "2025-03-31-old", "2025-13-31", "x2025-03-31", "2025-03-31.zip"):
+    for name in (
+        "2025-03-30",
+        "2025-03-31-old",
+        "2025-13-31",
+        "x2025-03-31",
+        "2025-03-31.zip",
+        "2025-03-31.replaced-old",  # a person's own name: the pipeline numbers what it keeps
+        "2025-03-31.replaced-",
+    ):
         assert census_of(name) is None
 
 
@@ -196,3 +204,28 @@ def test_a_purge_stopped_part_way_leaves_no_half_removed_census_folder(
         if any(path == r or path.startswith(r + "/") for r in EXPECTED_BEFORE_2025)
     }
     assert _tree(out) == before - removed  # as an uninterrupted purge leaves it
+
+
+def test_a_folder_that_became_a_link_after_the_plan_is_not_deleted_through(
+    out: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    _make(outside, "precious.txt")
+    plan = plan_purge(out, date(2024, 6, 1), [LA])
+    census = out / LA / "2024-03-31"
+    census.rename(tmp_path / "moved")
+    census.symlink_to(outside)  # between the plan and the purge
+    result = purge(out, plan)
+    assert {p.name: why for p, why in result.failed} == {"2024-03-31": "it is now a symbolic link"}
+    assert (outside / "precious.txt").read_text() == "x"
+    assert census.is_symlink()
+
+
+def test_the_lock_a_purge_takes_goes_with_the_census(tmp_path: Path) -> None:
+    # No run ever locked 2024-03-31 here: taking the lock makes the file, which is removed too.
+    out = tmp_path / "out"
+    _make(out, f"{LA}/2024-03-31/manifest.json")
+    _make(out, f"{LA}/2025-03-31/manifest.json")
+    result = purge(out, plan_purge(out, date(2025, 1, 1)))
+    assert _names(out, [i.path for i in result.removed]) == [f"{LA}/2024-03-31"]
+    assert os.listdir(out / LA) == ["2025-03-31"]
