@@ -88,6 +88,9 @@ def test_the_package_holds_exactly_the_files_for_submission(folder: Path) -> Non
             assert archive.read(info) == (folder / info.filename).read_bytes()
             assert info.date_time == (1980, 1, 1, 0, 0, 0)
             assert info.external_attr >> 16 == 0o100600
+            # The workbook is a zip already: stored, the rest deflated.
+            stored = info.filename.endswith(".xlsx")
+            assert info.compress_type == (zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
     # validation_report.xlsx and the changes file stay home
     assert {"validation_report.xlsx", f"changes_{LA}_{C}.csv"} <= set(os.listdir(folder))
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -218,6 +221,39 @@ def test_a_manifest_naming_a_file_outside_the_folder_is_refused(folder: Path) ->
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(PackageRefused, match="malformed file entry"):
         build_package(folder.parents[1], LA, CENSUS)
+
+
+@pytest.mark.parametrize("name", [".hidden.csv", "manifest.json"])
+def test_a_manifest_listing_a_hidden_file_or_itself_is_refused(folder: Path, name: str) -> None:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if name != "manifest.json":
+        (folder / name).write_text("x")
+    manifest["files"].append({"name": name, "sha256": "0" * 64})
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PackageRefused, match="malformed file entry"):
+        build_package(folder.parents[1], LA, CENSUS)
+
+
+def test_a_manifest_of_another_census_date_is_refused(folder: Path) -> None:
+    # A census folder copied or renamed by hand: its manifest says which submission it holds.
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "census_date": "2025-03-31"}))
+    with pytest.raises(PackageRefused, match=f"is not the manifest of {LA} {C}"):
+        build_package(folder.parents[1], LA, CENSUS)
+    assert _transfer(folder) == []
+
+
+def test_a_file_sent_must_be_listed_to_be_checked(folder: Path) -> None:
+    # The statistics file, last of the files sent, unlisted: it could not be checked, so no
+    # package is made (it would carry bytes no manifest vouches for).
+    statistics = SENT[3]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"] = [f for f in manifest["files"] if f["name"] != statistics]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / statistics).write_text("edited after the run\n")
+    with pytest.raises(PackageRefused, match=f"does not list {statistics}"):
+        build_package(folder.parents[1], LA, CENSUS)
+    assert _transfer(folder) == []
 
 
 def test_a_submission_without_a_workbook_is_packaged_without_it(
