@@ -207,3 +207,35 @@ def test_the_user_is_the_account_not_a_variable_anyone_can_set(
     for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
         monkeypatch.setenv(name, "someone-else")
     assert os_user() == pwd.getpwuid(os.getuid()).pw_name != "someone-else"
+
+
+def test_a_count_some_extracts_lack_is_not_totalled() -> None:
+    # An older manifest's extracts without their warned counts: a sum of some would look whole.
+    rows = [
+        {"extract": "families", "source": "f.csv", "sha256": "a" * 64, "rows_read": 3},
+        {"extract": "people", "source": "p.csv", "sha256": "b" * 64, "rows_read": 4},
+    ]
+    rows[0]["warned"] = 2
+    record = AuditRecord("run")
+    record.set_inputs(rows)
+    assert record.counts == {"rows_read": 7}
+
+
+def test_a_link_written_under_out_is_named_as_the_link(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "E08000012").mkdir(parents=True)
+    target = tmp_path / "elsewhere.csv"
+    target.write_bytes(b"abc")
+    link = out / "E08000012" / "x.csv"
+    link.symlink_to(target)
+    assert audit.output_name(out, link) == "E08000012/x.csv"
+
+
+def test_an_output_folder_that_is_a_link_gets_no_log_through_it(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.symlink_to(elsewhere)
+    with pytest.raises(OSError, match="symbolic link"):
+        append_audit(out, AuditRecord("run", exit_code=0))
+    assert not (elsewhere / AUDIT_NAME).exists()
