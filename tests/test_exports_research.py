@@ -19,6 +19,7 @@ from exports_builders import (
     statistics_of,
 )
 
+import exports.research as research
 import exports.submission as submission
 from exports.freshness import finished_files_if_up_to_date
 from exports.paths import OutputPathError
@@ -110,7 +111,7 @@ def test_an_identifying_column_is_refused_before_anything_is_written(
     tmp_path: Path, column: str
 ) -> None:
     table = _research().assign(**{column: "x"})
-    with pytest.raises(ResearchTableError, match=column):
+    with pytest.raises(ResearchTableError, match=rf"identifying columns: \['{column}'\]"):
         write_research(tmp_path / "out", LA, CENSUS, table)
     assert not (tmp_path / "out").exists()
 
@@ -229,3 +230,51 @@ def test_a_census_folder_that_is_a_file_is_refused_and_kept(tmp_path: Path) -> N
     with pytest.raises(OutputPathError, match="is a file, not a folder"):
         write_research(tmp_path / "out", LA, CENSUS, _research())
     assert (la_dir / C).read_text() == "x"
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("la_code", "E09000033", "another la_code"),
+        ("census_date", pd.Timestamp("2024-09-30"), "another census date"),
+    ],
+)
+def test_one_row_of_another_council_or_census_is_refused(
+    tmp_path: Path, column: str, value: object, message: str
+) -> None:
+    table = _research()
+    assert len(table) > 1
+    table.loc[table.index[-1], column] = value  # one row among good ones
+    with pytest.raises(ResearchTableError, match=message):
+        write_research(tmp_path / "out", LA, CENSUS, table)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_copy_kept_aside_never_takes_the_name_of_one_kept_before(tmp_path: Path) -> None:
+    # replaced-2 was deleted by hand: the next copy kept aside is replaced-4, after the highest,
+    # so replaced-3 is never overwritten.
+    out = tmp_path / "out"
+    first = write_research(out, LA, CENSUS, _research())
+    folder = first.path.parent
+    (folder / f"research_{LA}_{C}.replaced-1.csv").write_text("one\n")
+    (folder / f"research_{LA}_{C}.replaced-3.csv").write_text("three\n")
+    other = write_research(out, LA, CENSUS, _research(b"another secret altogether, rotated"))
+    assert other.kept_aside == folder / f"research_{LA}_{C}.replaced-4.csv"
+    assert _sha(other.kept_aside) == first.sha256
+    assert (folder / f"research_{LA}_{C}.replaced-3.csv").read_text() == "three\n"
+
+
+def test_a_census_folder_made_a_link_after_the_check_is_not_written_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The folders are checked before the lock is taken; one replaced by a link in between is
+    # caught again under the lock.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    la_dir = tmp_path / "out" / LA
+    la_dir.mkdir(parents=True)
+    (la_dir / C).symlink_to(elsewhere)
+    monkeypatch.setattr(research, "check_output_folders", lambda *folders: None)
+    with pytest.raises(research.ResearchFolderError, match="is not a folder"):
+        write_research(tmp_path / "out", LA, CENSUS, _research())
+    assert os.listdir(elsewhere) == []
