@@ -14,7 +14,7 @@ everything else goes openpyxl's way as before:
   numbers of 16 digits or more (openpyxl keeps them exact, calamine as floats);
 - number formats other than plain numbers, plain dates and times and ``[h]:mm:ss`` durations
   (the two libraries decide "is this a date" each its own way), the 1904 date system, and a
-  date-styled number of a billion or more (calamine's Rust code panics on it);
+  date-styled number of a billion or more (calamine's Rust code has panicked on such numbers);
 - a sheet whose rows and cells are not all in the forms Excel, openpyxl and LibreOffice write
   (``_ROWS``, ``_SHARED_STRINGS``: each cell placed by ``r="B2"``, its style and type plain and
   in that order, one ``<v>`` or one inline ``<t>``, no character references; rows numbered and
@@ -142,8 +142,9 @@ _FIRST_SAFE_DATE, _LAST_DATE = 61.0, 2_958_465.0
 # The checks hold a part's XML in memory (and calamine the whole file): a part bigger than this
 # (a sheet of Excel's full million rows is about half of it) is left to openpyxl, which streams.
 _MAX_PART = 2**30
-# calamine's Rust code panics on a date-styled number whose milliseconds overflow (about 1e11
-# days); far below that, such a sheet is left to openpyxl.
+# calamine's Rust code has panicked on a date-styled number whose milliseconds overflow (about
+# 1e11 days; the pinned python-calamine reads 1e13 without one): far below that, such a sheet is
+# left to openpyxl, whichever version is installed.
 _CALAMINE_PANICS = 1e9
 
 # The header (None for an empty sheet), the sheet row numbers of the records, the records' cells

@@ -1036,3 +1036,51 @@ def test_a_part_the_checks_cannot_read_is_left_to_openpyxl(part: str) -> None:
         one_column_book(["P1"]), lambda name, body: b"<not xml" if name == part else body
     )
     assert sheet_rows_fast(data) is None
+
+
+def test_a_sixteen_digit_number_past_exact_floats_is_left_to_openpyxl() -> None:
+    # 2**53 + 1: calamine's float would be 2**53; openpyxl keeps the whole number.
+    data = rewrite_zip(
+        one_column_book([1]),
+        lambda name, part: part.replace(b"<v>1</v>", b"<v>9007199254740993</v>"),
+    )
+    assert sheet_rows_fast(data) is None
+    assert reader._read_xlsx(data).frame.iloc[0, 0] == 9007199254740993
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [60, 61],  # Excel's 29 February 1900, and the day after it
+        [45000.5, 41441.94472816551],  # times of day: the second rounds to .513 s or .514 s
+        [2_000_000_000],  # a date-styled number calamine's Rust code has panicked on
+    ],
+    ids=["phantom-leap-day", "time-of-day", "a-billion"],
+)
+def test_date_styled_numbers_calamine_reads_otherwise_read_as_openpyxl_reads(
+    values: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    same_reading(one_column_book(values, "dd/mm/yyyy"), monkeypatch)
+
+
+def test_a_default_style_that_is_a_date_is_left_to_openpyxl(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every cell without a style of its own is then a date: a time of day among them would be
+    # rounded by calamine its own way, and the scan of styled cells never sees them.
+    def default_is_a_date(name: str, part: bytes) -> bytes:
+        if name != "xl/styles.xml":
+            return part
+        return re.sub(
+            rb'(<cellXfs count="\d+">)<xf numFmtId="0"',
+            rb'\1<xf numFmtId="14" applyNumberFormat="1"',
+            part,
+            count=1,
+        )
+
+    data = rewrite_zip(one_column_book([45000.5, 45001]), default_is_a_date)
+    assert b'numFmtId="14" applyNumberFormat="1"' in zipfile.ZipFile(io.BytesIO(data)).read(
+        "xl/styles.xml"
+    )
+    assert sheet_rows_fast(data) is None
+    same_reading(data, monkeypatch)
