@@ -32,6 +32,7 @@ from foundation_support import (
 
 from extracts.reader import read_extract, read_extracts
 from flows.settings import Settings, load_settings
+from schemas.columns import match_headers
 from schemas.models import EXTRACT_NAMES
 from schemas.rules import FINDING_COLUMNS, RULES, FatalInputError, Severity
 from schemas.validation import validate
@@ -804,3 +805,27 @@ def test_no_rule_lists_a_target_twice() -> None:
     for rule in RULES.values():
         targets = [(t.extract, t.column) for t in rule.targets]
         assert len(targets) == len(set(targets)), rule.code
+
+
+def test_a_row_whose_only_value_is_past_the_header_is_reported_not_dropped(
+    tmp_path: Path,
+) -> None:
+    # Its fields under the header are all empty, so it looks like a blank line; but it holds a
+    # value: a record with more fields than the header (E119), never one that vanishes.
+    write_extracts(tmp_path)
+    lines = ["P1,F1,MAIN_CARER,F", ",,,,F9", "P3,F1,CHILD,F"]
+    text = "person_id,family_id,role,gender\n" + "\n".join(lines) + "\n"
+    (tmp_path / "people.csv").write_text(text, encoding="utf-8")
+    raw = read_extract(_settings(tmp_path).extract_source(), "people")
+    assert raw.extra_field_rows == (3,)
+    assert raw.rows == 3
+    result = validate(read_extracts(_settings(tmp_path).extract_source()), EXTRACT_DATE)
+    people = result.findings.loc[result.findings["extract"] == "people"]
+    assert people.loc[people["row"] == 3, "rule"].tolist() == ["E119"]
+    assert 3 not in result.clean["people"].index
+
+
+def test_a_column_given_twice_keeps_the_first_header_for_the_notes() -> None:
+    match = match_headers("people", ["person_id", "family_id", " Person_ID ", "role"])
+    assert match.repeated == ("person_id",)
+    assert match.found["person_id"] == "person_id"
