@@ -434,3 +434,12 @@ def test_a_type_with_no_faithful_text_is_refused_naming_its_column(
         f"[F002] query for offences: extract cannot be read (column value {why}: select it as "
         f"{cast} in the query (value::{cast}))"
     )
+
+
+def test_a_big_whole_number_beside_a_null_keeps_every_digit(case_db: EmbeddedPostgres) -> None:
+    # With a NULL in the column, a float would hold 2**53 + 1 as 2**53: an id that is another's.
+    select = (
+        "SELECT v::bigint AS value FROM (VALUES (1, 9007199254740993), (2, NULL), (3, 42)) "
+        "AS t(n, v) ORDER BY n"
+    )
+    assert _read_one_column(case_db, select) == ["9007199254740993", None, "42"]
