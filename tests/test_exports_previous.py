@@ -158,6 +158,12 @@ def test_a_file_that_is_not_an_individuals_file_is_refused(tmp_path: Path) -> No
     with pytest.raises(PreviousSubmissionError, match="column dob holds") as error:
         read_individuals_csv(bad)
     assert "1985" not in str(error.value)
+    # The contract's columns in another order are not the contract's file either.
+    text = pd.read_csv(good, dtype="str", keep_default_na=False)
+    reordered = tmp_path / "reordered.csv"
+    text[[*text.columns[1:], text.columns[0]]].to_csv(reordered, index=False)
+    with pytest.raises(PreviousSubmissionError, match="columns of an individuals file"):
+        read_individuals_csv(reordered)
 
 
 def _current() -> SubmissionTables:
