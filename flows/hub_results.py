@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flows.results import InputSummary, Outcome, PeriodResult
-from schemas.errors import ExitCode, PipelineError
+from schemas.errors import PipelineError
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,6 @@ class HubResult:
     @property
     def failed(self) -> tuple[CouncilResult, ...]:
         return tuple(c for c in self.councils if not c.outcome.ok)
-
-    @property
-    def exit_code(self) -> ExitCode:
-        return ExitCode.FAILED if self.failed else ExitCode.OK
 
     def failure_message(self) -> str:
         """One line naming the councils that failed (empty when none did)."""

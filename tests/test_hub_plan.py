@@ -228,7 +228,7 @@ def test_summary_says_one_line_per_council_with_counts_and_folder() -> None:
     assert result.failure_message() == (
         "2 of 3 councils failed: hartlepool (threshold exceeded), wirral (failed)"
     )
-    assert result.exit_code == ExitCode.FAILED
+    assert HubFailed(result).exit_code == ExitCode.FAILED  # what the command exits with
 
 
 def test_two_folders_of_one_council_are_warned_about() -> None:
