@@ -305,3 +305,20 @@ def test_a_second_run_of_the_same_census_is_refused_in_one_line(tmp_path: Path) 
     assert "\n" not in str(caught.value) and "another run is writing" in str(caught.value)
     assert not (la_dir / C).exists()
     assert _write(tmp_path / "out").folder == la_dir / C  # and once it is released, it runs
+
+
+def test_a_lock_file_made_a_link_after_the_check_is_not_opened_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The link check comes first; the open itself refuses to follow one, for a link made in
+    # between (here the check is skipped to stand for that moment).
+    import exports.paths as paths
+
+    target = tmp_path / "elsewhere"
+    target.write_text("not ours\n")
+    lock = tmp_path / ".2026-03-31.lock"
+    lock.symlink_to(target)
+    monkeypatch.setattr(paths, "check_not_symlink", lambda path, what: None)
+    with pytest.raises(OutputPathError, match="is a symbolic link"):
+        paths.open_lock(lock)
+    assert target.read_text() == "not ours\n"

@@ -21,6 +21,7 @@ from exports_builders import (
 
 import exports.research as research
 import exports.submission as submission
+from exports.census_files import carry_research_files, is_research_file
 from exports.freshness import finished_files_if_up_to_date
 from exports.paths import OutputPathError
 from exports.research import (
@@ -278,3 +279,45 @@ def test_a_census_folder_made_a_link_after_the_check_is_not_written_through(
     with pytest.raises(research.ResearchFolderError, match="is not a folder"):
         write_research(tmp_path / "out", LA, CENSUS, _research())
     assert os.listdir(elsewhere) == []
+
+
+def test_only_research_csv_files_are_the_census_folders_own() -> None:
+    assert is_research_file(f"research_{LA}_{C}.csv")
+    assert is_research_file(f"research_{LA}_{C}.replaced-2.csv")
+    for name in (
+        f"research_{LA}_{C}.xlsx",
+        f"research_{LA}_{C}.csv.bak",
+        f"research_{LA}_{C}.replaced-x.csv",
+        f"notes_{LA}_{C}.csv",
+    ):
+        assert not is_research_file(name), name
+
+
+def test_carrying_moves_only_plain_research_files_and_never_replaces_one(tmp_path: Path) -> None:
+    old, new, elsewhere = tmp_path / "old", tmp_path / "new", tmp_path / "elsewhere"
+    for folder in (old, new, elsewhere):
+        folder.mkdir()
+    (old / NAME).write_text("old current\n")
+    (old / f"research_{LA}_{C}.replaced-1.csv").write_text("old kept\n")
+    (new / f"research_{LA}_{C}.replaced-1.csv").write_text("already there\n")
+    (old / f"research_{LA}_{C}.xlsx").write_text("not one\n")
+    (elsewhere / "target.csv").write_text("someone else's\n")
+    (old / f"research_{LA}_{C}.replaced-2.csv").symlink_to(elsewhere / "target.csv")
+    moved = carry_research_files(old, new)
+    assert moved == [new / NAME]
+    assert (new / NAME).read_text() == "old current\n"
+    assert (new / f"research_{LA}_{C}.replaced-1.csv").read_text() == "already there\n"
+    assert (old / f"research_{LA}_{C}.replaced-1.csv").read_text() == "old kept\n"
+    assert (old / f"research_{LA}_{C}.replaced-2.csv").is_symlink()  # a link is left alone
+    assert sorted(os.listdir(new)) == [NAME, f"research_{LA}_{C}.replaced-1.csv"]
+
+
+def test_carrying_from_a_folder_that_is_a_link_moves_nothing(tmp_path: Path) -> None:
+    elsewhere, new = tmp_path / "elsewhere", tmp_path / "new"
+    elsewhere.mkdir()
+    new.mkdir()
+    (elsewhere / NAME).write_text("someone else's\n")
+    (tmp_path / "old").symlink_to(elsewhere)
+    assert carry_research_files(tmp_path / "old", new) == []
+    assert (elsewhere / NAME).read_text() == "someone else's\n"
+    assert os.listdir(new) == []
