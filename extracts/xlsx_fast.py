@@ -14,7 +14,7 @@ everything else goes openpyxl's way as before:
   numbers of 16 digits or more (openpyxl keeps them exact, calamine as floats);
 - number formats other than plain numbers, plain dates and times and ``[h]:mm:ss`` durations
   (the two libraries decide "is this a date" each its own way), the 1904 date system, and a
-  date-styled number of a billion or more (calamine's Rust code has panicked on such numbers);
+  date-styled number over a billion (calamine's Rust code has panicked on such numbers);
 - a sheet whose rows and cells are not all in the forms Excel, openpyxl and LibreOffice write
   (``_ROWS``, ``_SHARED_STRINGS``: each cell placed by ``r="B2"``, its style and type plain and
   in that order, one ``<v>`` or one inline ``<t>``, no character references; rows numbered and

@@ -35,7 +35,7 @@ from flows.settings import Settings, load_settings
 from schemas.columns import match_headers
 from schemas.models import EXTRACT_NAMES
 from schemas.rules import FINDING_COLUMNS, RULES, FatalInputError, Severity
-from schemas.validation import validate
+from schemas.validation import ValidationResult, validate
 
 
 def test_valid_extracts_give_no_findings(tmp_path: Path) -> None:
@@ -726,14 +726,18 @@ def test_e190_quarantined_person_takes_its_events_not_its_family(batch: Batch) -
 # --- run on their own: W205 and the counts --------------------------------------------------
 
 
-def test_w205_extra_column_reported_once_and_dropped(tmp_path: Path) -> None:
+def _validate_with_an_extra_people_column(folder: Path, rows: Rows) -> ValidationResult:
+    """``rows`` written with a column no extract has ("Favourite Colour") in people, validated."""
     headers = dict(HEADERS)
     headers["people"] = [*HEADERS["people"], "Favourite Colour"]
-    rows = fresh_rows()
     for person in rows["people"]:
         person["Favourite Colour"] = "teal"
-    write_extracts(tmp_path, rows, headers=headers)
-    result = validate_folder(tmp_path)
+    write_extracts(folder, rows, headers=headers)
+    return validate_folder(folder)
+
+
+def test_w205_extra_column_reported_once_and_dropped(tmp_path: Path) -> None:
+    result = _validate_with_an_extra_people_column(tmp_path, fresh_rows())
     assert finding_tuples(result.findings) == {("people", None, "Favourite Colour", "W205")}
     finding = result.findings.iloc[0]
     assert finding["severity"] == "warning"
@@ -787,14 +791,9 @@ def test_a_row_with_several_findings_is_counted_once_and_each_is_reported(tmp_pa
 
 def test_a_finding_with_no_row_comes_first_in_its_extract(tmp_path: Path) -> None:
     # The report lists an unknown column (W205, no row) above the rows of its extract.
-    headers = dict(HEADERS)
-    headers["people"] = [*HEADERS["people"], "Favourite Colour"]
     rows = fresh_rows()
-    for person in rows["people"]:
-        person["Favourite Colour"] = "teal"
     rows["people"][2]["gender"] = "Q"
-    write_extracts(tmp_path, rows, headers=headers)
-    findings = validate_folder(tmp_path).findings
+    findings = _validate_with_an_extra_people_column(tmp_path, rows).findings
     people = findings.loc[findings["extract"] == "people", ["row", "rule"]]
     assert people["rule"].tolist() == ["W205", "E105"]
     assert pd.isna(people["row"].iloc[0]) and people["row"].iloc[1] == row_of(2)
