@@ -37,15 +37,21 @@ LEAN_SERVER = {
 }
 
 
+def lean_settings() -> None:
+    """Put :data:`LEAN_SERVER` in this process's environment, under what it already holds."""
+    for name, value in LEAN_SERVER.items():
+        os.environ.setdefault(name, value)
+
+
 def _die_with(parent: int) -> None:
     if sys.platform.startswith("linux"):
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the parent ended before the line above took effect
-        os._exit(1)
 
+    # Its first look is at once: a parent that ended before the line above took effect (the
+    # kernel then sends nothing) ends this process too, before Prefect's server is imported.
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(1)
@@ -157,8 +163,7 @@ def prompt_server(config: Any) -> Any:
 def main(argv: list[str]) -> None:
     fd, parent = int(argv[1]), int(argv[2])
     _die_with(parent)
-    for name, value in LEAN_SERVER.items():
-        os.environ.setdefault(name, value)
+    lean_settings()
     app = make_app()
     import uvicorn
 

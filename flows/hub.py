@@ -44,6 +44,7 @@ from flows.hub_plan import (
     unreachable_api,
 )
 from flows.hub_results import CouncilFailed, CouncilResult, HubFailed, HubResult
+from flows.hub_workers import check_workers, wait_for_a_worker
 from flows.results import Outcome, SourceUnavailable, StageError
 from flows.signals import reraise_signal
 from flows.submission import failed, stopped, submit_period
@@ -375,12 +376,26 @@ def run_hub(
                     f"the Dask cluster ({where}) could not be started or reached: "
                     f"{type(exc).__name__}"
                 ) from None
+            problem = wait_for_a_worker(client, plan.scheduler)
+            if problem is not None:
+                raise HubInputError(problem)
             cluster = cluster_info(client, local=plan.scheduler is None)
             # The terminal of `nis hub` (and the worker's log of a deployment run) says which
             # cluster runs the councils and where to watch it.
             print(cluster.describe(), flush=True)
             logger.info("%s", cluster.describe())
             problem = unreachable_api(_api_url(), list(cluster.workers))
+            if problem is not None:
+                raise HubInputError(problem)
+            # Workers that cannot load the council task leave it waiting for ever: ask first.
+            try:
+                problem = check_workers(client, write_council)
+            except Exception as exc:
+                reraise_signal(exc)
+                raise HubClusterError(
+                    f"the Dask cluster's workers could not be asked whether they can run a "
+                    f"council: {type(exc).__name__}"
+                ) from None
             if problem is not None:
                 raise HubInputError(problem)
             # Two folders of one council would write the same OUT/{la_code}/{census}/, and whose

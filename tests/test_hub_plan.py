@@ -253,17 +253,25 @@ def test_failures_cross_processes_by_pickle() -> None:
     assert hub.result == result and str(hub) == result.failure_message()
 
 
-def test_task_runner_is_a_local_cluster_of_single_thread_processes_or_the_scheduler() -> None:
+@pytest.mark.parametrize("bokeh", [True, False])
+def test_task_runner_is_a_local_cluster_of_single_thread_processes_or_the_scheduler(
+    monkeypatch: pytest.MonkeyPatch, bokeh: bool
+) -> None:
     from prefect_dask import DaskTaskRunner
 
+    import flows.hub
     from flows.hub import hub_task_runner
 
+    monkeypatch.setattr(flows.hub, "bokeh_installed", lambda: bokeh)
     local = hub_task_runner(workers=3)
     assert isinstance(local, DaskTaskRunner) and local.address is None
     assert local.cluster_class == "distributed.LocalCluster"
     kwargs = local.cluster_kwargs
     assert (kwargs["n_workers"], kwargs["threads_per_worker"], kwargs["processes"]) == (3, 1, True)
-    assert kwargs["host"] == "127.0.0.1" and kwargs["dashboard_address"].startswith("127.0.0.1:")
+    # The dashboard's own port only where there is a dashboard to serve on it: without bokeh
+    # the scheduler's page saying so takes a free port, leaving 8787 to a real one elsewhere.
+    assert kwargs["host"] == "127.0.0.1"
+    assert kwargs["dashboard_address"] == ("127.0.0.1:8787" if bokeh else "127.0.0.1:0")
     remote = hub_task_runner(workers=3, scheduler="tcp://10.0.0.5:8786")
     assert remote.address == "tcp://10.0.0.5:8786" and remote.cluster_kwargs == {}
 
@@ -368,3 +376,64 @@ def test_dask_warnings_are_for_verbose(verbose: bool, level: str) -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
     )
     assert done.stdout.split() == [level]
+
+
+class _StandInClient:
+    """What ``cluster_info`` asks of a Dask client, for clusters a test cannot start here."""
+
+    def __init__(self, threads: list[int], link: str) -> None:
+        self.dashboard_link = link
+        self._workers = {
+            f"tcp://10.0.0.{i + 7}:40{i}00": {"nthreads": n} for i, n in enumerate(threads)
+        }
+
+    def scheduler_info(self) -> dict[str, object]:
+        return {"address": "tcp://10.0.0.5:8786", "workers": self._workers}
+
+
+@pytest.mark.parametrize(
+    ("threads", "local", "bokeh", "expected"),
+    [
+        # An existing cluster of workers with several threads each, its dashboard elsewhere.
+        (
+            [4, 2],
+            False,
+            False,
+            "Dask existing cluster at tcp://10.0.0.5:8786: 2 workers, 6 threads; "
+            "dashboard http://10.0.0.5:8787/status",
+        ),
+        # One worker of one thread: no plural.
+        (
+            [1],
+            False,
+            True,
+            "Dask existing cluster at tcp://10.0.0.5:8786: 1 worker, 1 thread; "
+            "dashboard http://10.0.0.5:8787/status",
+        ),
+        # A local cluster without bokeh has no dashboard to open, whatever its link says.
+        (
+            [1, 1, 1],
+            True,
+            False,
+            "Dask local cluster at tcp://10.0.0.5:8786: 3 workers, 3 threads; "
+            "no dashboard (it needs bokeh, which is not installed)",
+        ),
+        (
+            [1, 1],
+            True,
+            True,
+            "Dask local cluster at tcp://10.0.0.5:8786: 2 workers, 2 threads; "
+            "dashboard http://10.0.0.5:8787/status",
+        ),
+    ],
+)
+def test_the_cluster_is_described_by_its_workers_threads_and_dashboard(
+    monkeypatch: pytest.MonkeyPatch, threads: list[int], local: bool, bokeh: bool, expected: str
+) -> None:
+    import flows.hub
+
+    monkeypatch.setattr(flows.hub, "bokeh_installed", lambda: bokeh)
+    client = _StandInClient(threads, "http://10.0.0.5:8787/status")
+    info = flows.hub.cluster_info(client, local=local)
+    assert info.describe() == expected
+    assert info.workers == tuple(sorted(client._workers)) and info.local is local

@@ -22,10 +22,9 @@ from flows.api_process import LEAN_SERVER, prompt_server
 # What Prefect itself makes of an environment: its enabled ephemeral-server services and whether
 # block types are registered on start.
 _PROBE = """
-import json, os
-from flows.api_process import LEAN_SERVER
-for name, value in LEAN_SERVER.items():
-    os.environ.setdefault(name, value)
+import json
+from flows.api_process import lean_settings
+lean_settings()
 from prefect.server.services.base import RunInEphemeralServers
 from prefect.settings import get_current_settings
 server = get_current_settings().server
@@ -199,3 +198,38 @@ def test_the_methods_replaced_are_uvicorns_own() -> None:
     assert "self.lifespan.shutdown()" in inspect.getsource(uvicorn.Server.shutdown)
     assert "self.servers" in inspect.getsource(uvicorn.Server.startup)
     assert "self.server_state" in inspect.getsource(uvicorn.Server.__init__)
+
+
+_DEATH_SIGNAL = """
+import ctypes, json, os, signal, time
+from flows.api_process import _die_with
+_die_with(os.getppid())
+seen = ctypes.c_int(0)
+ctypes.CDLL(None, use_errno=True).prctl(2, ctypes.byref(seen), 0, 0, 0)  # PR_GET_PDEATHSIG
+print(json.dumps({"signal": seen.value, "kill": int(signal.SIGKILL)}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_the_api_asks_the_kernel_to_end_it_with_its_parent() -> None:
+    """On Linux the kernel kills the API the instant its parent ends, even by SIGKILL (the
+    watch thread, elsewhere, notices within a second, which a test of a killed run cannot tell
+    apart)."""
+    seen = _probe(_DEATH_SIGNAL)
+    assert seen["signal"] == seen["kill"] == 9
+
+
+_ORPHAN = """
+import os, sys, time
+from flows.api_process import _die_with
+_die_with(os.getppid() + 100000)  # not this process's parent: as if the parent had ended
+time.sleep(5)
+print("still here")
+"""
+
+
+def test_an_api_whose_parent_has_already_ended_ends_at_once() -> None:
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", _ORPHAN], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert time.monotonic() - started < 4
