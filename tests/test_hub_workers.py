@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -103,6 +104,7 @@ def test_the_probe_runs_where_the_pipeline_cannot_be_imported() -> None:
         input=cloudpickle.dumps(probe),
         capture_output=True,
         cwd="/",
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
         check=True,
     )
     assert done.stdout.decode().strip() == f"('ModuleNotFoundError', '{pipeline_version()}')"

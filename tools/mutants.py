@@ -8,7 +8,9 @@ records whether a test failed (killed) or all passed (survived), and restores th
 
     .venv/bin/python tools/mutants.py [ID ...] > /tmp/mutants.jsonl
 
-It edits source files while it runs: do not edit them at the same time.
+It edits source files while it runs: do not edit them at the same time. Run it in a worktree of
+its own (``git worktree add --detach /tmp/mutants HEAD``): the tests' processes get that
+worktree's code through ``PYTHONPATH``.
 """
 
 # ruff: noqa: E501 (the mutants quote source lines whole)
@@ -3257,6 +3259,33 @@ MUTANTS: list[tuple[str, str, str, str, str, int]] = [
 ]
 
 
+def run_tests(area: str) -> tuple[int, bool]:
+    """Run the area's test files on the worktree as it is: (exit code, timed out)."""
+    # Its own session, so that a test stuck for ever (a mutant can make the code wait) is
+    # stopped with everything it started: Dask workers, Prefect servers.
+    tests = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-x", "-p", "no:cacheprovider"]
+        + TESTS[area],
+        cwd=ROOT,
+        # The worktree's code first, for the processes the tests start too (the `nis` script
+        # and the API's child): the editable install would give them the main checkout's.
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p
+            ),
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        return tests.wait(timeout=TIMEOUT_SECONDS), False
+    except subprocess.TimeoutExpired:
+        os.killpg(tests.pid, signal.SIGKILL)
+        return tests.wait(), True
+
+
 def run(mutant: tuple[str, str, str, str, str, int]) -> dict[str, object]:
     mid, path, old, new, area, occurrence = mutant
     file = ROOT / path
@@ -3269,24 +3298,8 @@ def run(mutant: tuple[str, str, str, str, str, int]) -> dict[str, object]:
     line = text.count("\n", 0, at) + 1
     file.write_text(text[:at] + new + text[at + len(old) :])
     started = time.monotonic()
-    timed_out = False
     try:
-        # Its own session, so that a test stuck for ever (a mutant can make the code wait) is
-        # stopped with everything it started: Dask workers, Prefect servers.
-        tests = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-q", "-n", "0", "-x", "-p", "no:cacheprovider"]
-            + TESTS[area],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            code = tests.wait(timeout=TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(tests.pid, signal.SIGKILL)
-            code = tests.wait()
+        code, timed_out = run_tests(area)
     finally:
         subprocess.run(["git", "checkout", "--", path], cwd=ROOT, check=True)
     return {
@@ -3302,8 +3315,18 @@ def run(mutant: tuple[str, str, str, str, str, int]) -> dict[str, object]:
 
 
 def main(ids: list[str]) -> None:
-    for mutant in MUTANTS:
-        if not ids or mutant[0] in ids:
+    chosen = [m for m in MUTANTS if not ids or m[0] in ids]
+    # Each area's tests first pass unmutated, or every mutant of it would look killed.
+    failing = set()
+    for area in sorted({m[4] for m in chosen}):
+        code, _ = run_tests(area)
+        print(
+            json.dumps({"area": area, "baseline": "passed" if code == 0 else "FAILED"}), flush=True
+        )
+        if code != 0:
+            failing.add(area)
+    for mutant in chosen:
+        if mutant[4] not in failing:
             print(json.dumps(run(mutant)), flush=True)
 
 
