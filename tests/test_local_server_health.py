@@ -111,3 +111,90 @@ def test_the_wait_for_the_apis_end_returns_when_it_ends_and_keeps_its_timeout() 
     finally:
         stays.kill()
         stays.wait()
+
+
+_QUIET = (
+    "PREFECT_SERVER_ANALYTICS_ENABLED",
+    "DO_NOT_TRACK",
+    "PREFECT_SERVER_UI_ENABLED",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL",
+    "DASK_LOGGING__DISTRIBUTED",
+)
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_prefect_is_quiet_and_offline_unless_told(
+    monkeypatch: pytest.MonkeyPatch, verbose: bool
+) -> None:
+    """Telemetry is off whatever the flags (councils run offline: a failed call home is an error
+    line); Prefect's and Dask's own lines reach the terminal only with --verbose."""
+    for name in _QUIET:
+        monkeypatch.delenv(name, raising=False)
+    local_server.quiet_defaults(verbose)
+    seen = {name: local_server.os.environ.get(name) for name in _QUIET}
+    assert seen == {
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+        "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": None if verbose else "CRITICAL",
+        "DASK_LOGGING__DISTRIBUTED": None if verbose else "critical",
+    }
+
+
+def test_settings_given_are_kept_but_the_terminal_stays_quiet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "true")
+    monkeypatch.setenv("DASK_LOGGING__DISTRIBUTED", "warning")
+    # A profile's console level would print Prefect's lines among the command's own: only
+    # --verbose shows them.
+    monkeypatch.setenv("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "INFO")
+    local_server.quiet_defaults(verbose=False)
+    environ = local_server.os.environ
+    assert environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "true"
+    assert environ["DASK_LOGGING__DISTRIBUTED"] == "warning"
+    assert environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] == "CRITICAL"
+
+
+@pytest.mark.skipif(local_server.os.name != "posix", reason="the API's process is POSIX's")
+def test_the_apis_process_has_a_session_of_its_own(tmp_path: Any) -> None:
+    """Ctrl-C at the terminal goes to the terminal's whole process group: it must reach the
+    command, whose clean-up then records the run and stops the API, not the API at once."""
+    import os
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PREFECT_HOME", str(tmp_path))
+        api = local_server._ApiProcess()
+    try:
+        assert api.alive()
+        assert os.getsid(api.process.pid) == api.process.pid != os.getsid(0)
+    finally:
+        api.stop()
+    assert not api.alive()
+
+
+@pytest.mark.skipif(local_server.os.name != "posix", reason="the API's process is POSIX's")
+def test_an_api_started_early_is_stopped_when_a_server_is_configured(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """The command starts its temporary API first thing, guessing none is configured; a server
+    set in the profile (not the environment) is found later, and the early API must not run on
+    unused to the command's end."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    monkeypatch.setattr(local_server, "_early", None)
+    local_server.start_temporary_api()
+    early = local_server._early
+    assert early is not None and early.alive()
+    api = _Api([200])
+    try:
+        configured = temporary_settings(updates={PREFECT_API_URL: api.url})
+        with configured, local_server.prefect_api() as url:
+            assert url == api.url
+            assert local_server._early is None and not early.alive()
+    finally:
+        early.stop()
+        api.server.shutdown()
+        api.server.server_close()
