@@ -45,7 +45,7 @@ from flows.hub_plan import (
 )
 from flows.hub_results import CouncilFailed, CouncilResult, HubFailed, HubResult
 from flows.hub_workers import check_workers, wait_for_a_worker
-from flows.results import Outcome, SourceUnavailable, StageError
+from flows.results import Outcome, StageError
 from flows.signals import reraise_signal
 from flows.submission import failed, stopped, submit_period
 from flows.tasks import prepare_inputs
@@ -191,9 +191,7 @@ def run_council(
         period = Period(parse_census(census_date))
         logger.info("%s: census date %s, extracts in %s", label, period, source_path)
         prepared = prepare_inputs(settings, logger)
-    except (PipelineError, ConnectionError) as exc:
-        if isinstance(exc, ConnectionError):  # a database still down after its retries
-            exc = SourceUnavailable(f"the extracts could not be read: {exc}")
+    except PipelineError as exc:  # (a hub reads folders of files: no database to lose)
         logger.error("%s: stopped before its period ran: %s", label, exc)
         return CouncilResult(label, source_path, Outcome.FAILED, message=str(exc))
     except Exception as exc:

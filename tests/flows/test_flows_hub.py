@@ -19,7 +19,15 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from flows_support import EXTRACT_DATE, api_logs, artifacts, flow_run, task_runs, write_config
+from flows_support import (
+    EXTRACT_DATE,
+    api_logs,
+    artifacts,
+    flow_run,
+    table_rows,
+    task_runs,
+    write_config,
+)
 from privacy_support import Scanner, inject_bad_identifiers, personal_values, run_dates
 
 from flows.commands import run_command
@@ -209,9 +217,18 @@ def test_hub_writes_every_council_as_nis_run_would(
     for label in COUNCILS:
         assert f"{label}: census date {CENSUS}, extracts in {sources / label}" in logs
     assert any(line.startswith("Validated: ") for line in logs)
-    keys = set(artifacts(run.id))
+    found = artifacts(run.id)
+    keys = set(found)
     assert f"nis-hub-{CENSUS}" in keys
     assert {f"nis-summary-{la.lower()}-{CENSUS}" for la, _ in COUNCILS.values()} <= keys
+    # Each council's validation, as nis run publishes it: rows per extract, with their hashes.
+    for label, (la, _) in COUNCILS.items():
+        assert f"nis-rules-{la.lower()}-{CENSUS}" in keys
+        counts = table_rows(found[f"nis-extracts-{la.lower()}-{CENSUS}"])
+        assert [row["extract"] for row in counts] == list(EXTRACT_NAMES)
+        assert [row["sha256"] for row in counts] == [
+            _sha(sources / label / f"{name}.csv")[:12] for name in EXTRACT_NAMES
+        ]
 
     # Nothing personal reached Prefect or the terminal (the liverpool people are full of bad
     # identifiers, and warnings are logged about them).

@@ -1,0 +1,69 @@
+"""One council of a hub run, as its Dask worker runs it, without a cluster: what it hands back
+when its period fails unexpectedly after validation, and the council codes read ahead when a
+worker is lost. (On a real cluster: test_flows_hub.py.)"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import flows.hub
+from flows.hub import _council_codes, run_council
+from flows.hub_plan import plan_hub
+from flows.results import Outcome
+from synth.generate import write_synthetic
+
+# The council's extracts are read by the pipeline's Prefect tasks: on the session's harness.
+pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
+
+SYNTH_LA = "E08000012"  # the generator's council
+
+
+def test_a_council_failing_after_validation_keeps_its_code_counts_and_artifacts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "sources" / "wirral"
+    write_synthetic(source, families=12, seed=3)
+    published: list[tuple[str, str, int]] = []
+
+    def publish(la: str, label: str, counts: Any, top: Any) -> None:
+        published.append((la, label, int(counts["rows_read"].sum())))
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("a value from the data: 943 476 5919")
+
+    monkeypatch.setattr(flows.hub, "publish_validation", publish)
+    monkeypatch.setattr(flows.hub, "submit_period", broken)
+    result = run_council(
+        "wirral", str(source), "2026-03-31", None, str(tmp_path / "out"), False,
+        logging.getLogger("test-hub-council"),
+    )  # fmt: skip
+    assert (result.label, result.outcome, result.la_code) == ("wirral", Outcome.FAILED, SYNTH_LA)
+    assert result.source == str(source) and result.period is None
+    assert result.inputs is not None
+    rows = sum(len(p.read_text().splitlines()) - 1 for p in source.glob("*.csv"))
+    assert result.inputs.rows_read == rows
+    # The period's error in type and place only: its message could quote a value.
+    assert result.message.startswith(f"council wirral ({SYNTH_LA}) failed: RuntimeError at ")
+    assert "943" not in result.message
+    assert published == [(SYNTH_LA, "2026-03-31", rows)]
+
+
+class _GoneWorkers:
+    """A Dask client whose workers went away while the councils' codes were read."""
+
+    def map(self, *args: Any, **kwargs: Any) -> list[object]:
+        return [object()]
+
+    def gather(self, futures: Any) -> Any:
+        raise OSError("the worker's connection closed")
+
+
+def test_codes_not_read_leave_each_council_to_say_why_itself(tmp_path: Path) -> None:
+    for label in ("hartlepool", "wirral"):
+        (tmp_path / "sources" / label).mkdir(parents=True)
+    plan = plan_hub("2026-03-31", tmp_path / "sources", None, tmp_path / "out")
+    assert _council_codes(_GoneWorkers(), plan) == {"hartlepool": (), "wirral": ()}
