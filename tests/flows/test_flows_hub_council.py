@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 import flows.hub
-from flows.hub import _council_codes, run_council
+from flows.hub import _collected, _council_codes, run_council
 from flows.hub_plan import plan_hub
+from flows.hub_results import CouncilFailed, CouncilResult
 from flows.results import Outcome
 from synth.generate import write_synthetic
 
@@ -67,3 +68,35 @@ def test_codes_not_read_leave_each_council_to_say_why_itself(tmp_path: Path) -> 
         (tmp_path / "sources" / label).mkdir(parents=True)
     plan = plan_hub("2026-03-31", tmp_path / "sources", None, tmp_path / "out")
     assert _council_codes(_GoneWorkers(), plan) == {"hartlepool": (), "wirral": ()}
+
+
+class _Future:
+    """What ``runner.submit`` hands back, as far as ``_collected`` asks."""
+
+    def __init__(self, outcome: object) -> None:
+        self.outcome = outcome
+
+    def result(self, raise_on_failure: bool = True) -> object:
+        if isinstance(self.outcome, Exception) and not isinstance(self.outcome, CouncilFailed):
+            raise self.outcome
+        return self.outcome
+
+
+class KilledWorker(Exception):
+    """As Dask names the error of a task whose workers kept dying under it."""
+
+
+def test_what_each_councils_task_handed_back_is_its_result() -> None:
+    written = CouncilResult("wirral", "/s/wirral", Outcome.WRITTEN, la_code="E08000015")
+    failed = CouncilResult("leeds", "/s/leeds", Outcome.FAILED, message="[F001] gone")
+    assert _collected("wirral", "/s/wirral", _Future(written)) is written
+    assert _collected("leeds", "/s/leeds", _Future(CouncilFailed(failed))) is failed
+    # The worker died under it, or the task ended with something else: failed, by its type.
+    for outcome, kind in (
+        (KilledWorker("tcp://10.0.0.8:4100"), "KilledWorker"),
+        (None, "NoneType"),
+    ):
+        crashed = _collected("york", "/s/york", _Future(outcome))
+        assert crashed == CouncilResult(
+            "york", "/s/york", Outcome.FAILED, message=f"its task crashed: {kind}"
+        )
