@@ -304,6 +304,15 @@ def test_a_failing_council_is_named_and_the_others_are_written(
         f"council-city-of-london-{CENSUS}": "COMPLETED",
         f"council-hartlepool-{CENSUS}": "COMPLETED",
     }
+    # The workers' last lines reached the API before their cluster was closed: each council's
+    # last line, and the failed one's reason.
+    logs = api_logs([run.id])
+    for label in ("city-of-london", "hartlepool"):
+        la = COUNCILS[label][0]
+        assert f"{CENSUS}: wrote 7 files to {out.resolve() / la / CENSUS}" in logs
+    assert (
+        sum(line.startswith("broken: stopped before its period ran: [F001]") for line in logs) == 1
+    )
 
 
 def test_workers_that_cannot_reach_the_api_get_no_council(

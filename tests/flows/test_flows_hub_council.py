@@ -100,3 +100,50 @@ def test_what_each_councils_task_handed_back_is_its_result() -> None:
         assert crashed == CouncilResult(
             "york", "/s/york", Outcome.FAILED, message=f"its task crashed: {kind}"
         )
+
+
+def test_the_hub_summary_artifact_is_one_table_row_per_council() -> None:
+    from flows.hub import hub_markdown
+    from flows.hub_results import HubResult
+
+    result = HubResult(
+        census="2026-03-31",
+        cluster="Dask local cluster at tcp://127.0.0.1:8786: 2 workers, 2 threads",
+        councils=(
+            CouncilResult("leeds", "/s/leeds", Outcome.FAILED, message="[F001] a | b: gone"),
+            CouncilResult("wirral", "/s/wirral", Outcome.UP_TO_DATE, la_code="E08000015"),
+        ),
+    )
+    # A "|" in a reason would split its row into more cells than the table has.
+    assert hub_markdown(result).splitlines() == [
+        "# NIS hub 2026-03-31",
+        "",
+        "- Dask local cluster at tcp://127.0.0.1:8786: 2 workers, 2 threads",
+        "",
+        "| council folder | la_code | outcome | folder | note |",
+        "|---|---|---|---|---|",
+        "| leeds | - | failed | - | [F001] a / b: gone |",
+        "| wirral | E08000015 | up to date | - |  |",
+    ]
+
+
+def test_the_deployment_stops_at_once_on_a_scheduler_that_does_not_answer(
+    tmp_path: Path,
+) -> None:
+    """The nis-hub deployment calls the flow itself, without the command's checks: it must say
+    what is wrong in one line rather than let Dask retry and fail in its own words."""
+    from flows.hub import nis_hub
+
+    (tmp_path / "sources" / "wirral").mkdir(parents=True)
+    state = nis_hub(
+        census_date="2026-03-31",
+        sources_path=str(tmp_path / "sources"),
+        output_dir=str(tmp_path / "out"),
+        scheduler="tcp://127.0.0.1:9",  # the discard port: nothing listens
+        return_state=True,
+    )
+    assert state.type.value == "FAILED"
+    assert state.message == (
+        "the Dask scheduler at tcp://127.0.0.1:9 does not answer (Connection refused): start it "
+        "(dask scheduler) or leave out --scheduler to run on a local cluster"
+    )

@@ -171,3 +171,34 @@ def test_a_flow_loaded_from_its_file_and_not_sent_to_the_workers_stops_at_once(
         state.message
     )
     assert not out.exists() or not any(p.is_dir() for p in out.iterdir())
+
+
+def test_the_workers_last_lines_reach_a_temporary_api_before_it_stops(
+    sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An existing cluster on this machine, and ``nis hub`` with its temporary API: the workers
+    outlive the command, and their log lines, sent in batches, were lost when the API stopped
+    before the next batch. (Batches every minute here, so only the hub's flush can send them.)"""
+    import sqlite3
+
+    from distributed import LocalCluster
+
+    monkeypatch.setenv("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "60")
+    home = tmp_path / "prefect-home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NIS_"))}
+    env.update(PREFECT_HOME=str(home), NIS_EXTRACT_DATE="2026-11-01")
+    out = tmp_path / "out"
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+    ) as cluster:
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("nis")), "hub", "--census", CENSUS, "--sources",
+             str(sources), "--out", str(out), "--scheduler", cluster.scheduler_address],
+            env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        with sqlite3.connect(home / "prefect.db") as db:
+            lines = [row[0] for row in db.execute("SELECT message FROM log")]
+    folder = out.resolve() / "E08000012" / CENSUS
+    assert f"{CENSUS}: wrote 7 files to {folder}" in lines
