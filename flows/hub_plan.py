@@ -143,7 +143,7 @@ def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(host).is_loopback  # (a URL's hostname has no brackets)
     except ValueError:
         return False
 

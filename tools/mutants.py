@@ -2675,14 +2675,6 @@ MUTANTS: list[tuple[str, str, str, str, str, int]] = [
         1,
     ),
     (
-        "U35",
-        "flows/hub_plan.py",
-        '        return ipaddress.ip_address(host.strip("[]")).is_loopback',
-        "        return ipaddress.ip_address(host).is_loopback",
-        "hub",
-        1,
-    ),
-    (
         "U36",
         "flows/hub_plan.py",
         '    if host == "localhost":\n        return True\n',
