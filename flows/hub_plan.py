@@ -180,7 +180,7 @@ def families_codes(source_path: str, config_path: str | None, output_dir: str) -
     try:
         settings = hub_settings(config_path, source_path, output_dir)
         families = read_extract(settings.extract_source(), "families").frame
-        codes = families["la_code"].str.strip().dropna()
+        codes = families["la_code"].dropna()  # (the reader strips what it reads)
         return tuple(sorted(str(code) for code in codes.unique() if code))
     except Exception:
         return ()

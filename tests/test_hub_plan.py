@@ -100,6 +100,30 @@ def test_the_config_is_shared_but_its_la_code_and_source_are_not(
     ]
     monkeypatch.delenv("NIS_LA_CODE")
     assert config_notes(load_settings(_config(tmp_path / "plain.toml"))) == []
+    # A database named as the source is left aside just the same.
+    database = _config(tmp_path / "db.toml", "[source]", 'url = "postgresql://db.example/cases"')
+    assert config_notes(load_settings(database)) == [
+        "note: the config's [source] is not used by a hub: each council's extracts are its "
+        "folder under --sources"
+    ]
+
+
+def test_a_councils_code_is_read_as_validation_reads_it(tmp_path: Path) -> None:
+    """Two folders of one council, one with its codes padded: validation takes both for the
+    same council (it strips codes), so the check ahead of the run must too, or both would be
+    written to one folder."""
+    from flows.hub_plan import families_codes
+    from synth.generate import write_synthetic
+
+    folder = tmp_path / "sources" / "padded"
+    write_synthetic(folder, families=6, seed=3)
+    families = folder / "families.csv"
+    text = families.read_text(encoding="utf-8")
+    families.write_text(text.replace(",E08000012,", ",  E08000012 ,"), encoding="utf-8")
+    assert ",  E08000012 ," in families.read_text(encoding="utf-8")
+    assert families_codes(str(folder), None, str(tmp_path / "out")) == ("E08000012",)
+    # An extract that cannot be read gives no code: the council's own run says why.
+    assert families_codes(str(tmp_path / "sources" / "none"), None, str(tmp_path / "out")) == ()
 
 
 def test_plan_makes_paths_absolute_and_checks_its_arguments(

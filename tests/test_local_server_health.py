@@ -198,3 +198,14 @@ def test_an_api_started_early_is_stopped_when_a_server_is_configured(
         early.stop()
         api.server.shutdown()
         api.server.server_close()
+
+
+def test_no_api_is_started_early_when_the_environment_names_a_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PREFECT_API_URL in the environment: the run reports there, so starting Prefect's server
+    alongside would only take a core from the run's start."""
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    monkeypatch.setattr(local_server, "_early", None)
+    local_server.start_temporary_api()
+    assert local_server._early is None

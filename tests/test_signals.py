@@ -116,13 +116,15 @@ def test_a_signal_wrapped_once_is_the_signal_itself() -> None:
         assert signal_inside(error) is ctrl_c
 
 
-def test_a_swallowed_sigterm_is_seen_when_the_next_step_starts(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_swallowed_interrupt_is_seen_when_the_next_step_starts(
+    monkeypatch: pytest.MonkeyPatch, signum: int
 ) -> None:
     """Prefect's SIGTERM handler (while a flow runs) raises its TerminationSignal and hands the
     signal on only when that reaches it. Caught on the way (a logging handler catches whatever
     error formatting a record raised, and pydantic had made the signal its own error), the run
-    went on and exited 0. The interpreter's note of the signal still stops the next step."""
+    went on and exited 0. The interpreter's note of the signal still stops the next step; so
+    for a Ctrl-C whose KeyboardInterrupt a library caught."""
     import flows.signals
     from flows.signals import (
         Terminated,
@@ -131,20 +133,23 @@ def test_a_swallowed_sigterm_is_seen_when_the_next_step_starts(
         watch_for_interrupts,
     )
 
+    expected = Terminated if signum == signal.SIGTERM else KeyboardInterrupt
     monkeypatch.setattr(flows.signals, "_wakeup", None)
     previous_fd = signal.set_wakeup_fd(-1)
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)  # caught, and lost
+    previous = signal.signal(signum, lambda signum, frame: None)  # caught, and lost
     try:
         watch_for_interrupts()
         stop_if_interrupted()  # nothing yet
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signum)
         time.sleep(0.1)  # the handler runs between bytecodes
-        with pytest.raises(Terminated):
+        with pytest.raises(expected) as raised:
             stop_if_interrupted()
-        with pytest.raises(Terminated):
+        # A Ctrl-C is not taken for SIGTERM (exit 130, not 143).
+        assert isinstance(raised.value, Terminated) == (signum == signal.SIGTERM)
+        with pytest.raises(expected):
             stop_if_interrupted()  # and at every step after
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signum, previous)
         signal.set_wakeup_fd(previous_fd)
         forget_interrupts()
     stop_if_interrupted()
