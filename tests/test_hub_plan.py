@@ -273,6 +273,9 @@ def test_failures_cross_processes_by_pickle() -> None:
     council = pickle.loads(pickle.dumps(CouncilFailed(result.councils[2])))
     assert isinstance(council, CouncilFailed) and council.council == result.councils[2]
     assert str(council) == "wirral: failed - [F001] /s/wirral/people.csv: gone"
+    known = CouncilResult("hartlepool", "/s/h", Outcome.FAILED, la_code="E06000001", message="x")
+    assert known.line() == "hartlepool: failed (E06000001) - x"
+    assert CouncilResult("york", "/s/y", Outcome.WRITTEN).line() == "york: written"
     hub = pickle.loads(pickle.dumps(HubFailed(result)))
     assert hub.result == result and str(hub) == result.failure_message()
 

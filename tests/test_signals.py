@@ -97,6 +97,9 @@ def test_a_signal_is_found_in_the_words_of_a_twice_wrapping_serialiser() -> None
 def test_a_serialisers_own_error_is_no_signal() -> None:
     assert signal_inside(_nested_serialiser_error(ValueError("KeyboardInterrupt"))) is None
     assert signal_inside(_nested_serialiser_error(RuntimeError("Terminated: 15"))) is None
+    # Only pydantic's own error is read by its words: another error saying the same (a message
+    # can quote anything) is no signal.
+    assert signal_inside(ValueError("Error calling function `f`: KeyboardInterrupt")) is None
 
 
 def test_a_signal_wrapped_once_is_the_signal_itself() -> None:
