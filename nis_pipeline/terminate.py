@@ -10,6 +10,7 @@ only, so the command's start pays nothing for it.
 
 from __future__ import annotations
 
+import re
 import signal
 
 from flows.signals import (  # standard library only
@@ -59,5 +60,7 @@ def stopped_line(code: int, args: list[str]) -> str | None:
         return None
     how = "SIGTERM" if code == TERMINATED_EXIT else "Ctrl-C"
     command = next((a for a in args if not a.startswith("-")), None)
-    name = f"nis {command}" if command and command.isidentifier() else "nis"
+    # A command's name (research-extract has a dash), never a path or value typed in its place.
+    named = command is not None and re.fullmatch(r"[a-z]+(-[a-z]+)*", command) is not None
+    name = f"nis {command}" if named else "nis"
     return f"stopped: {name} was interrupted ({how}) before it finished"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -199,15 +201,48 @@ def test_a_second_ctrl_c_does_not_cut_the_first_ones_clean_up_short(
         stop_if_interrupted()
 
 
-def test_no_interrupt_cuts_the_audit_line_short(command_handlers: None) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_no_interrupt_cuts_the_audit_line_short(command_handlers: None, signum: int) -> None:
     from flows.signals import interrupts_held, stop_if_interrupted
 
     with interrupts_held():
-        _signal_self(signal.SIGINT)
+        _signal_self(signum)
         written = True
     assert written
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Terminated if signum == signal.SIGTERM else KeyboardInterrupt):
         stop_if_interrupted()
+
+
+def test_sigterm_is_told_by_its_handler_where_an_event_loop_took_the_wakeup(
+    command_handlers: None,
+) -> None:
+    """An event loop on the main thread takes the interpreter's wake-up descriptor; the
+    handler's own note still makes the exit 143, not 130."""
+    taken = signal.set_wakeup_fd(-1)
+    try:
+        with pytest.raises(Terminated):
+            _signal_self(signal.SIGTERM)
+    finally:
+        signal.set_wakeup_fd(taken)
+    assert terminate.exit_code(130) == 143
+
+
+_IGNORING = """
+import signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell starts a job with '&'
+from nis_pipeline.terminate import end_on_sigterm_as_on_ctrl_c
+end_on_sigterm_as_on_ctrl_c()
+print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN, callable(signal.getsignal(signal.SIGTERM)))
+"""
+
+
+def test_a_background_command_that_ignores_ctrl_c_keeps_ignoring_it() -> None:
+    """As POSIX tools do: a job started with Ctrl-C ignored is not stopped by the terminal's
+    Ctrl-C meant for the foreground; SIGTERM still ends it cleanly."""
+    done = subprocess.run(
+        [sys.executable, "-c", _IGNORING], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["True", "True"]
 
 
 def test_an_interrupted_command_says_it_stopped() -> None:
@@ -221,6 +256,14 @@ def test_an_interrupted_command_says_it_stopped() -> None:
         "stopped: nis backfill was interrupted (SIGTERM) before it finished"
     )
     assert stopped_line(130, []) == "stopped: nis was interrupted (Ctrl-C) before it finished"
+    assert stopped_line(130, ["research-extract", "--census", "2026-03-31"]) == (
+        "stopped: nis research-extract was interrupted (Ctrl-C) before it finished"
+    )
+    # Not a command's name: not repeated (it could be a path or a value).
+    for typed in (["/data/Smith family.csv"], ["Run2"], ["run_"]):
+        assert stopped_line(130, typed) == (
+            "stopped: nis was interrupted (Ctrl-C) before it finished"
+        )
     assert stopped_line(0, ["run"]) is None and stopped_line(1, ["run"]) is None
 
 

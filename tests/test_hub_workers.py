@@ -108,3 +108,14 @@ def test_the_probe_runs_where_the_pipeline_cannot_be_imported() -> None:
         check=True,
     )
     assert done.stdout.decode().strip() == f"('ModuleNotFoundError', '{pipeline_version()}')"
+
+
+def test_a_worker_running_from_a_checkout_has_no_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.hub import write_council
+
+    def not_installed(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
+    assert pipeline_version() == ""
+    assert council_task_probe(cloudpickle.dumps(write_council))() == ("", "")

@@ -209,3 +209,54 @@ def test_no_api_is_started_early_when_the_environment_names_a_server(
     monkeypatch.setattr(local_server, "_early", None)
     local_server.start_temporary_api()
     assert local_server._early is None
+
+
+class _Counts:
+    """A Prefect client whose task-run counts (all, final) are read in turn from ``reads``."""
+
+    def __init__(self, reads: list[tuple[int, int]]) -> None:
+        self.reads, self.asked = reads, 0
+
+    def __enter__(self) -> _Counts:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        return None
+
+    def request(self, method: str, path: str, json: dict[str, Any]) -> Any:
+        assert (method, path) == ("POST", "/task_runs/count")
+        every, final = self.reads[min(self.asked // 2, len(self.reads) - 1)]
+        self.asked += 1
+        value = final if "task_runs" in json else every
+
+        class Response:
+            def raise_for_status(self) -> None:
+                return None
+
+            def json(self) -> int:
+                return value
+
+        return Response()
+
+
+@pytest.mark.parametrize(
+    ("reads", "pairs"),
+    [
+        # Two reads alike, and every task run final: at once.
+        ([(3, 3)], 2),
+        # Final, but the count still growing (a state on its way): until it stops changing.
+        ([(3, 3), (4, 4), (4, 4)], 3),
+        # The same twice, but one task run not final yet: until it is.
+        ([(3, 2), (3, 2), (3, 3), (3, 3)], 4),
+    ],
+)
+def test_the_api_is_stopped_once_its_record_of_the_run_is_whole(
+    monkeypatch: pytest.MonkeyPatch, reads: list[tuple[int, int]], pairs: int
+) -> None:
+    import prefect.client.orchestration as orchestration
+
+    client = _Counts(reads)
+    monkeypatch.setattr(orchestration, "get_client", lambda **kwargs: client)
+    monkeypatch.setattr(local_server.time, "sleep", lambda seconds: None)
+    local_server._wait_until_recorded(since=None, within=5)
+    assert client.asked == 2 * pairs

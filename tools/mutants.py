@@ -3108,8 +3108,8 @@ MUTANTS: list[tuple[str, str, str, str, str, int]] = [
     (
         "I20",
         "nis_pipeline/terminate.py",
-        'name = f"nis {command}" if command and command.isidentifier() else "nis"',
-        'name = f"nis {command}" if command else "nis"',
+        'named = command is not None and re.fullmatch(r"[a-z]+(-[a-z]+)*", command) is not None',
+        "named = command is not None",
         "interrupts",
         1,
     ),
