@@ -260,3 +260,22 @@ def test_the_api_is_stopped_once_its_record_of_the_run_is_whole(
     monkeypatch.setattr(local_server.time, "sleep", lambda seconds: None)
     local_server._wait_until_recorded(since=None, within=5)
     assert client.asked == 2 * pairs
+
+
+def test_an_api_whose_process_ended_is_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API's process died starting (its error is on the terminal above): one line at once,
+    not three minutes of asking a port nobody serves."""
+    with socket.socket() as probe:  # a port just freed: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    slept: list[float] = []
+    monkeypatch.setattr(local_server.time, "sleep", slept.append)
+    monkeypatch.setattr(local_server, "STARTUP_TIMEOUT_SECONDS", 3.0)
+    monkeypatch.setenv("PREFECT_HOME", "/srv/nis/prefect")
+    with pytest.raises(local_server.PrefectUnavailableError) as caught:
+        local_server._wait_until_up(f"http://127.0.0.1:{port}/api", lambda: False)
+    assert slept == []
+    assert str(caught.value) == (
+        "the temporary Prefect API did not start (see the lines above); its database is under "
+        "/srv/nis/prefect"
+    )
