@@ -254,3 +254,26 @@ def test_a_run_whose_reader_has_gone_still_writes_its_submission(tmp_path: Path)
     [line] = (out / "audit.jsonl").read_text().splitlines()
     assert json.loads(line)["outcome"] == "ok"
     assert _none_left(home) == []
+
+
+def test_a_runs_last_lines_are_recorded_before_its_api_stops(tmp_path: Path) -> None:
+    """The run's log lines go to the API in batches; the temporary API stops when the command
+    ends, so the last batch must be sent first (here batches are a minute apart: only that
+    send can record the run's last lines, which the team then reads in the UI)."""
+    import sqlite3
+
+    source = synthetic_extracts(tmp_path / "extracts", families=20, seed=3)
+    home, out = tmp_path / "prefect-home", tmp_path / "out"
+    home.mkdir()
+    env = _environment(home)
+    env["PREFECT_LOGGING_TO_API_BATCH_INTERVAL"] = "60"
+    done = subprocess.run(
+        [NIS, "run", "--census", "2026-03-31", "--source", str(source),
+         "--config", str(write_config(tmp_path / "nis.toml")), "--out", str(out)],
+        env=env, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(home / "prefect.db") as db:
+        lines = [row[0] for row in db.execute("SELECT message FROM log")]
+    folder = out / "E08000012" / "2026-03-31"
+    assert f"2026-03-31: wrote 7 files to {folder}" in lines
