@@ -277,3 +277,31 @@ def test_a_runs_last_lines_are_recorded_before_its_api_stops(tmp_path: Path) -> 
         lines = [row[0] for row in db.execute("SELECT message FROM log")]
     folder = out / "E08000012" / "2026-03-31"
     assert f"2026-03-31: wrote 7 files to {folder}" in lines
+
+
+def test_a_run_with_a_server_configured_is_recorded_there_and_starts_no_api(
+    tmp_path: Path,
+) -> None:
+    """PREFECT_API_URL names the team's server (here the test session's): the run, its tasks
+    and its logs are there, for the UI, and the command starts no temporary API of its own."""
+    from uuid import UUID
+
+    from flows_support import flow_run, task_runs
+    from prefect.settings import PREFECT_API_URL
+
+    source = synthetic_extracts(tmp_path / "extracts", families=20, seed=3)
+    home, out = tmp_path / "prefect-home", tmp_path / "out"
+    home.mkdir()
+    env = _environment(home)
+    env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
+    done = subprocess.run(
+        [NIS, "run", "--census", "2026-03-31", "--source", str(source),
+         "--config", str(write_config(tmp_path / "nis.toml")), "--out", str(out)],
+        env=env, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    run_id = json.loads((out / "audit.jsonl").read_text().splitlines()[-1])["flow_run_id"]
+    run = flow_run(UUID(run_id))
+    assert (run.name, run.state.type.value) == ("nis-E08000012-2026-03-31", "COMPLETED")
+    assert len(task_runs(run.id)) > 3
+    assert not (home / "prefect.db").exists()  # no database of a temporary API of its own
