@@ -163,6 +163,9 @@ def command_handlers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(flows.signals, "_wakeup", None)
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     wakeup = signal.set_wakeup_fd(-1)
+    # As at a terminal, whatever started pytest: a run in the background ignores Ctrl-C, and the
+    # handlers leave an ignored Ctrl-C ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         end_on_sigterm_as_on_ctrl_c()
         yield

@@ -129,7 +129,8 @@ def test_prefect_is_quiet_and_offline_unless_told(
     """Telemetry is off whatever the flags (councils run offline: a failed call home is an error
     line); Prefect's and Dask's own lines reach the terminal only with --verbose."""
     for name in _QUIET:
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")  # so that the teardown restores each as it was
+        monkeypatch.delenv(name)
     local_server.quiet_defaults(verbose)
     seen = {name: local_server.os.environ.get(name) for name in _QUIET}
     assert seen == {
@@ -144,6 +145,9 @@ def test_prefect_is_quiet_and_offline_unless_told(
 def test_settings_given_are_kept_but_the_terminal_stays_quiet(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    for name in _QUIET:
+        monkeypatch.setenv(name, "")  # so that the teardown restores each as it was
+        monkeypatch.delenv(name)
     monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "true")
     monkeypatch.setenv("DASK_LOGGING__DISTRIBUTED", "warning")
     # A profile's console level would print Prefect's lines among the command's own: only
