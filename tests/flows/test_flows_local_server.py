@@ -262,17 +262,7 @@ def test_a_runs_last_lines_are_recorded_before_its_api_stops(tmp_path: Path) -> 
     send can record the run's last lines, which the team then reads in the UI)."""
     import sqlite3
 
-    source = synthetic_extracts(tmp_path / "extracts", families=20, seed=3)
-    home, out = tmp_path / "prefect-home", tmp_path / "out"
-    home.mkdir()
-    env = _environment(home)
-    env["PREFECT_LOGGING_TO_API_BATCH_INTERVAL"] = "60"
-    done = subprocess.run(
-        [NIS, "run", "--census", "2026-03-31", "--source", str(source),
-         "--config", str(write_config(tmp_path / "nis.toml")), "--out", str(out)],
-        env=env, capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    home, out = _small_run(tmp_path, PREFECT_LOGGING_TO_API_BATCH_INTERVAL="60")
     with sqlite3.connect(home / "prefect.db") as db:
         lines = [row[0] for row in db.execute("SELECT message FROM log")]
     folder = out / "E08000012" / "2026-03-31"
@@ -282,26 +272,30 @@ def test_a_runs_last_lines_are_recorded_before_its_api_stops(tmp_path: Path) -> 
 def test_a_run_with_a_server_configured_is_recorded_there_and_starts_no_api(
     tmp_path: Path,
 ) -> None:
-    """PREFECT_API_URL names the team's server (here the test session's): the run, its tasks
-    and its logs are there, for the UI, and the command starts no temporary API of its own."""
+    """PREFECT_API_URL names the team's server (here the test session's): the run and its tasks
+    are there, for the UI, and the command starts no temporary API of its own."""
     from uuid import UUID
 
     from flows_support import flow_run, task_runs
     from prefect.settings import PREFECT_API_URL
 
-    source = synthetic_extracts(tmp_path / "extracts", families=20, seed=3)
-    home, out = tmp_path / "prefect-home", tmp_path / "out"
-    home.mkdir()
-    env = _environment(home)
-    env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
-    done = subprocess.run(
-        [NIS, "run", "--census", "2026-03-31", "--source", str(source),
-         "--config", str(write_config(tmp_path / "nis.toml")), "--out", str(out)],
-        env=env, capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    home, out = _small_run(tmp_path, PREFECT_API_URL=str(PREFECT_API_URL.value()))
     run_id = json.loads((out / "audit.jsonl").read_text().splitlines()[-1])["flow_run_id"]
     run = flow_run(UUID(run_id))
     assert (run.name, run.state.type.value) == ("nis-E08000012-2026-03-31", "COMPLETED")
     assert len(task_runs(run.id)) > 3
     assert not (home / "prefect.db").exists()  # no database of a temporary API of its own
+
+
+def _small_run(tmp_path: Path, **environment: str) -> tuple[Path, Path]:
+    """A ``nis run`` of 20 families with these variables set; its PREFECT_HOME and its --out."""
+    source = synthetic_extracts(tmp_path / "extracts", families=20, seed=3)
+    home, out = tmp_path / "prefect-home", tmp_path / "out"
+    home.mkdir()
+    done = subprocess.run(
+        [NIS, "run", "--census", "2026-03-31", "--source", str(source),
+         "--config", str(write_config(tmp_path / "nis.toml")), "--out", str(out)],
+        env={**_environment(home), **environment}, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return home, out
