@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +59,7 @@ from transforms.periods import Period, parse_census
 # itself (closing the cluster, on Ctrl-C too), so they leave Ctrl-C to it.
 LEAVE_CTRL_C_TO_THE_COMMAND = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
 
-# The local cluster's dashboard port, when bokeh (which the dashboard needs) is installed.
+# The local cluster's dashboard port (Dask's own default), when it is free.
 DASHBOARD_PORT = 8787
 
 
@@ -90,6 +91,28 @@ class ClusterInfo:
 
 def bokeh_installed() -> bool:
     return importlib.util.find_spec("bokeh") is not None
+
+
+def port_free(port: int) -> bool:
+    """Whether ``port`` of the loopback interface can be listened on now."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def dashboard_address() -> str:
+    """Where a local cluster serves its dashboard: Dask's usual port, or any free one when that
+    is taken (another hub, a notebook's cluster). Dask would take another port itself, but with
+    a warning on the terminal; the port it took is in the line naming the cluster either way.
+    Without bokeh (which the dashboard needs) the scheduler still serves a page saying so; a
+    free port then, so that the port of a real dashboard elsewhere on the machine is left alone.
+    """
+    if bokeh_installed() and port_free(DASHBOARD_PORT):
+        return f"127.0.0.1:{DASHBOARD_PORT}"
+    return "127.0.0.1:0"
 
 
 def keep_package_folders_off_sys_path() -> None:
@@ -128,9 +151,6 @@ def hub_task_runner(workers: int = DEFAULT_WORKERS, scheduler: str | None = None
 
     if scheduler:
         return DaskTaskRunner(address=scheduler)
-    # Without bokeh the scheduler still serves a page saying so; a free port then, so that the
-    # port of a real dashboard elsewhere on the machine is left alone.
-    dashboard = f"127.0.0.1:{DASHBOARD_PORT}" if bokeh_installed() else "127.0.0.1:0"
     return DaskTaskRunner(
         cluster_class="distributed.LocalCluster",
         cluster_kwargs={
@@ -138,7 +158,7 @@ def hub_task_runner(workers: int = DEFAULT_WORKERS, scheduler: str | None = None
             "threads_per_worker": 1,
             "processes": True,
             "host": "127.0.0.1",
-            "dashboard_address": dashboard,
+            "dashboard_address": dashboard_address(),
             "preload": [LEAVE_CTRL_C_TO_THE_COMMAND],
         },
     )

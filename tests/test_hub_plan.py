@@ -280,9 +280,17 @@ def test_failures_cross_processes_by_pickle() -> None:
     assert hub.result == result and str(hub) == result.failure_message()
 
 
-@pytest.mark.parametrize("bokeh", [True, False])
+@pytest.mark.parametrize(("bokeh", "free", "address"), [
+    (True, True, "127.0.0.1:8787"),
+    # Another dashboard on Dask's usual port: any free one, which Dask then takes without
+    # warning on the terminal (the line naming the cluster says which it took).
+    (True, False, "127.0.0.1:0"),
+    # Without bokeh the scheduler's page saying so takes a free port, leaving 8787 to a real
+    # dashboard elsewhere.
+    (False, True, "127.0.0.1:0"),
+])  # fmt: skip
 def test_task_runner_is_a_local_cluster_of_single_thread_processes_or_the_scheduler(
-    monkeypatch: pytest.MonkeyPatch, bokeh: bool
+    monkeypatch: pytest.MonkeyPatch, bokeh: bool, free: bool, address: str
 ) -> None:
     from prefect_dask import DaskTaskRunner
 
@@ -290,15 +298,14 @@ def test_task_runner_is_a_local_cluster_of_single_thread_processes_or_the_schedu
     from flows.hub import hub_task_runner
 
     monkeypatch.setattr(flows.hub, "bokeh_installed", lambda: bokeh)
+    monkeypatch.setattr(flows.hub, "port_free", lambda port: free and port == 8787)
     local = hub_task_runner(workers=3)
     assert isinstance(local, DaskTaskRunner) and local.address is None
     assert local.cluster_class == "distributed.LocalCluster"
     kwargs = local.cluster_kwargs
     assert (kwargs["n_workers"], kwargs["threads_per_worker"], kwargs["processes"]) == (3, 1, True)
-    # The dashboard's own port only where there is a dashboard to serve on it: without bokeh
-    # the scheduler's page saying so takes a free port, leaving 8787 to a real one elsewhere.
     assert kwargs["host"] == "127.0.0.1"
-    assert kwargs["dashboard_address"] == ("127.0.0.1:8787" if bokeh else "127.0.0.1:0")
+    assert kwargs["dashboard_address"] == address
     remote = hub_task_runner(workers=3, scheduler="tcp://10.0.0.5:8786")
     assert remote.address == "tcp://10.0.0.5:8786" and remote.cluster_kwargs == {}
 
@@ -464,3 +471,14 @@ def test_the_cluster_is_described_by_its_workers_threads_and_dashboard(
     info = flows.hub.cluster_info(client, local=local)
     assert info.describe() == expected
     assert info.workers == tuple(sorted(client._workers)) and info.local is local
+
+
+def test_port_free_says_whether_a_loopback_port_can_be_listened_on() -> None:
+    from flows.hub import port_free
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert not port_free(port)
+    assert port_free(port)

@@ -12,7 +12,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import shutil
+import socket
+import urllib.request
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -267,8 +271,12 @@ def test_a_failing_council_is_named_and_the_others_are_written(
     assert errors == ["error: 1 of 3 councils failed: broken (failed)"]
     assert "Traceback" not in printed.err
 
-    assert "Dask local cluster at tcp://127.0.0.1:" in printed.out
-    assert ": 2 workers, 2 threads; " in printed.out
+    [described] = [x for x in printed.out.splitlines() if x.startswith("Dask local cluster")]
+    assert re.fullmatch(
+        r"Dask local cluster at tcp://127\.0\.0\.1:\d+: 2 workers, 2 threads; "
+        r"dashboard http://127\.0\.0\.1:\d+/status",
+        described,
+    ), described
     assert f"NIS hub {CENSUS}: 3 councils, 2 written or up to date, 1 failed" in printed.out
     [broken] = [x for x in printed.out.splitlines() if x.startswith("broken: ")]
     assert broken == (
@@ -414,3 +422,30 @@ def test_two_folders_of_one_council_are_neither_written(
     assert lines_by_folder["city-of-london"].startswith("city-of-london: E09000001 written - ")
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["E09000001"]
     assert "they write the same folder" not in printed.out
+
+
+def test_the_local_clusters_dashboard_is_served_on_another_port_when_dasks_is_taken() -> None:
+    """The link the terminal prints answers with Dask's dashboard. With 8787 taken (by this test,
+    or by another test's cluster) the dashboard takes another port, without Dask's warning about
+    it, which would reach the terminal."""
+    from flows.hub import DASHBOARD_PORT, cluster_info, hub_task_runner
+
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", DASHBOARD_PORT))
+        holder.listen()
+    except OSError:
+        pass  # taken already, which is what the test needs
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with hub_task_runner(workers=1) as runner:
+                link = cluster_info(runner.client, local=True).dashboard
+                assert link is not None and re.fullmatch(r"http://127\.0\.0\.1:\d+/status", link)
+                assert not link.startswith(f"http://127.0.0.1:{DASHBOARD_PORT}/")
+                with urllib.request.urlopen(link, timeout=30) as page:
+                    assert page.status == 200
+                    assert b"Dask" in page.read()
+    finally:
+        holder.close()
+    assert not [w for w in caught if "already in use" in str(w.message)]
