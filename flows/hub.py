@@ -94,8 +94,11 @@ def bokeh_installed() -> bool:
 
 
 def port_free(port: int) -> bool:
-    """Whether ``port`` of the loopback interface can be listened on now."""
+    """Whether ``port`` of the loopback interface can be listened on now: bound as a server
+    binds it (the connections of a dashboard that has just stopped do not hold it; a socket
+    listening on it does)."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

@@ -482,3 +482,30 @@ def test_port_free_says_whether_a_loopback_port_can_be_listened_on() -> None:
         port = listener.getsockname()[1]
         assert not port_free(port)
     assert port_free(port)
+    # Listening on every interface takes the loopback one's port too.
+    with socket.socket() as listener:
+        listener.bind(("0.0.0.0", 0))
+        listener.listen()
+        assert not port_free(listener.getsockname()[1])
+
+
+def test_a_port_whose_server_has_just_stopped_is_free() -> None:
+    """A server that closed its connections first (a dashboard stopped while a browser had it
+    open) leaves them waiting out TIME_WAIT on its port: a plain bind is refused, but a server
+    binds it again, as the next hub's dashboard would."""
+    from flows.hub import port_free
+
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server's side closes first: its end waits in TIME_WAIT
+    server.close()
+    client.recv(1)  # the server's close has arrived
+    client.close()
+    with socket.socket() as plain, pytest.raises(OSError):
+        plain.bind(("127.0.0.1", port))
+    assert port_free(port)

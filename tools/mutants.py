@@ -3241,6 +3241,14 @@ MUTANTS: list[tuple[str, str, str, str, str, int]] = [
         "hub",
         1,
     ),
+    (
+        "U60",
+        "flows/hub.py",
+        "        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n",
+        "",
+        "hub",
+        1,
+    ),
 ]
 
 
