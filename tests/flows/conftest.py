@@ -47,3 +47,21 @@ def prefect_harness() -> Iterator[None]:
 def _harness_for_marked_tests(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("prefect") is not None:
         request.getfixturevalue("prefect_harness")
+
+
+@pytest.fixture(autouse=True)
+def _modules_pickled_by_value_as_before() -> Iterator[None]:
+    """A hub flow run from its file registers its module with cloudpickle to be pickled by value,
+    for the rest of the process. Prefect names the module of every later load of that file alike,
+    so a later test that runs the flow without that registration found it made already, by
+    whichever test of another file had run first on its xdist worker. Each test leaves the
+    registry as it found it."""
+    import sys
+    import types
+
+    import cloudpickle
+
+    before = cloudpickle.list_registry_pickle_by_value()
+    yield
+    for name in cloudpickle.list_registry_pickle_by_value() - before:
+        cloudpickle.unregister_pickle_by_value(sys.modules.get(name) or types.ModuleType(name))
