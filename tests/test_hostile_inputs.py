@@ -208,6 +208,26 @@ def test_a_50_mb_field_is_a_warning_and_is_not_sent(tmp_path: Path) -> None:
     assert pd.isna(result.clean["people"].set_index("person_id").loc["P3", "forename"])
 
 
+def test_names_and_ids_at_their_length_limits_are_sent_and_one_more_character_is_not(
+    tmp_path: Path,
+) -> None:
+    """100 characters for a name, 64 for an id (schemas.cleaning): a name of 100 is sent as it
+    is, though longer than any id; 101 is a warning (sent empty); an id of 65 is an error."""
+    rows = people_with(0, forename="N" * 100, surname="S" * 101)
+    rows[1]["person_id"] = "P" * 64
+    rows[2]["person_id"] = "Q" * 65
+    result = _validate_with(tmp_path, "people.csv", csv_text("people", rows).encode())
+    # (The other extracts' rows of the two people whose ids changed now name nobody: E108.)
+    people_findings = result.findings.loc[result.findings["extract"] == "people"]
+    assert finding_tuples(people_findings) == {
+        ("people", 2, "surname", "W208"),
+        ("people", 4, "person_id", "E117"),
+    }
+    people = result.clean["people"].set_index("person_id")
+    assert people.loc["P1", "forename"] == "N" * 100 and pd.isna(people.loc["P1", "surname"])
+    assert "P" * 64 in people.index and "Q" * 65 not in people.index
+
+
 def test_twenty_thousand_columns_are_read_and_reported_once_each(tmp_path: Path) -> None:
     header = HEADERS["people"] + [f"col{i}" for i in range(20_000)]
     result = _validate_with(tmp_path, "people.csv", csv_text("people", header=header).encode())

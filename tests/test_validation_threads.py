@@ -17,7 +17,7 @@ from schemas.checks import CheckContext
 from schemas.models import EXTRACT_NAMES
 from schemas.parsing import ParsedExtract, parse_extract
 from schemas.raw import RawExtract
-from schemas.rules import CASCADE_RULE, RULES
+from schemas.rules import CASCADE_RULE, RULES, Kind
 from schemas.validation import Found, _broken, _findings_of, _record, validate
 from synth.generate import write_synthetic
 
@@ -96,6 +96,33 @@ def test_only_the_cascade_rule_reads_the_rows_in_error(raw: dict[str, RawExtract
     # record it depends on is" (it is in error itself), with none in error, nothing follows.
     assert not _broken(cascade, people, all_in_error).any()
     assert not _broken(cascade, people, none_in_error).any()
+
+
+@pytest.mark.parametrize(
+    "code",
+    sorted(
+        code
+        for code, rule in RULES.items()
+        if rule.kind in (Kind.FIELD, Kind.ROW) and rule.check is not None
+    ),
+)
+def test_a_field_or_row_rule_reads_only_the_columns_its_targets_declare(
+    raw: dict[str, RawExtract], code: str
+) -> None:
+    """What a target says its check reads is what the synthetic defects rely on (a copied key
+    takes along the columns a row rule reads with it): each rule's check, given only those
+    columns of its extract, finds the same rows as with all of them."""
+    parsed = _parsed(raw)
+    whole = _context(parsed, errors=False)
+    rule = RULES[code]
+    for target in rule.targets:
+        only = dict(parsed)
+        own = parsed[target.extract]
+        only[target.extract] = dataclasses.replace(own, frame=own.frame[list(target.columns)])
+        narrow = _context(only, errors=False)
+        assert np.array_equal(_broken(rule, target, narrow), _broken(rule, target, whole)), (
+            f"{code} on {target.extract}.{target.column}"
+        )
 
 
 def test_a_key_asked_for_by_several_threads_at_once_is_encoded_once(

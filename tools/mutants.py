@@ -130,6 +130,8 @@ TESTS: dict[str, list[str]] = {
         "tests/test_synth_recipes.py",
         "tests/test_cli_validate.py",
         "tests/test_docs_generated.py",
+        "tests/test_validation_threads.py",
+        "tests/test_hostile_inputs.py",
     ],
     "settings": ["tests/test_settings.py", "tests/test_cli_validate.py"],
     "sql": ["tests/test_sql_postgres.py", "tests/test_sql_source.py", "tests/test_readers.py"],
