@@ -106,6 +106,10 @@ def workbook_named_csv() -> tuple[str, bytes]:
     return "people.csv", xlsx_bytes([people_sheet()])
 
 
+def pdf_named_csv() -> tuple[str, bytes]:
+    return "people.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n"
+
+
 def nul_in_header() -> tuple[str, bytes]:
     return "people.csv", csv_text("people").replace("family_id", "family\x00id").encode()
 
@@ -198,6 +202,36 @@ def macro_workbook() -> tuple[str, bytes]:
     return "people.xlsx", rewrite_zip(xlsx_bytes([people_sheet()]), lambda n, p: p, macro)
 
 
+def zip_without_workbook() -> tuple[str, bytes]:
+    # A zip archive of other files, named .xlsx: no xl/workbook.xml in it.
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("people.csv", csv_text("people"))
+    return "people.xlsx", out.getvalue()
+
+
+def macro_workbook_by_content_type() -> tuple[str, bytes]:
+    # An .xlsm saved under another name: its workbook part typed macro-enabled, its VBA project
+    # at a path of its own choosing rather than xl/vbaProject.bin.
+    def change(name: str, part: bytes) -> bytes:
+        if name == "[Content_Types].xml":
+            return part.replace(
+                b"spreadsheetml.sheet.main+xml", b"ms-excel.sheet.macroEnabled.main+xml", 1
+            )
+        return part
+
+    macro = {"xl/macros.bin": b"VBA project: Sub Auto_Open() ... End Sub"}
+    return "people.xlsx", rewrite_zip(xlsx_bytes([people_sheet()]), change, macro)
+
+
+def column_bomb_declared() -> tuple[str, bytes]:
+    # A sheet declaring columns up to ZZZ (18,278), past Excel's last column XFD (16,384).
+    def edit(xml: bytes) -> bytes:
+        return re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:ZZZ10"', xml)
+
+    return "people.xlsx", rewrite_zip(xlsx_bytes([people_sheet()]), in_sheet1(edit))
+
+
 def data_on_second_sheet() -> tuple[str, bytes]:
     return "people.xlsx", xlsx_bytes([[], people_sheet()])
 
@@ -231,3 +265,16 @@ def parquet_bomb() -> tuple[str, bytes]:
     columns = {c: pa.array(["x"]).take(pa.array([0] * rows)) for c in HEADERS["people"]}
     columns["extra"] = columns["person_id"]
     return "people.parquet", parquet_bytes(pa.table(columns))
+
+
+def parquet_too_many_rows() -> tuple[str, bytes]:
+    # 50,000,001 rows of one column of random flags: 6 MB of file, about 8 values a byte, so
+    # only the row limit refuses it.
+    import numpy as np
+
+    flags = np.random.default_rng(7).integers(0, 2, 50_000_001).astype(bool)
+    buffer = io.BytesIO()
+    pq.write_table(
+        pa.table({"nis_opt_out": flags}), buffer, compression="none", use_dictionary=False
+    )
+    return "people.parquet", buffer.getvalue()

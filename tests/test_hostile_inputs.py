@@ -24,6 +24,7 @@ from hostile_files import (
     binary_junk,
     blank_lines_only,
     bom_then_cp1252,
+    column_bomb_declared,
     csv_text,
     data_on_second_sheet,
     duplicate_header,
@@ -32,15 +33,19 @@ from hostile_files import (
     header_only_families,
     header_only_people,
     macro_workbook,
+    macro_workbook_by_content_type,
     mixed_encodings,
     nul_in_header,
     parquet_bomb,
     parquet_bytes,
     parquet_garbage,
+    parquet_too_many_rows,
     parquet_truncated,
+    pdf_named_csv,
     people_parquet_table,
     people_sheet,
     people_with,
+    rewrite_zip,
     sparse_row_bomb_declared,
     sparse_row_bomb_undeclared,
     stray_cp1252_byte,
@@ -52,6 +57,7 @@ from hostile_files import (
     xlsx_not_a_zip,
     xlsx_truncated,
     xlsx_zip_bomb,
+    zip_without_workbook,
 )
 from typer.testing import CliRunner
 
@@ -67,6 +73,7 @@ FATAL: dict[str, tuple[Build, str, tuple[str, ...]]] = {
     "header-only-people": (header_only_people, "F007", ("extract holds no rows",)),
     "header-only-families": (header_only_families, "F007", ("extract holds no rows",)),
     "binary-junk": (binary_junk, "F002", ("binary data, not CSV text",)),
+    "pdf-named-csv": (pdf_named_csv, "F002", ("not CSV text: it is a PDF document",)),
     "workbook-named-csv": (workbook_named_csv, "F002", ("not CSV text: it is a zip archive",)),
     "nul-in-header": (nul_in_header, "F002", ("binary data, not CSV text",)),
     "utf16-with-bom": (utf16_with_bom, "F002", ("UTF-16 or UTF-32 text", "CSV UTF-8")),
@@ -95,6 +102,13 @@ FATAL: dict[str, tuple[Build, str, tuple[str, ...]]] = {
     ),
     "encrypted-workbook": (encrypted_workbook, "F002", ("password-protected",)),
     "macro-workbook": (macro_workbook, "F002", ("holds macros",)),
+    "macro-workbook-by-content-type": (macro_workbook_by_content_type, "F002", ("holds macros",)),
+    "zip-without-workbook": (zip_without_workbook, "F002", ("the zip archive holds no workbook",)),
+    "column-bomb-declared": (
+        column_bomb_declared,
+        "F002",
+        ("declares columns past Excel's last column 16,384",),
+    ),
     "data-on-second-sheet": (
         data_on_second_sheet,
         "F002",
@@ -103,6 +117,11 @@ FATAL: dict[str, tuple[Build, str, tuple[str, ...]]] = {
     "parquet-truncated": (parquet_truncated, "F002", ("truncated",)),
     "parquet-garbage": (parquet_garbage, "F002", ("Parquet",)),
     "parquet-bomb": (parquet_bomb, "F002", ("far more values than its size can hold",)),
+    "parquet-too-many-rows": (
+        parquet_too_many_rows,
+        "F002",
+        ("declares more than 50,000,000 rows",),
+    ),
 }
 
 
@@ -139,6 +158,26 @@ def test_each_fatal_file_is_one_line_exit_2(tmp_path: Path, case: str) -> None:
     assert not (tmp_path / "r.xlsx").exists()  # nothing written
     # Bombs are refused from their sizes, not after inflating them.
     assert seconds < 60, f"{case} took {seconds:.0f}s"
+
+
+def test_a_workbook_whose_parts_together_inflate_past_the_limit_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The limit is on all parts together, from the sizes the archive declares: two parts of
+    600 kB each, under a limit of 1 MiB here (4 GiB in real use, too much for a test to hold),
+    neither past it alone nor past the ratio limit."""
+    import random
+
+    from extracts import guards
+
+    noise = random.Random(5)
+    parts = {f"xl/media/image{i}.bin": noise.randbytes(600_000) for i in (1, 2)}
+    data = rewrite_zip(xlsx_bytes([people_sheet()]), lambda name, part: part, parts)
+    monkeypatch.setattr(guards, "XLSX_MAX_INFLATED", 2**20)
+    with pytest.raises(guards.FileRefused, match="the workbook inflates to more than"):
+        guards.check_xlsx(data)
+    monkeypatch.setattr(guards, "XLSX_MAX_INFLATED", 2 * 2**20)
+    guards.check_xlsx(data)  # 1.2 MB and the sheets: within 2 MiB
 
 
 def test_bombs_are_refused_before_they_inflate(tmp_path: Path) -> None:
