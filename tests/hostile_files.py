@@ -192,6 +192,17 @@ def sparse_row_bomb_undeclared() -> tuple[str, bytes]:
     return "people.xlsx", rewrite_zip(xlsx_bytes([people_sheet()]), in_sheet1(edit))
 
 
+def sparse_row_bomb_on_second_sheet() -> tuple[str, bytes]:
+    # The first sheet empty (the reader then looks at the second for the data) and the second
+    # declaring a row numbered 60,000,000: every sheet is checked, not only the first.
+    def edit(name: str, part: bytes) -> bytes:
+        if name != "xl/worksheets/sheet2.xml":
+            return part
+        return re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:P60000000"', _far_row(part))
+
+    return "people.xlsx", rewrite_zip(xlsx_bytes([[], people_sheet()]), edit)
+
+
 def encrypted_workbook() -> tuple[str, bytes]:
     # Excel saves a password-protected workbook as an OLE compound file, not a zip.
     return "people.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + b"EncryptedPackage"

@@ -47,6 +47,7 @@ from hostile_files import (
     people_with,
     rewrite_zip,
     sparse_row_bomb_declared,
+    sparse_row_bomb_on_second_sheet,
     sparse_row_bomb_undeclared,
     stray_cp1252_byte,
     unterminated_quote,
@@ -95,6 +96,11 @@ FATAL: dict[str, tuple[Build, str, tuple[str, ...]]] = {
     "xlsx-truncated": (xlsx_truncated, "F002", ("damaged or truncated zip archive",)),
     "xlsx-zip-bomb": (xlsx_zip_bomb, "F002", ("inflates more than 250 times",)),
     "sparse-row-bomb-declared": (sparse_row_bomb_declared, "F002", ("declares rows past",)),
+    "sparse-row-bomb-on-second-sheet": (
+        sparse_row_bomb_on_second_sheet,
+        "F002",
+        ("declares rows past",),
+    ),
     "sparse-row-bomb-undeclared": (
         sparse_row_bomb_undeclared,
         "F002",
