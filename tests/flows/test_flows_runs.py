@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from flows_support import (
+    EXTRACT_DATE,
     LA,
     api_logs,
     artifacts,
@@ -322,6 +323,27 @@ def test_a_run_of_a_wrong_census_date_is_still_named_for_its_council(
         kind, error = state_of(state)
         assert kind == "FAILED" and error.exit_code == 2
         assert flow_run(state.state_details.flow_run_id).name == f"nis-{LA}-{asked}"
+
+
+def test_a_backfill_ending_after_the_extract_date_is_refused_whole(
+    source: Path, config: Path, tmp_path: Path
+) -> None:
+    """As the nis-backfill deployment calls it (the command line checks the dates itself first):
+    its last census date, not only its first, must have ended when the extracts were taken.
+    Nothing is written, not even the periods before the extract date."""
+    out = tmp_path / "out"
+    state = nis_backfill(
+        from_census="2025-09-30",
+        to_census="2027-03-31",
+        config_path=str(config),
+        source_path=str(source),
+        output_dir=str(out),
+        return_state=True,
+    )
+    kind, error = state_of(state)
+    assert kind == "FAILED" and error.exit_code == 2
+    assert f"census date 2027-03-31 is after the extract date {EXTRACT_DATE}" in str(error)
+    assert not (out / LA).exists()
 
 
 def test_threshold_exceeded_writes_only_the_validation_report(tmp_path: Path) -> None:
