@@ -44,6 +44,8 @@ TESTS: dict[str, list[str]] = {
         "tests/test_cli_audit.py",
         "tests/flows/test_flows_audit.py",
         "tests/test_signals.py",
+        "tests/test_cli_hostile.py",
+        "tests/flows/test_flows_retries.py",
     ],
     "changes": ["tests/test_transforms_changes.py"],
     "cohorts": [

@@ -158,6 +158,30 @@ def test_a_database_down_for_longer_than_the_retries_stops_the_run(
     assert nothing_written(tmp_path / "out")
 
 
+def test_a_database_down_for_longer_than_the_retries_stops_a_backfill_the_same_way(
+    database: Path, tmp_path: Path, outage: Any
+) -> None:
+    """The backfill flow reads once for all its periods: the same one message and exit code, no
+    traceback, nothing written."""
+    from flows.backfill import nis_backfill
+
+    outage(database, failures=ATTEMPTS)
+    state = nis_backfill(
+        from_census="2024-09-30",
+        to_census=CENSUS,
+        config_path=str(_database_config(tmp_path, database)),
+        output_dir=str(tmp_path / "out"),
+        return_state=True,
+    )
+    kind, error = state_of(state)
+    assert kind == "FAILED" and error.exit_code == 1
+    assert str(error) == (
+        "the extracts could not be read: table families: database unavailable or connection lost "
+        "(OperationalError)"
+    )
+    assert nothing_written(tmp_path / "out")
+
+
 def test_a_missing_table_is_fatal_and_not_retried(tmp_path: Path, outage: Any) -> None:
     empty = tmp_path / "empty.db"
     sa.create_engine(f"sqlite:///{empty}").connect().close()  # a database with no tables
