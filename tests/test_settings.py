@@ -127,3 +127,47 @@ def test_unusable_config_files_are_one_clear_error(tmp_path: Path, make, needle:
     with pytest.raises(ConfigError) as caught:
         load_settings(path)
     assert needle in str(caught.value) and str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (
+            '[source]\npath = "extracts"\nurl = "sqlite:///cases.db"\n',
+            "give either source.path or source.url, not both",
+        ),
+        (
+            '[source]\nurl = "sqlite:///cases.db"\n[source.queries]\nfamilys = "SELECT 1"\n',
+            "unknown extract names in source tables/queries: ['familys']",
+        ),
+        ("census_lag_weeks = -1\n", "census_lag_weeks"),
+        # The key's spelling is the file's own: any case of the word is a key in the file.
+        ('PSEUDONYM_KEY = "not a real key"\n', "the pseudonymisation key must never be in"),
+    ],
+    ids=["path-and-url", "unknown-query", "negative-lag", "key-in-capitals"],
+)
+def test_config_mistakes_are_refused_in_the_configs_words(
+    tmp_path: Path, text: str, needle: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_config(tmp_path, text))
+    assert needle in str(caught.value)
+    assert "not a real key" not in str(caught.value)
+
+
+def test_a_config_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Windows Notepad and Excel's "UTF-8" save the mark first."""
+    path = tmp_path / "nis.toml"
+    path.write_bytes(b"\xef\xbb\xbfquarantine_threshold = 0.2\n")
+    assert load_settings(path).quarantine_threshold == 0.2
+
+
+def test_a_database_url_with_an_empty_password_holds_no_password(tmp_path: Path) -> None:
+    """``user:@host`` names no password (the driver asks the environment for it), so it is not
+    refused as a secret in the file; ``user:pw@host`` is."""
+    empty = "postgresql+psycopg://nis:@db.example/cases"
+    assert load_settings(_config(tmp_path, f'[source]\nurl = "{empty}"\n')).source.url == empty
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_config(tmp_path, '[source]\nurl = "postgresql://nis:pw@db/cases"\n'))
+    assert "source.url holds a password" in str(caught.value)
+    assert "pw@" not in str(caught.value)
