@@ -105,6 +105,7 @@ TESTS: dict[str, list[str]] = {
     ],
     # manifest.json: what a submission folder holds and what it was made from.
     "manifest": [
+        "tests/test_exports_manifest.py",
         "tests/test_exports_submission.py",
         "tests/test_exports_freshness.py",
         "tests/test_exports_previous.py",
