@@ -26,8 +26,8 @@ PERIOD = Period.of("2026-03-31")
 
 def _counts() -> pd.DataFrame:
     # In reverse contract order, as a caller may hold them; a source name that is not ASCII; a
-    # database table has no file hash (NaN, as pandas holds a missing value in a float column);
-    # counts as floats, as a column with a missing value becomes.
+    # missing value (NaN, as pandas holds one in a column of numbers or of objects); counts as
+    # floats, as a column with a missing value becomes.
     return pd.DataFrame(
         {
             "extract": ["people", "families"],
