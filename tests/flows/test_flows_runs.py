@@ -55,14 +55,7 @@ def backfilled(
 ) -> tuple[Path, Any]:
     """A three-period backfill into a fresh output folder (shared by the backfill tests)."""
     out = tmp_path_factory.mktemp("backfill") / "out"
-    state = nis_backfill(
-        from_census=BACKFILL[0],
-        to_census=BACKFILL[-1],
-        config_path=str(config),
-        source_path=str(source),
-        output_dir=str(out),
-        return_state=True,
-    )
+    state = _run_backfill(BACKFILL[0], BACKFILL[-1], config, source, out)
     return out, state
 
 
@@ -70,6 +63,18 @@ def _run_period(census: str, config: Path, source: Path, out: Path) -> Any:
     """The final state of ``nis_submission`` for ``census`` into ``out``."""
     return nis_submission(
         census_date=census,
+        config_path=str(config),
+        source_path=str(source),
+        output_dir=str(out),
+        return_state=True,
+    )
+
+
+def _run_backfill(first: str, last: str, config: Path, source: Path, out: Path) -> Any:
+    """The final state of ``nis_backfill`` from ``first`` to ``last`` into ``out``."""
+    return nis_backfill(
+        from_census=first,
+        to_census=last,
         config_path=str(config),
         source_path=str(source),
         output_dir=str(out),
@@ -221,14 +226,7 @@ def test_backfill_rerun_skips_every_period_as_up_to_date(
 ) -> None:
     out, _ = backfilled
     before = {c: (out / LA / c / "manifest.json").stat().st_mtime_ns for c in BACKFILL}
-    state = nis_backfill(
-        from_census=BACKFILL[0],
-        to_census=BACKFILL[-1],
-        config_path=str(config),
-        source_path=str(source),
-        output_dir=str(out),
-        return_state=True,
-    )
+    state = _run_backfill(BACKFILL[0], BACKFILL[-1], config, source, out)
     kind, result = state_of(state)
     assert kind == "COMPLETED" and result.exit_code == 0
     assert [(p.census, p.outcome) for p in result.periods] == [
@@ -266,14 +264,7 @@ def test_backfill_with_one_bad_period_writes_the_others_and_fails_naming_it(
     assert first.is_completed()
     old_manifest = (out / LA / bad / "manifest.json").read_bytes()
 
-    state = nis_backfill(
-        from_census=BACKFILL[0],
-        to_census=BACKFILL[-1],
-        config_path=str(config),
-        source_path=str(source),
-        output_dir=str(out),
-        return_state=True,
-    )
+    state = _run_backfill(BACKFILL[0], BACKFILL[-1], config, source, out)
     kind, error = state_of(state)
     assert kind == "FAILED"
     assert error.exit_code == 1
@@ -332,14 +323,7 @@ def test_a_backfill_ending_after_the_extract_date_is_refused_whole(
     its last census date, not only its first, must have ended when the extracts were taken.
     Nothing is written, not even the periods before the extract date."""
     out = tmp_path / "out"
-    state = nis_backfill(
-        from_census="2025-09-30",
-        to_census="2027-03-31",
-        config_path=str(config),
-        source_path=str(source),
-        output_dir=str(out),
-        return_state=True,
-    )
+    state = _run_backfill("2025-09-30", "2027-03-31", config, source, out)
     kind, error = state_of(state)
     assert kind == "FAILED" and error.exit_code == 2
     assert f"census date 2027-03-31 is after the extract date {EXTRACT_DATE}" in str(error)
@@ -413,14 +397,7 @@ def test_the_first_period_is_computed_ahead_once_validated_and_taken_by_its_task
     if flow == "run":
         state = _run_period(BACKFILL[0], config, source, out)
     else:
-        state = nis_backfill(
-            from_census=BACKFILL[0],
-            to_census=BACKFILL[1],
-            config_path=str(config),
-            source_path=str(source),
-            output_dir=str(out),
-            return_state=True,
-        )
+        state = _run_backfill(BACKFILL[0], BACKFILL[1], config, source, out)
     assert state_of(state)[0] == "COMPLETED"
     expected = [("nis-compute-ahead", BACKFILL[0])]
     if flow == "backfill":  # the second period computed ahead while the first was written
