@@ -4448,8 +4448,8 @@ MUTANTS: list[tuple[str, str, str, str, str, int]] = [
     (
         "AS24",
         "nis_pipeline/audit_scope.py",
-        "        if sigterm_noted() or (found is not None and not isinstance(found, KeyboardInterrupt)):",
-        "        if sigterm_noted():",
+        "    if sigterm_noted() or (found is not None and not isinstance(found, KeyboardInterrupt)):",
+        "    if sigterm_noted():",
         "audit_scope",
         1,
     ),
