@@ -15,11 +15,13 @@ import pandas as pd
 
 from flows.results import CohortSizes, PeriodResult, RunResult
 
-_KEY_UNSAFE = re.compile(r"[^a-z0-9-]+")
+# Dashes are in the class so that a run of them (a part ending in an unsafe character, then the
+# joining dash) becomes one.
+_KEY_UNSAFE = re.compile(r"[^a-z0-9]+")
 
 
 def artifact_key(*parts: str) -> str:
-    """A Prefect artifact key: lower-case letters, digits and dashes only."""
+    """A Prefect artifact key: lower-case letters and digits, with single dashes between them."""
     text = "-".join(p for p in parts if p)
     return _KEY_UNSAFE.sub("-", text.lower()).strip("-")
 
