@@ -209,6 +209,7 @@ TESTS: dict[str, list[str]] = {
         "tests/flows/test_flows_runs.py",
         "tests/flows/test_flows_changes.py",
         "tests/flows/test_flows_privacy.py",
+        "tests/test_flows_artifacts.py",
     ],
     # The audit line every command appends, however it ends (nis_pipeline/audit_scope.py).
     "audit_scope": [
