@@ -217,3 +217,86 @@ def test_missing_finding_columns_are_refused(tmp_path):
     with pytest.raises(ValueError, match="findings lack columns"):
         _write(tmp_path, found=sample_findings().drop(columns=["rule"]))
     assert not (tmp_path / "validation_report.xlsx").exists()
+
+
+def test_findings_without_a_column_are_counted_per_rule(tmp_path):
+    # E119 (a row with more fields than the header) names no column: a group by column that
+    # dropped missing keys would leave it out of the Summary while the Findings sheet lists it.
+    found = findings(
+        [
+            {"extract": "people", "row": r, "rule": "E119", "severity": "error",
+             "message": "row has more fields than the header"}
+            for r in (5, 9)
+        ]
+        + [{"extract": "people", "row": 3, "column": "nino", "rule": "W201",
+            "severity": "warning", "message": "NINO fails format"}]
+    )  # fmt: skip
+    per = findings_per_rule(found)
+    assert per[["rule", "extract", "findings"]].values.tolist() == [
+        ["E119", "people", 2],
+        ["W201", "people", 1],
+    ]
+    assert per["column"].isna().tolist() == [True, False]
+    rows = _rows(openpyxl.load_workbook(_write(tmp_path, found=found))["Summary"])
+    assert ("E119", "error", "row has more fields than the header", "people", None, 2) in [
+        r[:6] for r in rows
+    ]
+
+
+def test_ties_are_broken_by_column_then_ids_and_findings_without_a_row_come_last():
+    base = {"extract": "people", "rule": "W201", "severity": "warning", "message": "m"}
+    rows = [
+        {**base, "row": None, "column": "extra_col", "rule": "W205"},
+        {**base, "row": 7, "column": "postcode", "family_id": "F1", "person_id": "P1"},
+        {**base, "row": 7, "column": "nino", "family_id": "F2", "person_id": "P2"},
+        {**base, "row": 7, "column": "nino", "family_id": "F1", "person_id": "P3"},
+        {**base, "row": 2, "column": "upn", "family_id": "F9", "person_id": "P9"},
+    ]
+    ordered = sort_findings(findings(rows))
+    shown = ordered[["row", "column", "family_id"]].astype(object)
+    assert shown.where(shown.notna(), None).values.tolist() == [
+        [2, "upn", "F9"],
+        [7, "nino", "F1"],
+        [7, "nino", "F2"],
+        [7, "postcode", "F1"],
+        [None, "extra_col", None],
+    ]
+
+
+def test_the_header_block_of_nis_validate_says_there_is_no_census_date(tmp_path):
+    import datetime as dt
+
+    from exports.validation_report import ReportContext
+
+    path = tmp_path / "validation_report.xlsx"
+    context = ReportContext(
+        census=None,
+        extract_date=dt.date(2025, 11, 1),
+        threshold=0.05,
+        people_share=0.0,
+        submission="none: nis validate writes no submission",
+    )
+    write_validation_report(sample_findings(), sample_counts(), path, context)
+    rows = _rows(openpyxl.load_workbook(path)["Summary"])
+    assert rows[1][:2] == ("census date", "none (nis validate)")
+    assert rows[4][:2] == ("people quarantined", "0.0%")
+
+
+def test_extract_counts_without_their_columns_are_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"extract counts lack columns \['sha256'\]"):
+        _write(tmp_path, counts=sample_counts().drop(columns=["sha256"]))
+    assert not (tmp_path / "validation_report.xlsx").exists()
+
+
+def test_a_cut_findings_sheet_still_counts_every_finding_and_keeps_its_filter(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(excel, "EXCEL_MAX_ROWS", 3)  # header + 2 findings
+    wb = openpyxl.load_workbook(_write(tmp_path))
+    assert ("findings", 4, None, None, None, None, None) in _rows(wb["Summary"])
+    assert wb["Findings"].auto_filter.ref == "A1:H3"
+
+
+def test_the_findings_sheet_has_a_filter_on_its_header(tmp_path):
+    ws = openpyxl.load_workbook(_write(tmp_path))["Findings"]
+    assert ws.auto_filter.ref == "A1:H5"
