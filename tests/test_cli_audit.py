@@ -3,6 +3,7 @@ command is never silently successful without one."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 from flows.signals import forget_interrupts, note_interrupt
 from nis_pipeline import terminate
 from nis_pipeline.audit_scope import CommandAudit, audited, current_flow_run_id
+from nis_pipeline.cli import app as nis_app
 from nis_pipeline.terminate import Terminated, end_on_sigterm_as_on_ctrl_c
 
 Body = Callable[[CommandAudit], None]
@@ -416,3 +418,73 @@ def test_ctrl_c_while_the_command_line_is_imported_is_one_line(
         main()
     assert ended.value.code == 130
     assert capsys.readouterr().err == "stopped: nis was interrupted (Ctrl-C) before it began\n"
+
+
+def test_with_no_usable_settings_the_line_goes_to_the_default_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No --out, no config, and an environment the settings refuse: the line still has a home,
+    # the folder a run would have written to by default, not the working folder itself.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NIS_QUARANTINE_THRESHOLD", "7")
+    monkeypatch.delenv("NIS_OUTPUT_DIR", raising=False)
+
+    def body(audit: CommandAudit) -> None:
+        audit.try_settings(None)
+        assert audit.settings is None
+        raise typer.Exit(2)
+
+    assert _run(body)[0] == 2
+    [entry] = _entries(tmp_path / "submissions")
+    assert entry["exit_code"] == 2
+    assert not (tmp_path / "audit.jsonl").exists()
+
+
+def test_the_council_a_command_found_is_kept_when_its_settings_come_after(tmp_path: Path) -> None:
+    from flows.settings import load_settings
+
+    audit = CommandAudit("run", config=None, out=tmp_path)
+    audit.record.la_code = "E06000001"
+    audit.use_settings(load_settings(None, output_dir=tmp_path, la_code="E08000012"))
+    assert audit.record.la_code == "E06000001"
+    # Without one found, the settings' council is the record's.
+    fresh = CommandAudit("run", config=None, out=tmp_path)
+    fresh.use_settings(load_settings(None, output_dir=tmp_path, la_code="E08000012"))
+    assert fresh.record.la_code == "E08000012"
+
+
+def test_a_command_stopped_early_records_every_extract_file_it_can_find(tmp_path: Path) -> None:
+    from flows.settings import load_settings
+    from nis_pipeline.audit_scope import source_file_hashes
+    from schemas.models import EXTRACT_NAMES
+
+    source = tmp_path / "source"
+    source.mkdir()
+    # The second of the ten is missing: the eight after it are still recorded.
+    present = [name for i, name in enumerate(EXTRACT_NAMES) if i != 1]
+    for name in present:
+        (source / f"{name}.csv").write_text(f"header_of_{name}\n")
+    hashes = source_file_hashes(load_settings(None, source_path=source, output_dir=tmp_path))
+    assert [h["extract"] for h in hashes] == present
+    assert hashes[0] == {
+        "extract": present[0],
+        "source": f"{present[0]}.csv",
+        "sha256": hashlib.sha256(f"header_of_{present[0]}\n".encode()).hexdigest(),
+    }
+
+
+@pytest.mark.parametrize("command", ["package", "purge"])
+def test_an_output_folder_that_is_a_dangling_link_is_refused_as_a_link(
+    tmp_path: Path, command: str
+) -> None:
+    # Not "does not exist": the folder named is a link, and saying so tells the user what to fix.
+    out = tmp_path / "out"
+    out.symlink_to(tmp_path / "nowhere")
+    args = ["--census", "2026-03-31"] if command == "package" else ["--before", "2020-01-01"]
+    result = CliRunner().invoke(nis_app, [command, *args, "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: the output folder {out} is a symbolic link: give the real folder (nothing is "
+        "written through a link)"
+    ]
+    assert not (tmp_path / "nowhere").exists()

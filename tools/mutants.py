@@ -219,6 +219,7 @@ TESTS: dict[str, list[str]] = {
         "tests/test_cli_purge.py",
         "tests/test_cli_hostile.py",
         "tests/test_cli_research.py",
+        "tests/test_hub_plan.py",
     ],
     # The validation report's order, counts and notes (exports/validation_report.py).
     "report": [
