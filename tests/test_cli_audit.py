@@ -103,6 +103,11 @@ def test_a_log_that_cannot_be_written_turns_success_into_exit_1(tmp_path: Path) 
     code, err = _run(lambda audit: None, "--out", str(out))
     assert code == 1
     assert f"could not append to {out / 'audit.jsonl'}" in err
+    # However the body says it succeeded: an exit with 0, or sys.exit() with no code.
+    for ends in (typer.Exit(0), SystemExit(None), SystemExit(0)):
+        code, err = _run(lambda audit, ends=ends: (_ for _ in ()).throw(ends), "--out", str(out))
+        assert code == 1, ends
+        assert f"could not append to {out / 'audit.jsonl'}" in err
     # A failure stays the failure it was.
     code, _ = _run(lambda audit: (_ for _ in ()).throw(typer.Exit(2)), "--out", str(out))
     assert code == 2
@@ -488,3 +493,15 @@ def test_an_output_folder_that_is_a_dangling_link_is_refused_as_a_link(
         "written through a link)"
     ]
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_sys_exit_with_a_message_is_recorded_as_a_failure(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    # Python exits 1 for sys.exit("text") and 0 for sys.exit(): the line says the same.
+    for ends in (SystemExit("stopped"), SystemExit(None), SystemExit(2)):
+        _run(lambda audit, ends=ends: (_ for _ in ()).throw(ends), "--out", str(out))
+    assert [(e["exit_code"], e["outcome"]) for e in _entries(out)] == [
+        (1, "failed"),
+        (0, "ok"),
+        (2, "fatal"),
+    ]
