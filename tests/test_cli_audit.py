@@ -505,3 +505,40 @@ def test_sys_exit_with_a_message_is_recorded_as_a_failure(tmp_path: Path) -> Non
         (0, "ok"),
         (2, "fatal"),
     ]
+
+
+def test_an_interrupted_command_names_the_flow_run_it_had_begun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Interrupted inside its flow, a command has no final state to read the id from; the flow
+    # body noted it when it began. A flow run begun before the command is not its own.
+    from flows import run_audit
+
+    monkeypatch.setattr(run_audit, "_begun", ["an-earlier-commands-run"])
+    out = tmp_path / "out"
+
+    def begins_then_stops(audit: CommandAudit) -> None:
+        run_audit._begun.append("this-commands-run")
+        raise KeyboardInterrupt
+
+    def stops(audit: CommandAudit) -> None:
+        raise KeyboardInterrupt
+
+    for body in (begins_then_stops, stops):
+        assert CliRunner().invoke(_app(body), ["cmd", "--out", str(out)]).exit_code == 130
+    assert [e["flow_run_id"] for e in _entries(out)] == ["this-commands-run", None]
+
+
+def test_a_package_line_names_the_configured_council_not_the_one_folder_under_out(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    (out / "E06000001").mkdir(parents=True)
+    config = tmp_path / "nis.toml"
+    config.write_text('la_code = "E08000012"\n')
+    result = CliRunner().invoke(
+        nis_app, ["package", "--census", "2026-03-31", "--config", str(config), "--out", str(out)]
+    )
+    assert result.exit_code == 2  # E08000012 has no submission there
+    [entry] = _entries(out)
+    assert entry["la_code"] == "E08000012"

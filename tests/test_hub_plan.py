@@ -509,3 +509,20 @@ def test_a_port_whose_server_has_just_stopped_is_free() -> None:
     with socket.socket() as plain, pytest.raises(OSError):
         plain.bind(("127.0.0.1", port))
     assert port_free(port)
+
+
+def test_an_output_folder_inside_the_sources_named_another_way_still_gets_no_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sources relative, OUT absolute (or through ".."): compared as given, the two would
+    # not look nested, and the refusal's audit line would make sources/out a council folder.
+    monkeypatch.chdir(tmp_path)
+    _sources(tmp_path / "sources", "a", "b")
+    for out in (str(tmp_path / "sources" / "out"), "sources/a/../out"):
+        result = CliRunner().invoke(
+            app, ["hub", "--census", "2026-03-31", "--sources", "sources", "--out", out]
+        )
+        assert result.exit_code == 2
+        assert "is inside the sources folder sources" in result.stderr
+        assert [p.name for p in council_folders(tmp_path / "sources")] == ["a", "b"]
+        assert not (tmp_path / "sources" / "out").exists()
