@@ -22,6 +22,7 @@ import pandas as pd
 
 from exports import excel
 from exports.files import make_private_dir
+from exports.shares import share_text
 from schemas.models import EXTRACT_NAMES
 from schemas.rules import FINDING_COLUMNS, RULES, Severity
 
@@ -42,14 +43,10 @@ class ReportContext:
         return [
             ("census date", self.census.isoformat() if self.census else "none (nis validate)"),
             ("extract date", self.extract_date.isoformat()),
-            ("quarantine threshold", _percent(self.threshold)),
-            ("people quarantined", _percent(self.people_share)),
+            ("quarantine threshold", share_text(self.threshold)),
+            ("people quarantined", share_text(self.people_share)),
             ("submission", self.submission),
         ]
-
-
-def _percent(share: float) -> str:
-    return f"{share:.2%}" if 0 < share < 0.001 else f"{share:.1%}"
 
 
 _SEVERITY_ORDER = [Severity.FATAL.value, Severity.ERROR.value, Severity.WARNING.value]

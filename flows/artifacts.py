@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from exports.shares import share_text
 from flows.results import CohortSizes, PeriodResult, RunResult
 
 # Dashes are in the class so that a run of them (a part ending in an unsafe character, then the
@@ -60,7 +61,7 @@ def _counts_lines(counts: pd.DataFrame, share: float, threshold: float) -> list[
     warned = int(counts["warned"].sum())
     return [
         f"- rows read: {read}, quarantined: {quarantined}, warned: {warned}",
-        f"- people quarantined: {share:.1%} (threshold {threshold:.1%})",
+        f"- people quarantined: {share_text(share)} (threshold {share_text(threshold)})",
     ]
 
 

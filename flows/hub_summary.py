@@ -4,8 +4,8 @@ folder names and paths only, never a value from the data."""
 
 from __future__ import annotations
 
+from exports.shares import share_text as share
 from flows.hub_results import CouncilResult, HubResult
-from flows.summary import share
 
 
 def council_line(council: CouncilResult) -> str:

@@ -19,13 +19,13 @@ from prefect.states import Failed, State
 from exports.freshness import altered_files, finished_files_if_up_to_date, stale_reason
 from exports.manifest import read_manifest
 from exports.previous import PreviousSubmissionError, previous_reference
+from exports.shares import share_text as share
 from exports.submission import REPORT_NAME, SubmissionExistsError, is_finished
 from flows.artifacts import period_markdown, publish_markdown, publish_validation
 from flows.compute_ahead import drop_computed_ahead, start_computing
 from flows.naming import period_run_name, rename_current_run
 from flows.results import Outcome, PeriodResult, RunFailed, RunResult, SourceUnavailable
 from flows.settings import Settings, load_settings
-from flows.summary import share
 from flows.tasks import (
     PreparedInputs,
     compare_with_previous,

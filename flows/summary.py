@@ -4,15 +4,9 @@ the data. Each thing is said once: the summary of a run repeats no line a failur
 
 from __future__ import annotations
 
+from exports.shares import share_text as share
 from flows.results import InputSummary, PeriodResult, RunResult
 from schemas.validation import ValidationResult
-
-
-def share(value: float) -> str:
-    """A share as a percentage with the precision it needs (0.01% is not "0.0%")."""
-    if value == 0 or value >= 0.001:
-        return f"{value:.1%}"
-    return f"{value:.2g}%" if value * 100 < 0.01 else f"{value:.2%}"
 
 
 def column_lines(notes: tuple[str, ...] | list[str]) -> list[str]:

@@ -23,6 +23,7 @@ from prefect.client.schemas.objects import State, TaskRun
 
 from exports.manifest import PreviousReference
 from exports.previous import PreviousSubmissionError
+from exports.shares import share_text as share
 from exports.submission import SubmissionExistsError
 from exports.validation_report import ReportContext
 from extracts.source import ExtractSource
@@ -31,7 +32,6 @@ from flows.db_password import source_password
 from flows.results import CohortSizes, InputSummary, StageError, guarded
 from flows.settings import Settings
 from flows.signals import signal_inside, stop_if_interrupted
-from flows.summary import share
 from schemas.errors import PipelineError
 from schemas.models import EXTRACT_NAMES
 from schemas.raw import RawExtract

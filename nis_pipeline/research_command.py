@@ -13,10 +13,10 @@ from pathlib import Path
 
 from exports.audit import AuditRecord, output_name
 from exports.paths import check_output_root
+from exports.shares import share_text as share
 from flows.pseudonym_key import SecretError, load_pseudonym_key
 from flows.research import WRITE_ERRORS, ResearchRun, research_extract
 from flows.settings import ConfigError, Settings, load_settings
-from flows.summary import share
 from nis_pipeline.audit_scope import CommandAudit
 from schemas.errors import ExitCode, PipelineError
 from schemas.models import EXTRACT_NAMES

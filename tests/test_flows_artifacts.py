@@ -168,6 +168,12 @@ def test_the_backfill_summary_counts_the_failed_periods_and_keeps_its_table_whol
     ]
 
 
+def test_one_person_in_a_hub_is_not_shown_as_none() -> None:
+    result = RunResult(periods=(), la_code=LA)
+    markdown = backfill_markdown(result, "2025-09-30", "2026-03-31", _counts(), 1 / 100_000, 0.05)
+    assert "- people quarantined: 0.001% (threshold 5.0%)" in markdown.splitlines()
+
+
 def test_cohort_sizes_count_families_once_and_people_by_row() -> None:
     individuals = pd.DataFrame({"family_id": ["F1", "F1", "F1", "F2", "F3"]})
     fpd = pd.DataFrame({"family_id": ["F1", "F1", "F3"]})
