@@ -228,6 +228,7 @@ TESTS: dict[str, list[str]] = {
     ],
     # What a run hands back and how it fails (flows/results.py).
     "results": [
+        "tests/test_flows_results.py",
         "tests/flows/test_flows_runs.py",
         "tests/flows/test_flows_changes.py",
         "tests/flows/test_flows_cli.py",
