@@ -117,8 +117,9 @@ def test_threshold_is_a_share_that_may_be_reached_not_exceeded(
 ) -> None:
     source = _one_quarantined_person(tmp_path / "in")
     config = _config(tmp_path / "nis.toml", threshold)
-    code, _, _ = _invoke("--source", source, "--config", config, "--report", tmp_path / "r.xlsx")
+    code, out, _ = _invoke("--source", source, "--config", config, "--report", tmp_path / "r.xlsx")
     assert code == expected
+    assert ("EXCEEDED" in out) == bool(expected)
 
 
 def test_default_threshold_is_5_percent(tmp_path: Path) -> None:

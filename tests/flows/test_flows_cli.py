@@ -7,6 +7,7 @@ import csv
 from pathlib import Path
 
 import pytest
+from extract_builders import fresh_rows, write_extracts
 from flows_support import LA, nothing_written, submission_files, synthetic_extracts, write_config
 
 from flows.commands import backfill_command, run_command
@@ -81,6 +82,28 @@ def test_threshold_exceeded_exits_1(tmp_path: Path, capsys: pytest.CaptureFixtur
     line = _one_error_line(capsys.readouterr().err)
     assert "threshold exceeded" in line and "above the threshold 1.0%" in line
     assert (tmp_path / "out" / LA / "2025-09-30" / "validation_report.xlsx").is_file()
+
+
+@pytest.mark.parametrize(("threshold", "code"), [(0.2, 0), (0.19, 1)])
+def test_a_run_may_reach_its_threshold_but_not_exceed_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], threshold: float, code: int
+) -> None:
+    # 1 of the 5 people quarantined: 20.0%, against a threshold of 20% and of 19%.
+    rows = fresh_rows()
+    rows["people"][2]["gender"] = "Q"
+    source = write_extracts(tmp_path / "in", rows)
+    config = tmp_path / "nis.toml"
+    config.write_text(f"quarantine_threshold = {threshold}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert run_command("2025-09-30", source, config, out, False) == code
+    said = capsys.readouterr().out
+    shown = f"{threshold:.1%}"
+    if code == 0:
+        assert f"people 1 of 5 (20.0%, threshold {shown})" in said
+        assert (out / LA / "2025-09-30" / "manifest.json").is_file()
+    else:
+        assert f"people 1 of 5 (20.0%, threshold {shown}, exceeded)" in said
+        assert not (out / LA / "2025-09-30" / "manifest.json").exists()
 
 
 def test_threshold_from_the_environment_beats_the_config_file(
