@@ -251,6 +251,7 @@ TESTS: dict[str, list[str]] = {
     # The terminal's summaries and how shares are written (flows/summary.py, exports/shares.py).
     "summary": [
         "tests/test_exports_shares.py",
+        "tests/test_flows_summary.py",
         "tests/test_cli_validate.py",
         "tests/test_cli_columns.py",
         "tests/test_cli_research.py",
