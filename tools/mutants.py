@@ -260,6 +260,7 @@ TESTS: dict[str, list[str]] = {
     ],
     # What a run's audit line says of it, read after its flow ended (flows/run_facts.py).
     "run_facts": [
+        "tests/test_flows_run_facts.py",
         "tests/test_cli_audit.py",
         "tests/flows/test_flows_audit.py",
         "tests/test_exports_audit.py",
