@@ -239,6 +239,7 @@ TESTS: dict[str, list[str]] = {
     ],
     # The Prefect tasks of a run and the inputs its periods share (flows/tasks.py).
     "tasks": [
+        "tests/test_flows_tasks.py",
         "tests/test_cli_validate.py",
         "tests/flows/test_flows_runs.py",
         "tests/flows/test_flows_cli.py",
