@@ -48,6 +48,7 @@ def test_manifest_counts_take_whole_numbers_only() -> None:
     }
     assert manifest_counts(manifest) == {"nis_people": 17}
     assert manifest_counts({"people_opted_out": 3}) == {"people_opted_out": 3}
+    assert manifest_counts({"people_opted_out": "3"}) == {}
 
 
 def test_the_report_of_a_run_over_its_threshold_goes_beside_a_finished_submission(

@@ -4,6 +4,7 @@ one clear line on error (no traceback), progress and a line per period on the te
 from __future__ import annotations
 
 import csv
+import logging
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,25 @@ def test_backfill_with_a_failed_period_exits_1_naming_it(
         f"  note              the folder that was there is kept as {out / LA}/2025-09-30.replaced-1"
     )
     assert kept in capsys.readouterr().out.splitlines()
+
+
+def test_a_previous_submission_altered_after_it_was_written_stops_the_next_period(
+    source: Path, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The changes file would compare with rows nobody sent: the run fails and says which file.
+    out = tmp_path / "out"
+    assert run_command("2025-09-30", source, config, out, False) == 0
+    altered = out / LA / "2025-09-30" / f"nis_{LA}_2025-09-30_individuals.csv"
+    altered.write_bytes(altered.read_bytes() + b"x\n")
+    capsys.readouterr()
+    assert run_command("2026-03-31", source, config, out, False) == 1
+    assert _one_error_line(capsys.readouterr().err) == (
+        f"error: 2026-03-31: failed - {altered.name} in the previous submission "
+        f"{out / LA / '2025-09-30'} does not match the SHA-256 in its manifest.json: it was "
+        "altered after it was written. Restore it, or move that folder aside to compare with "
+        "nothing, and run again"
+    )
+    assert not (out / LA / "2026-03-31").exists()
 
 
 def test_threshold_exceeded_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -215,7 +235,16 @@ def test_run_calls_out_an_unmapped_column_first(
     header, rest = people.read_text(encoding="utf-8").split("\n", 1)
     people.write_text(header.replace(",dob,", ",Date of Birth,") + "\n" + rest, encoding="utf-8")
     config = write_config(tmp_path / "nis.toml")
-    assert run_command("2025-09-30", source, config, tmp_path / "out", False) == 1
+    # The run's log says it too, as a warning: the UI shows what the terminal shows.
+    warned: list[str] = []
+    catcher = logging.Handler(level=logging.WARNING)
+    catcher.emit = lambda record: warned.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("prefect").addHandler(catcher)
+    try:
+        assert run_command("2025-09-30", source, config, tmp_path / "out", False) == 1
+    finally:
+        logging.getLogger("prefect").removeHandler(catcher)
+    assert any(w.startswith("'Date of Birth' in people: not a contract column") for w in warned)
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
     assert lines[0] == "headers the contract does not know:"
