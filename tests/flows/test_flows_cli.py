@@ -7,9 +7,17 @@ import csv
 import logging
 from pathlib import Path
 
+import openpyxl
 import pytest
 from extract_builders import fresh_rows, write_extracts
-from flows_support import LA, nothing_written, submission_files, synthetic_extracts, write_config
+from flows_support import (
+    EXTRACT_DATE,
+    LA,
+    nothing_written,
+    submission_files,
+    synthetic_extracts,
+    write_config,
+)
 
 from flows.commands import backfill_command, run_command
 
@@ -43,6 +51,12 @@ def test_run_writes_and_exits_0(
     assert {p.name for p in folder.iterdir()} == submission_files("2026-03-31")
     assert f"2026-03-31: written - {folder}" in captured.out
     assert "error" not in captured.err
+    # The report's header block: the run's census date and extract date, each its own.
+    summary = openpyxl.load_workbook(folder / "validation_report.xlsx")["Summary"]
+    facts = {row[0]: row[1] for row in summary.iter_rows(min_row=2, max_row=6, values_only=True)}
+    assert facts["census date"] == "2026-03-31"
+    assert facts["extract date"] == EXTRACT_DATE
+    assert facts["submission"] == "written: this folder"
 
     # The same inputs again: up to date, nothing rewritten, still exit 0.
     assert run_command("2026-03-31", source, config, out, False) == 0
