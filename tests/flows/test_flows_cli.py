@@ -115,7 +115,12 @@ def test_threshold_exceeded_exits_1(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert run_command("2025-09-30", source, config, tmp_path / "out", False) == 1
     line = _one_error_line(capsys.readouterr().err)
     assert "threshold exceeded" in line and "above the threshold 1.0%" in line
-    assert (tmp_path / "out" / LA / "2025-09-30" / "validation_report.xlsx").is_file()
+    report = tmp_path / "out" / LA / "2025-09-30" / "validation_report.xlsx"
+    summary = openpyxl.load_workbook(report)["Summary"]
+    facts = {row[0]: row[1] for row in summary.iter_rows(min_row=2, max_row=6, values_only=True)}
+    # The report says why nothing was written, in the words of the error line.
+    assert facts["submission"].startswith("not written: ")
+    assert facts["submission"].removeprefix("not written: ") in line
 
 
 @pytest.mark.parametrize(("threshold", "code"), [(0.2, 0), (0.19, 1)])
