@@ -3,12 +3,15 @@ pull's retry says on the terminal, and which failures it retries."""
 
 from __future__ import annotations
 
+import logging
+import sys
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from flows import tasks
+from schemas.errors import PipelineError
 
 
 class _Ended:
@@ -43,3 +46,50 @@ def test_only_a_lost_connection_is_retried(capsys: pytest.CaptureFixture[str]) -
     assert _retry(1, ValueError("column missing")) is False
     assert _retry(1, None) is False
     assert capsys.readouterr().err == ""
+
+
+def _record(message: str, exc: BaseException) -> logging.LogRecord:
+    """A log record carrying ``exc`` as Prefect's engine logs a failed run, traceback and all."""
+    try:
+        raise exc
+    except BaseException:
+        return logging.LogRecord(
+            "prefect.task_runs", logging.ERROR, __file__, 1, message, None, sys.exc_info()
+        )
+
+
+def _wrapped_interrupt() -> ValueError:
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as interrupt:
+        error = ValueError("Task run is not set")
+        error.__cause__ = interrupt
+        return error
+
+
+@pytest.mark.parametrize(
+    "expected",
+    [
+        PipelineError("F001 people.csv not found"),
+        ConnectionError("the database does not answer"),
+        _wrapped_interrupt(),
+    ],
+    ids=["pipeline error", "lost connection", "interrupt wrapped by Prefect"],
+)
+def test_an_expected_failure_is_logged_in_one_line_without_its_traceback(
+    expected: BaseException,
+) -> None:
+    quiet = tasks._QuietExpectedErrors()
+    record = _record("Task run failed", expected)
+    assert quiet.filter(record) is True
+    assert record.exc_info is None and record.exc_text is None
+    # The engine's "unexpected exception" line for it says nothing the run has not said.
+    assert quiet.filter(_record(tasks._ENGINE_EXIT, expected)) is False
+
+
+def test_an_unexpected_failure_keeps_its_traceback() -> None:
+    quiet = tasks._QuietExpectedErrors()
+    record = _record("Task run failed", ZeroDivisionError("division by zero"))
+    assert quiet.filter(record) is True
+    assert record.exc_info is not None and record.exc_info[0] is ZeroDivisionError
+    assert quiet.filter(_record(tasks._ENGINE_EXIT, ZeroDivisionError())) is True
