@@ -135,22 +135,28 @@ def test_summary_counts_rows_per_extract_and_findings_per_rule(tmp_path):
     assert ("findings", 4, None, None, None, None, None) in rows
 
 
-def test_the_header_block_says_which_run_wrote_the_report(tmp_path):
+def _header_block(tmp_path, census, people_share, submission):
+    """The first rows of the Summary of a report written with this header block."""
     import datetime as dt
 
     from exports.validation_report import ReportContext
 
     path = tmp_path / "validation_report.xlsx"
     context = ReportContext(
-        census=dt.date(2025, 9, 30),
+        census=census,
         extract_date=dt.date(2025, 11, 1),
         threshold=0.05,
-        people_share=0.0004,
-        submission="written: this folder",
+        people_share=people_share,
+        submission=submission,
     )
     write_validation_report(sample_findings(), sample_counts(), path, context)
-    rows = _rows(openpyxl.load_workbook(path)["Summary"])
-    assert [r[:2] for r in rows[1:6]] == [
+    return [r[:2] for r in _rows(openpyxl.load_workbook(path)["Summary"])[1:6]]
+
+
+def test_the_header_block_says_which_run_wrote_the_report(tmp_path):
+    import datetime as dt
+
+    assert _header_block(tmp_path, dt.date(2025, 9, 30), 0.0004, "written: this folder") == [
         ("census date", "2025-09-30"),
         ("extract date", "2025-11-01"),
         ("quarantine threshold", "5.0%"),
@@ -264,22 +270,9 @@ def test_ties_are_broken_by_column_then_ids_and_findings_without_a_row_come_last
 
 
 def test_the_header_block_of_nis_validate_says_there_is_no_census_date(tmp_path):
-    import datetime as dt
-
-    from exports.validation_report import ReportContext
-
-    path = tmp_path / "validation_report.xlsx"
-    context = ReportContext(
-        census=None,
-        extract_date=dt.date(2025, 11, 1),
-        threshold=0.05,
-        people_share=0.0,
-        submission="none: nis validate writes no submission",
-    )
-    write_validation_report(sample_findings(), sample_counts(), path, context)
-    rows = _rows(openpyxl.load_workbook(path)["Summary"])
-    assert rows[1][:2] == ("census date", "none (nis validate)")
-    assert rows[4][:2] == ("people quarantined", "0.0%")
+    rows = _header_block(tmp_path, None, 0.0, "none: nis validate writes no submission")
+    assert rows[0] == ("census date", "none (nis validate)")
+    assert rows[3] == ("people quarantined", "0.0%")
 
 
 def test_extract_counts_without_their_columns_are_refused(tmp_path):
