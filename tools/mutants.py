@@ -266,6 +266,11 @@ TESTS: dict[str, list[str]] = {
         "tests/flows/test_flows_audit.py",
         "tests/test_exports_audit.py",
     ],
+    # The hub's end-of-run summary (flows/hub_summary.py).
+    "hub_summary": [
+        "tests/test_hub_plan.py",
+        "tests/flows/test_flows_hub_council.py",
+    ],
 }
 
 # (id, file, old, new, area, occurrence)
@@ -4933,6 +4938,70 @@ MUTANTS: list[tuple[str, str, str, str, str, int]] = [
         "            if folder.is_symlink() or not re.fullmatch",
         "            if not re.fullmatch",
         "run_facts",
+        1,
+    ),
+    (
+        "HS01",
+        "flows/hub_summary.py",
+        "{council.la_code or '-'}",
+        "{council.la_code}",
+        "hub_summary",
+        1,
+    ),
+    (
+        "HS02",
+        "flows/hub_summary.py",
+        "    if period is not None and period.folder:\n        parts[0] +=",
+        "    if False:\n        parts[0] +=",
+        "hub_summary",
+        1,
+    ),
+    (
+        "HS03",
+        "flows/hub_summary.py",
+        'f"{inputs.rows_warned} rows; people quarantined {share(inputs.share)}"',
+        'f"{inputs.rows_quarantined} rows; people quarantined {share(inputs.share)}"',
+        "hub_summary",
+        1,
+    ),
+    (
+        "HS04",
+        "flows/hub_summary.py",
+        'f"{cohort.opted_out} opted out"',
+        'f"{cohort.nis_people} opted out"',
+        "hub_summary",
+        1,
+    ),
+    (
+        "HS05",
+        "flows/hub_summary.py",
+        '("why: " if not council.outcome.ok else "note: ")',
+        '("note: ")',
+        "hub_summary",
+        1,
+    ),
+    (
+        "HS06",
+        "flows/hub_summary.py",
+        "    if period is not None and not council.outcome.ok and period.report:",
+        "    if period is not None and period.report:",
+        "hub_summary",
+        1,
+    ),
+    (
+        "HS07",
+        "flows/hub_summary.py",
+        "    written = sum(1 for c in result.councils if c.outcome.ok)",
+        "    written = sum(1 for c in result.councils if c.outcome is c.outcome.WRITTEN)",
+        "hub_summary",
+        1,
+    ),
+    (
+        "HS08",
+        "flows/hub_summary.py",
+        "    for la, labels in result.repeated_councils().items():\n",
+        "    for la, labels in {}.items():\n",
+        "hub_summary",
         1,
     ),
 ]
