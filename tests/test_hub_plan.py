@@ -265,6 +265,10 @@ def test_two_folders_of_one_council_are_warned_about() -> None:
         "OUT/E09000001/"
     )
     assert council_line(one) == "a: E09000001 written"
+    # A council up to date counts with the written ones: nothing failed.
+    assert hub_summary(result)[0] == (
+        "NIS hub 2026-03-31: 2 councils, 2 written or up to date, 0 failed"
+    )
 
 
 def test_failures_cross_processes_by_pickle() -> None:
