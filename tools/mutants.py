@@ -273,6 +273,7 @@ TESTS: dict[str, list[str]] = {
     ],
     # The hub's audit facts (nis_pipeline/hub_facts.py).
     "hub_facts": [
+        "tests/test_hub_facts.py",
         "tests/flows/test_flows_hub.py",
         "tests/flows/test_flows_hub_council.py",
         "tests/test_hub_plan.py",
