@@ -225,3 +225,43 @@ def test_an_interrupted_command_neither_waits_for_the_reads_nor_leaves_its_api(
     ended.clear()
     _end_now_if_reading(130)  # nothing under way: the interpreter ends as usual
     assert ended == []
+
+
+def test_a_file_rewritten_in_place_at_the_same_size_is_read_again(
+    tmp_path: Path, folder: Path
+) -> None:
+    # Same path, same size, same inode: only the modification time tells the read is stale.
+    copy = _copy(folder, tmp_path / "copy")
+    source = ExtractSource(folder=copy)
+    ahead = ReadAhead(source)
+    assert ahead.take(source, ahead.order[-1]) is not None  # every file has been read
+    people = copy / "people.csv"
+    before = people.stat()
+    text = people.read_bytes()
+    people.write_bytes(text.replace(b"2019-", b"2018-", 1))
+    os.utime(people, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+    after = people.stat()
+    assert (after.st_size, after.st_ino) == (before.st_size, before.st_ino)
+    assert people.read_bytes() != text
+    assert ahead.take(source, "people") is None
+    ahead.close()
+
+
+def test_a_new_start_closes_the_work_ahead_of_the_last_and_a_stop_lets_go_of_it(
+    tmp_path: Path, folder: Path
+) -> None:
+    from flows import read_ahead
+    from flows.settings import load_settings
+
+    settings = load_settings(None, source_path=folder, output_dir=tmp_path / "out")
+    read_ahead.start_read_ahead(settings)
+    first = read_ahead._current  # noqa: SLF001
+    assert first is not None
+    read_ahead.start_read_ahead(settings)
+    # The first run's reads were dropped, not left to finish and hold their frames.
+    assert read_ahead._current is not first  # noqa: SLF001
+    assert first._reads == {} and first._all == {}  # noqa: SLF001
+    read_ahead.stop_read_ahead()
+    # Nothing is kept for a later run in the process: no reads, no validation (frames of
+    # personal data) for it to find.
+    assert read_ahead._current is None and read_ahead._validation is None  # noqa: SLF001
