@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from exports.plural import counted
 from flows.local_server import prefect_api, quiet_defaults
 from flows.read_ahead import start_read_ahead, stop_read_ahead
 from flows.results import RunFailed, RunResult
@@ -174,7 +175,11 @@ def backfill_command(
     with paused_gc():  # Prefect's imports (flows.startup_gc)
         from flows.backfill import nis_backfill
 
-    print(f"backfill of {len(censuses)} periods: {censuses[0]} to {censuses[-1]}", flush=True)
+    print(
+        f"backfill of {counted(len(censuses), 'period', 'periods')}: "
+        f"{censuses[0]} to {censuses[-1]}",
+        flush=True,
+    )
     return _run_flow(
         nis_backfill,
         observer,
@@ -416,7 +421,11 @@ def hub_command(
         return _error(str(exc), exc.exit_code)
     for note in plan.notes:
         print(note, file=sys.stderr)
-    print(f"hub of {len(plan.councils)} councils for {plan.census}: {plan.sources}", flush=True)
+    print(
+        f"hub of {counted(len(plan.councils), 'council', 'councils')} for {plan.census}: "
+        f"{plan.sources}",
+        flush=True,
+    )
     with paused_gc():  # Prefect's imports (flows.startup_gc)
         from flows.hub import nis_hub
 

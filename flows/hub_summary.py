@@ -4,8 +4,10 @@ folder names and paths only, never a value from the data."""
 
 from __future__ import annotations
 
+from exports.plural import counted
 from exports.shares import share_text as share
 from flows.hub_results import CouncilResult, HubResult
+from flows.summary import people_in
 
 
 def council_line(council: CouncilResult) -> str:
@@ -17,13 +19,14 @@ def council_line(council: CouncilResult) -> str:
     if inputs is not None:
         parts.append(
             f"read {inputs.rows_read}, quarantined {inputs.rows_quarantined}, warned "
-            f"{inputs.rows_warned} rows; people quarantined {share(inputs.share)}"
+            f"{counted(inputs.rows_warned, 'row', 'rows')}; "
+            f"people quarantined {share(inputs.share)}"
         )
     cohort = period.cohort if period is not None else None
     if cohort is not None:
         parts.append(
-            f"NIS {cohort.nis_people} people in {cohort.nis_families} families, FPD "
-            f"{cohort.fpd_people} people in {cohort.fpd_families} families, "
+            f"NIS {people_in(cohort.nis_people, cohort.nis_families)}, FPD "
+            f"{people_in(cohort.fpd_people, cohort.fpd_families)}, "
             f"{cohort.opted_out} opted out"
         )
     if council.message:
@@ -38,7 +41,8 @@ def hub_summary(result: HubResult) -> list[str]:
     error line on stderr)."""
     written = sum(1 for c in result.councils if c.outcome.ok)
     lines = [
-        f"NIS hub {result.census}: {len(result.councils)} councils, {written} written or up to "
+        f"NIS hub {result.census}: {counted(len(result.councils), 'council', 'councils')}, "
+        f"{written} written or up to "
         f"date, {len(result.failed)} failed"
     ]
     lines += [council_line(c) for c in result.councils]

@@ -4,6 +4,7 @@ the data. Each thing is said once: the summary of a run repeats no line a failur
 
 from __future__ import annotations
 
+from exports.plural import counted
 from exports.shares import share_text as share
 from flows.results import InputSummary, PeriodResult, RunResult
 from schemas.validation import ValidationResult
@@ -37,14 +38,20 @@ def validation_summary(result: ValidationResult, threshold: float, top: int = 5)
     return lines
 
 
+def people_in(people: int, families: int) -> str:
+    """A cohort's size, as in "1 person in 1 family" and "17 people in 5 families"."""
+    return f"{counted(people, 'person', 'people')} in {counted(families, 'family', 'families')}"
+
+
 def _inputs_lines(inputs: InputSummary) -> list[str]:
     over = inputs.share > inputs.threshold
     return [
         f"  rows read         {inputs.rows_read}",
-        f"  quarantined       {inputs.rows_quarantined} rows; people {inputs.people_quarantined} "
+        f"  quarantined       {counted(inputs.rows_quarantined, 'row', 'rows')}; people "
+        f"{inputs.people_quarantined} "
         f"of {inputs.people_read} ({share(inputs.share)}, threshold {share(inputs.threshold)}"
         + (", exceeded)" if over else ")"),
-        f"  warnings          {inputs.rows_warned} rows (values sent empty)",
+        f"  warnings          {counted(inputs.rows_warned, 'row', 'rows')} (values sent empty)",
     ]
 
 
@@ -56,9 +63,9 @@ def _period_lines(period: PeriodResult, several: bool) -> list[str]:
     cohort = period.cohort
     if cohort is not None:
         lines += [
-            f"  NIS cohort        {cohort.nis_people} people in {cohort.nis_families} families",
-            f"  FPD cohort        {cohort.fpd_people} people in {cohort.fpd_families} families",
-            f"  opted out         {cohort.opted_out} people (in no file)",
+            f"  NIS cohort        {people_in(cohort.nis_people, cohort.nis_families)}",
+            f"  FPD cohort        {people_in(cohort.fpd_people, cohort.fpd_families)}",
+            f"  opted out         {counted(cohort.opted_out, 'person', 'people')} (in no file)",
         ]
     if period.changes_line():
         lines.append(f"  {period.changes_line()}")

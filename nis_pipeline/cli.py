@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from exports.plural import counted
 from flows.startup_gc import startup_imports
 from nis_pipeline import terminate
 from nis_pipeline.stdout_gone import keep_going_when_the_reader_leaves
@@ -115,7 +116,7 @@ def synth(
         raise _fail(
             f"cannot write the extracts to {out}: {exc.strerror or type(exc).__name__}"
         ) from None
-    typer.echo(f"wrote {families} families of synthetic extracts to {out}")
+    typer.echo(f"wrote {counted(families, 'family', 'families')} of synthetic extracts to {out}")
     for name, rows in summary.rows.items():
         typer.echo(f"  {name:<26}{rows:>10} rows")
     if summary.ledger is not None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from exports.audit import AuditRecord, output_name
 from exports.paths import check_output_root
+from exports.plural import counted
 from exports.shares import share_text as share
 from flows.pseudonym_key import SecretError, load_pseudonym_key
 from flows.research import WRITE_ERRORS, ResearchRun, research_extract
@@ -115,7 +116,7 @@ def research_command(
     written = run.written
     print(
         f"{day.isoformat()}: research extract {written.status} - {written.path} "
-        f"({written.rows} people, key from {key.source})"
+        f"({counted(written.rows, 'person', 'people')}, key from {key.source})"
     )
     if written.kept_aside is not None:
         print(f"the previous research extract, which differed, is kept as {written.kept_aside}")

@@ -255,6 +255,21 @@ def test_summary_says_one_line_per_council_with_counts_and_folder() -> None:
     assert HubFailed(result).exit_code == ExitCode.FAILED  # what the command exits with
 
 
+def test_a_hub_of_one_council_with_cohorts_of_one_reads_in_the_singular() -> None:
+    sizes = CohortSizes(nis_families=1, nis_people=1, fpd_families=1, fpd_people=1, opted_out=0)
+    period = PeriodResult("2026-03-31", "E09000001", Outcome.WRITTEN, folder="/o", cohort=sizes)
+    inputs = InputSummary(
+        rows_read=9, rows_quarantined=1, rows_warned=1, people_read=4, people_quarantined=1,
+        threshold=0.5,
+    )  # fmt: skip
+    council = CouncilResult("a", "/s/a", Outcome.WRITTEN, "E09000001", period, inputs)
+    assert hub_summary(HubResult(census="2026-03-31", councils=(council,))) == [
+        "NIS hub 2026-03-31: 1 council, 1 written or up to date, 0 failed",
+        "a: E09000001 written - /o | read 9, quarantined 1, warned 1 row; people quarantined "
+        "25.0% | NIS 1 person in 1 family, FPD 1 person in 1 family, 0 opted out",
+    ]
+
+
 def test_two_folders_of_one_council_are_warned_about() -> None:
     one = CouncilResult("a", "/s/a", Outcome.WRITTEN, "E09000001")
     two = CouncilResult("b", "/s/b", Outcome.UP_TO_DATE, "E09000001")
