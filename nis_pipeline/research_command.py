@@ -21,7 +21,7 @@ from flows.settings import ConfigError, Settings, load_settings
 from nis_pipeline.audit_scope import CommandAudit
 from schemas.errors import ExitCode, PipelineError
 from schemas.models import EXTRACT_NAMES
-from transforms.periods import parse_census
+from transforms.periods import check_census_not_after, parse_census
 
 # After the extracts were read: a database gone for good, or the file could not be written.
 _FAILURES: tuple[type[Exception], ...] = (ConnectionError, *WRITE_ERRORS)
@@ -75,6 +75,8 @@ def research_command(
         audit.use_settings(settings)
         day = parse_census(census)
         record.census = day.isoformat()
+        # As nis run refuses it: the "at census" measures of a period that had not ended.
+        check_census_not_after(day, settings.resolved_extract_date())
         check_output_root(Path(settings.output_dir))
         _check_source(settings)
         key = load_pseudonym_key(settings.pseudonym_secret)

@@ -216,6 +216,31 @@ def test_a_users_mistake_is_one_line_exit_2(
     assert expected in _one_error(err)
 
 
+def test_a_census_date_after_the_extract_date_is_refused_before_anything_is_read(
+    source: Path, tmp_path: Path
+) -> None:
+    """As nis run refuses it: the period had not ended when the extracts were taken, so its
+    "at census" measures would describe days the extracts cannot."""
+    out = tmp_path / "out"
+    config = _config(tmp_path / "nis.toml")  # extract_date = 2026-10-31
+    args = ["--census", "2027-03-31", "--source", str(source), "--config", str(config)]
+    code, stdout, err = _invoke([*args, "--out", str(out)])
+    assert code == 2
+    assert _one_error(err) == (
+        "error: census date 2027-03-31 is after the extract date 2026-10-31: that period had not "
+        "ended when the extracts were taken (set extract_date in the config when the extracts "
+        "are newer than today)"
+    )
+    assert stdout == ""
+    assert _files(out) == {"audit.jsonl"}
+    [line] = _audit(out)
+    assert (line["census"], line["outcome"], line["exit_code"]) == ("2027-03-31", "fatal", 2)
+    # The last census date not after it is still written.
+    code, _, _ = _invoke(["--census", "2026-09-30", *args[2:], "--out", str(out)])
+    assert code == 0
+    assert (out / LA / "2026-09-30" / f"research_{LA}_2026-09-30.csv").is_file()
+
+
 def test_a_short_key_works_with_a_warning(source: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     code, _, err = _invoke(["--census", CENSUS, "--source", str(source), "--out", str(out)], "k")
