@@ -15,7 +15,7 @@ from pathlib import Path
 
 from exports.audit import output_name
 from exports.paths import OutputPathError, check_output_root
-from exports.retention import plan_purge, purge
+from exports.retention import PurgeItem, plan_purge, purge
 from flows.settings import ConfigError, load_settings
 from nis_pipeline.audit_scope import CommandAudit
 from schemas.errors import ExitCode
@@ -34,6 +34,22 @@ def parse_before(text: str) -> date:
         except ValueError:
             pass
     raise PurgeDateError(f"--before {text!r} is not a date: give it as YYYY-MM-DD")
+
+
+def _record_scope(audit: CommandAudit, items: list[PurgeItem]) -> None:
+    """The census dates and councils due for removal, in the audit line's own fields: one date,
+    or the range "C1/C2" (ISO 8601 interval); the council when there is one (a council's config
+    sets it already), and each council under ``councils``. What was removed, and what could not
+    be, is listed path by path beside them."""
+    record = audit.record
+    censuses = sorted({item.census for item in items})
+    if censuses:
+        first, last = censuses[0].isoformat(), censuses[-1].isoformat()
+        record.census = first if first == last else f"{first}/{last}"
+    councils = sorted({item.la_code for item in items})
+    record.details["councils"] = councils
+    if record.la_code is None and len(councils) == 1:
+        record.la_code = councils[0]
 
 
 def purge_command(
@@ -58,6 +74,7 @@ def purge_command(
     for path, why in plan.skipped:
         print(f"skipped {path}: {why}", file=sys.stderr)
     record.details["skipped"] = [output_name(out_root, p) for p, _ in plan.skipped]
+    _record_scope(audit, plan.items)
     if dry_run:
         for item in plan.items:
             print(f"would remove {item.path}")

@@ -75,6 +75,7 @@ def test_dry_run_lists_exactly_and_removes_nothing(out: Path, tmp_path: Path) ->
     assert (entry["command"], entry["la_code"], entry["exit_code"]) == ("purge", LA, 0)
     assert entry["dry_run"] is True and entry["before"] == "2025-06-01"
     assert entry["would_remove"] == EXPECTED and entry["counts"] == {"paths_to_remove": 4}
+    assert (entry["census"], entry["councils"]) == ("2024-09-30/2025-03-31", [LA])
 
 
 def test_real_run_removes_exactly_those_and_records_them(out: Path, tmp_path: Path) -> None:
@@ -100,11 +101,34 @@ def test_without_a_council_every_la_folder(out: Path) -> None:
     assert code == 0
     assert not (out / LA / "2024-09-30").exists() and not (out / OTHER_LA / "2024-09-30").exists()
     assert (out / LA / "2025-03-31").exists()
-    assert _last_audit(out)["removed"] == [
+    entry = _last_audit(out)
+    assert entry["removed"] == [
         f"{OTHER_LA}/2024-09-30",
         f"{LA}/2024-09-30",
         f"{LA}/2024-09-30.replaced-1",
     ]
+    # Two councils: neither is the line's la_code; one census date, not a range.
+    assert (entry["census"], entry["la_code"]) == ("2024-09-30", None)
+    assert entry["councils"] == [OTHER_LA, LA]
+
+
+def test_without_a_config_the_one_council_purged_is_the_lines_council(out: Path) -> None:
+    import shutil
+
+    shutil.rmtree(out / OTHER_LA)
+    code, _, _ = _invoke("--before", "2025-06-01", "--out", str(out))
+    assert code == 0
+    entry = _last_audit(out)
+    assert (entry["census"], entry["la_code"]) == ("2024-09-30/2025-03-31", LA)
+    assert entry["councils"] == [LA]
+
+
+def test_nothing_due_names_no_census_and_no_council(out: Path) -> None:
+    code, stdout, _ = _invoke("--before", "2024-01-01", "--out", str(out))
+    assert code == 0
+    assert stdout == "removed 0 paths of census dates before 2024-01-01\n"
+    entry = _last_audit(out)
+    assert (entry["census"], entry["la_code"], entry["councils"]) == (None, None, [])
 
 
 @pytest.mark.parametrize("before", ["2025-02-30", "next year", "01/06/2025", ""])
@@ -165,6 +189,7 @@ def test_a_read_only_council_folder_is_exit_1_naming_each_path(
     entry = _last_audit(out)
     assert (entry["outcome"], entry["exit_code"]) == ("failed", 1)
     assert entry["not_removed"] == EXPECTED and entry["removed"] == []
+    assert entry["census"] == "2024-09-30/2025-03-31"  # what was due, though none went
 
 
 def test_an_output_folder_that_does_not_exist_is_exit_2_and_not_made(tmp_path: Path) -> None:

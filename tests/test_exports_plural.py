@@ -11,7 +11,13 @@ from flows.summary import people_in, run_summary
 
 @pytest.mark.parametrize(
     ("number", "text"),
-    [(0, "0 families"), (1, "1 family"), (2, "2 families"), (11, "11 families"), (21, "21 families")],
+    [
+        (0, "0 families"),
+        (1, "1 family"),
+        (2, "2 families"),
+        (11, "11 families"),
+        (21, "21 families"),
+    ],
 )
 def test_the_word_agrees_with_the_number(number: int, text: str) -> None:
     assert counted(number, "family", "families") == text
