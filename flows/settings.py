@@ -17,8 +17,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic import model_validator as _model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -152,6 +160,15 @@ class Settings(BaseSettings):
             "key (else the key comes from NIS_PSEUDONYM_KEY); never the key itself"
         ),
     )
+
+    @field_validator("quarantine_threshold", "census_lag_weeks", mode="before")
+    @classmethod
+    def _not_true_or_false(cls, value: object, info: ValidationInfo) -> object:
+        # Pydantic reads TOML's true as 1: a threshold of 100%, which lets any run through.
+        if isinstance(value, bool):
+            kind = "float_type" if info.field_name == "quarantine_threshold" else "int_type"
+            raise PydanticCustomError(kind, "not true or false")
+        return value
 
     @field_validator("package_recipient")
     @classmethod

@@ -680,6 +680,33 @@ def test_eligibility_rows_differing_only_in_person_are_not_duplicates(batch: Bat
 
 
 @scenario
+def allowed_empties(rows: Rows) -> None:
+    """Every value spec section 2 marks `?` that the other rules let be empty here (P4, the
+    UNBORN, has no dob; F2, IDENTIFIED, no support dates), and a pupil's second term."""
+    rows["exclusions"][0]["sessions"] = ""
+    rows["offences"][0]["offence_category"] = ""
+    rows["domestic_abuse_incidents"][0].update(person_id="", involvement="")
+    rows["employment_spells"][0]["end_date"] = ""
+    rows["social_care_episodes"][0]["end_date"] = ""
+    for person in rows["people"]:
+        person.update(forename="", surname="", postcode="", nino="", upn="", nhs_number="")
+        person.update(ethnicity="", date_joined="", date_left="", nis_opt_out="")
+    rows["school_attendance"].append(
+        {**rows["school_attendance"][0], "term_start": "2025-01-06", "term_end": "2025-03-28"}
+    )
+
+
+def test_values_the_contract_lets_be_empty_give_no_findings(batch: Batch) -> None:
+    result = batch["allowed_empties"]
+    assert result.findings.empty
+    kept = {name: len(frame) for name, frame in result.clean.items()}
+    assert kept == {name: len(rows) for name, rows in VALID_ROWS.items()} | {"school_attendance": 2}
+    assert result.clean["exclusions"]["sessions"].isna().tolist() == [True]
+    assert result.clean["employment_spells"]["end_date"].isna().tolist() == [True]
+    assert result.clean["people"]["nis_opt_out"].tolist() == [0, 0, 0, 0, 0]  # empty means 0
+
+
+@scenario
 def family_quarantined(rows: Rows) -> None:
     rows["families"][0]["la_code"] = "E99"  # F1
 

@@ -141,10 +141,20 @@ def test_unusable_config_files_are_one_clear_error(tmp_path: Path, make, needle:
             "unknown extract names in source tables/queries: ['familys']",
         ),
         ("census_lag_weeks = -1\n", "census_lag_weeks"),
+        # TOML's true is not 1 (a threshold of 100%, which would let any run through).
+        ("quarantine_threshold = true\n", "quarantine_threshold must be a number"),
+        ("census_lag_weeks = false\n", "census_lag_weeks must be a whole number"),
         # The key's spelling is the file's own: any case of the word is a key in the file.
         ('PSEUDONYM_KEY = "not a real key"\n', "the pseudonymisation key must never be in"),
     ],
-    ids=["path-and-url", "unknown-query", "negative-lag", "key-in-capitals"],
+    ids=[
+        "path-and-url",
+        "unknown-query",
+        "negative-lag",
+        "threshold-true",
+        "lag-false",
+        "key-in-capitals",
+    ],
 )
 def test_config_mistakes_are_refused_in_the_configs_words(
     tmp_path: Path, text: str, needle: str
