@@ -13,6 +13,7 @@ a traceback.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -195,11 +196,23 @@ def backfill_command(
 def _report_refusal(report: Path, settings: Settings) -> str | None:
     """Why ``--report`` cannot be written (None when it can): it is a workbook, and it must not
     take the place of an extract (``--report people.xlsx`` in the source folder replaced the
-    council's extract with the report)."""
+    council's extract with the report) or of anything a run wrote for a census date (it replaced
+    a finished submission's workbook, which the next run and ``nis package`` then refused as
+    altered)."""
+    from exports.retention import census_of
+    from schemas.codes import LA_CODE_PATTERN
     from schemas.models import EXTRACT_NAMES
 
     if report.suffix.lower() != ".xlsx":
         return f"--report {report}: the report is an Excel workbook; give a name ending .xlsx"
+    resolved = report.resolve()
+    for place in (resolved, *resolved.parents):
+        if census_of(place.name) and re.fullmatch(LA_CODE_PATTERN, place.parent.name):
+            return (
+                f"--report {report} is inside {place}, written by a run for census date "
+                f"{census_of(place.name)}, which is never changed afterwards; write the report "
+                "elsewhere"
+            )
     if settings.source.url is not None or settings.source.path is None:
         return None
     folder = Path(settings.source.path).resolve()

@@ -327,6 +327,41 @@ def test_a_report_that_would_replace_an_extract_is_refused(
     assert {p.name: p.read_bytes() for p in source.iterdir()} == before
 
 
+@pytest.mark.parametrize(
+    "where",
+    [
+        "E08000012/2026-03-31/nis_E08000012_2026-03-31.xlsx",  # a finished submission's workbook
+        "E08000012/2026-03-31/validation_report.xlsx",
+        "E08000012/2026-03-31/transfer/report.xlsx",
+        "E08000012/2025-09-30.replaced-1/validation_report.xlsx",  # kept aside by --replace
+        "E08000012/2026-03-31.failed-validation_report.xlsx",  # a failed run's report
+        "E08000012/.2026-03-31.partial-x1/validation_report.xlsx",  # a run still writing
+    ],
+)
+def test_a_report_that_would_change_what_a_run_wrote_is_refused(tmp_path: Path, where: str) -> None:
+    """A finished submission is never changed: the report written over its workbook made the
+    next run and nis package refuse the folder as altered."""
+    source = write_extracts(tmp_path / "in")
+    out = tmp_path / "out"
+    target = out / where
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"as the run wrote it")
+    code, stdout, err = _invoke("--source", source, "--report", target)
+    assert code == 2
+    census = where.split("/")[1].lstrip(".")[:10]
+    _assert_one_line_error(stdout, err, f"written by a run for census date {census}")
+    assert target.read_bytes() == b"as the run wrote it"
+
+
+def test_a_report_in_a_folder_named_like_a_date_outside_an_la_folder_is_written(
+    tmp_path: Path,
+) -> None:
+    source = write_extracts(tmp_path / "in")
+    target = tmp_path / "reports" / "2026-03-31" / "validation_report.xlsx"
+    assert _invoke("--source", source, "--report", target)[0] == 0
+    assert target.is_file()
+
+
 def test_a_report_beside_the_extracts_under_another_name_is_written(tmp_path: Path) -> None:
     source = write_extracts(tmp_path / "in")
     code, _, _ = _invoke("--source", source, "--report", source / "validation_report.xlsx")
