@@ -11,7 +11,7 @@ import hashlib
 import io
 import warnings
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -267,12 +267,29 @@ def _single_values(table: Any) -> Any:
     return table
 
 
+def _nameless_columns_with_values(frame: pd.DataFrame) -> tuple[str, ...]:
+    """Columns with no header that hold a value, named by position ("column 6 (no header)"):
+    dropped as unknown columns are, and reported as they are (W205), never silently. A nameless
+    column that is empty throughout (a trailing comma on every line, a formatted sheet column)
+    is nothing to report."""
+    labels = []
+    for position, header in enumerate(frame.columns):
+        if str(header).strip():
+            continue
+        if clean_text(column_to_text(frame.iloc[:, position])).notna().any():
+            labels.append(f"column {position + 1} (no header)")
+    return tuple(labels)
+
+
 def _conform(
     name: str, source: str, table: Table, digest: str, column_map: dict[str, str]
 ) -> RawExtract:
     """Rename, check required columns, drop unknown ones, and render every cell as text."""
     frame = table.frame
     match = match_headers(name, list(frame.columns), column_map)
+    nameless = _nameless_columns_with_values(frame)
+    if nameless:
+        match = replace(match, unknown=match.unknown + nameless)
     if match.repeated:
         raise FatalInputError(
             RULES["F002"], source, f"column {', '.join(match.repeated)} appears twice"

@@ -781,6 +781,43 @@ def test_w205_extra_column_reported_once_and_dropped(tmp_path: Path) -> None:
     assert (counts["quarantined"], counts["warned"]) == (0, 0)
 
 
+def test_a_value_under_a_nameless_column_is_reported_by_position(tmp_path: Path) -> None:
+    """A header cell left empty, with values under it, is an unknown column (W205) named by its
+    position, never by a value; one that is empty throughout (a trailing comma on every line)
+    is nothing to report."""
+    write_extracts(tmp_path)
+    (tmp_path / "offences.csv").write_text(
+        "person_id,,offence_date,,offence_category,\n"
+        "P1,stray,2024-11-11,, ,\n"
+        "P1,,2024-11-12,,THEFT,\n",
+        encoding="utf-8",
+    )
+    result = validate_folder(tmp_path)
+    assert finding_tuples(result.findings) == {("offences", None, "column 2 (no header)", "W205")}
+    assert result.clean["offences"]["offence_date"].tolist() == [
+        pd.Timestamp("2024-11-11"),
+        pd.Timestamp("2024-11-12"),
+    ]
+    assert result.column_notes == (
+        "'column 2 (no header)' in offences: not a contract column; ignored",
+    )
+
+
+def test_a_value_under_a_nameless_sheet_column_is_reported_by_position(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    write_extracts(tmp_path)
+    (tmp_path / "offences.csv").unlink()
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["person_id", "offence_date", None, "offence_category"])
+    sheet.append(["P1", "2024-11-11", "stray", "THEFT"])
+    book.save(tmp_path / "offences.xlsx")
+    result = validate_folder(tmp_path)
+    assert finding_tuples(result.findings) == {("offences", None, "column 3 (no header)", "W205")}
+    assert result.clean["offences"]["offence_category"].tolist() == ["THEFT"]
+
+
 def test_nothing_vanishes_without_a_finding(tmp_path: Path) -> None:
     """Every row missing from the clean frames has an error finding, and vice versa; the
     counts and the quarantined share follow."""
