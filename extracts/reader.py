@@ -76,12 +76,19 @@ def read_extract(source: ExtractSource, name: str) -> RawExtract:
 
 def find_extract_file(folder: Path, name: str) -> Path:
     if not folder.is_dir():
-        raise FatalInputError(RULES["F001"], str(folder), "source folder does not exist")
-    matches = sorted(
+        why = "is a file, not a folder" if folder.is_file() else "does not exist"
+        raise FatalInputError(RULES["F001"], str(folder), f"source folder {why}")
+    named = sorted(
         p
         for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in FILE_SUFFIXES and p.stem.strip().casefold() == name
+        if p.suffix.lower() in FILE_SUFFIXES and p.stem.strip().casefold() == name
     )
+    matches = [p for p in named if p.is_file()]
+    if not matches and named:
+        # A folder, a pipe or a device by the extract's name (or a link to one): not a file.
+        raise FatalInputError(
+            RULES["F002"], named[0].name, "a folder, a pipe or a device, not a file"
+        )
     if not matches:
         raise FatalInputError(
             RULES["F001"],
@@ -144,6 +151,9 @@ def _safe_reason(exc: Exception) -> str:
 
 
 def _read_csv(data: bytes) -> Table:
+    if data.endswith(b"\x1a"):
+        # DOS's end-of-file mark (Ctrl-Z), which old exporters still write last: not a row.
+        data = data[:-1]
     kind = binary_kind(data)
     if kind is not None:
         raise FileRefused(f"not CSV text: it is {kind}")

@@ -73,6 +73,42 @@ def test_f001_missing_source_folder(tmp_path: Path) -> None:
     assert "nowhere" in str(caught.value)
 
 
+def test_a_dos_end_of_file_mark_is_not_a_row(tmp_path: Path) -> None:
+    write_extracts(tmp_path)
+    families = tmp_path / "families.csv"
+    families.write_bytes(families.read_bytes() + b"\x1a")
+    result = validate_folder(tmp_path)
+    assert result.findings.empty
+    assert len(result.clean["families"]) == len(VALID_ROWS["families"])
+
+
+def test_f001_a_source_that_is_a_file_says_so(tmp_path: Path) -> None:
+    afile = tmp_path / "extracts.zip"
+    afile.write_bytes(b"PK")
+    with pytest.raises(FatalInputError) as caught:
+        read_extracts(_settings(afile).extract_source())
+    assert str(caught.value) == (
+        f"[F001] {afile}: extract not found (source folder is a file, not a folder)"
+    )
+
+
+@pytest.mark.parametrize("kind", ["folder", "pipe"])
+def test_f002_an_extract_that_is_not_a_file_says_so(tmp_path: Path, kind: str) -> None:
+    import os
+
+    write_extracts(tmp_path)
+    (tmp_path / "people.csv").unlink()
+    if kind == "folder":
+        (tmp_path / "people.csv").mkdir()
+    else:
+        os.mkfifo(tmp_path / "people.csv")  # never opened: reading it would wait for a writer
+    with pytest.raises(FatalInputError) as caught:
+        read_extracts(_settings(tmp_path).extract_source())
+    assert str(caught.value) == (
+        "[F002] people.csv: extract cannot be read (a folder, a pipe or a device, not a file)"
+    )
+
+
 @pytest.mark.parametrize(
     ("file_name", "content"),
     [
