@@ -30,6 +30,7 @@ from extracts.guards import (
 from extracts.source import ExtractSource
 from extracts.text import TextDecodeError, clean_text, column_to_text, decode_csv_bytes
 from extracts.xlsx_fast import Rows, rows_of, sheet_rows_fast
+from extracts.xlsx_formulas import formula_without_result
 from schemas.columns import match_headers
 from schemas.models import EXTRACT_NAMES, MODELS
 from schemas.raw import RawExtract, number_rows
@@ -179,6 +180,14 @@ def _read_xlsx(data: bytes) -> Table:
     if fast is not None and fast[1][0] is not None:
         sheets, (header, numbers, columns, extra) = fast
     else:
+        # The fast way takes no sheet holding a formula without its result; this one checks.
+        unsaved = formula_without_result(data)
+        if unsaved is not None:
+            raise FileRefused(
+                f"cell {unsaved} of the first sheet holds a formula whose result was never "
+                "saved, as when a program wrote the workbook and no spreadsheet saved it: open "
+                "it in Excel and save it, or export values rather than formulas"
+            )
         sheets, (header, numbers, columns, extra) = _openpyxl_sheet_rows(data)
     if header is None:  # (openpyxl's way has named what is on the other sheets)
         raise FileRefused("the first sheet is empty")

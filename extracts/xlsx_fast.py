@@ -46,6 +46,7 @@ import numpy as np
 from openpyxl.utils.datetime import WINDOWS_EPOCH, from_excel
 
 from extracts.guards import EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, FileRefused, column_number
+from extracts.xlsx_formulas import unsaved_formula
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -215,6 +216,8 @@ def _checked(data: bytes) -> tuple[list[str], dict[tuple[int, int], Any]] | None
         if strings in parts and not _strings_are_plain(archive.read(strings)):
             return None
         xml = archive.read(first_part)
+    if unsaved_formula(xml) is not None:
+        return None  # (refused on openpyxl's way, naming the cell: extracts.xlsx_formulas)
     if not _sheet_is_safe(xml):
         return None
     overrides = _dates_openpyxl_reads_alone(xml, *styles)
@@ -406,6 +409,16 @@ def header_of(row: tuple[Any, ...]) -> list[str]:
     at the sheet's last column; a value under no header is a value past the header."""
     last = max(i for i, value in enumerate(row) if value is not None)
     return ["" if h is None else str(h) for h in row[: last + 1]]
+
+
+def first_worksheet_part(archive: zipfile.ZipFile) -> str | None:
+    """The part of the workbook's first sheet, when the workbook places its sheets plainly (see
+    :func:`_worksheet_parts`); None otherwise."""
+    try:
+        sheets = _worksheet_parts(archive)
+    except (zipfile.BadZipFile, KeyError, ValueError):
+        return None
+    return None if sheets is None else sheets[1]
 
 
 def _worksheet_parts(archive: zipfile.ZipFile) -> tuple[list[str], str] | None:
