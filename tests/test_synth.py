@@ -593,3 +593,34 @@ def test_synth_into_a_file_or_under_one_is_one_line_exit_2(tmp_path: Path) -> No
     assert (code, out) == (2, "")
     assert err == f"error: cannot write the extracts to {afile / 'sub'}: Not a directory\n"
     assert afile.read_text() == "mine"
+
+
+def test_synth_says_what_it_wrote_in_each_format(tmp_path: Path) -> None:
+    """The command's own options: the format in any case, parquet included; one family in the
+    singular; the defects ledger named when there are defects."""
+    code, out, err = _synth(
+        "--families", "1", "--seed", "3", "--format", "PARQUET", "--out", tmp_path
+    )
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == f"wrote 1 family of synthetic extracts to {tmp_path}"
+    assert sorted(p.name for p in tmp_path.glob("*.*") if not p.name.startswith(".")) == sorted(
+        f"{name}.parquet" for name in EXTRACT_NAMES
+    )
+    assert [line.split()[0] for line in lines[1:]] == list(EXTRACT_NAMES)
+    assert not any(line.startswith("defects ledger") for line in lines)
+
+    ledgered = tmp_path / "with-defects"
+    code, out, _ = _synth("--families", "20", "--defects", "0.1", "--out", ledgered)
+    assert code == 0
+    [ledger_line] = [line for line in out.splitlines() if line.startswith("defects ledger: ")]
+    assert Path(ledger_line.removeprefix("defects ledger: ")).is_file()
+
+
+def test_synth_refuses_no_families_and_an_unknown_format(tmp_path: Path) -> None:
+    code, out, err = _synth("--families", "0", "--out", tmp_path / "a")
+    assert (code, out) == (2, "")
+    assert "Invalid value for '--families': Input should be greater than or equal to 1" in err
+    code, out, err = _synth("--families", "2", "--format", "json", "--out", tmp_path / "b")
+    assert (code, out, err) == (2, "", "error: --format must be csv, xlsx or parquet, not json\n")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

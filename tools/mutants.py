@@ -285,6 +285,7 @@ TESTS: dict[str, list[str]] = {
     ],
     # The `nis` command's own code (nis_pipeline/cli.py): options, wiring, the end of a command.
     "cli": [
+        "tests/test_cli_app.py",
         "tests/test_synth.py",
         "tests/test_cli_validate.py",
         "tests/test_cli_columns.py",
