@@ -16,11 +16,14 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from schemas.cleaning import INVISIBLE_EDGES
 from schemas.models import SCHEMAS
 
 
 def normalise_header(name: object) -> str:
-    return str(name).strip().casefold()
+    # Invisible characters at the ends (a zero-width space or a byte order mark pasted with the
+    # header) are stripped as they are from cells: "\u200bFamily_Id" is family_id.
+    return str(name).strip(INVISIBLE_EDGES).casefold()
 
 
 def _key(name: str) -> str:

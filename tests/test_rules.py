@@ -960,3 +960,22 @@ def test_a_column_given_twice_keeps_the_first_header_for_the_notes() -> None:
     match = match_headers("people", ["person_id", "family_id", " Person_ID ", "role"])
     assert match.repeated == ("person_id",)
     assert match.found["person_id"] == "person_id"
+
+
+def test_invisible_characters_at_a_headers_ends_are_ignored_as_in_cells(tmp_path: Path) -> None:
+    """A zero-width space or a no-break space pasted with a header is stripped, as it is from
+    a cell: the header names its column, and the values under it are read."""
+    match = match_headers("families", ["\u200bFamily_Id", "la_code\u00a0", "\ufeffstatus"])
+    assert match.found == {
+        "family_id": "\u200bFamily_Id",
+        "la_code": "la_code",  # (Python strips a no-break space itself)
+        "status": "\ufeffstatus",
+    }
+    write_extracts(tmp_path)
+    families = tmp_path / "families.csv"
+    text = families.read_text(encoding="utf-8")
+    families.write_text("\u200b" + text.replace(",status,", ",status\u2060,", 1), encoding="utf-8")
+    result = validate_folder(tmp_path)
+    assert result.findings.empty
+    assert result.clean["families"]["family_id"].tolist() == ["F1", "F2", "F3"]
+    assert result.clean["families"]["status"].tolist() == ["ATTACHED", "IDENTIFIED", "CLOSED"]
