@@ -542,3 +542,33 @@ def test_a_package_line_names_the_configured_council_not_the_one_folder_under_ou
     assert result.exit_code == 2  # E08000012 has no submission there
     [entry] = _entries(out)
     assert entry["la_code"] == "E08000012"
+
+
+def test_a_sigterm_outside_a_commands_audited_body_ends_143_and_says_so(
+    command_handlers: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The console script's own end (nis_pipeline.cli.main): a command with no audit line
+    (validate) stopped by SIGTERM is ended by typer as any interrupt, 130; main makes it 143
+    and says what happened, as the audited commands do."""
+    import flows.commands
+    from nis_pipeline import cli
+
+    def stopped(*args: object) -> int:
+        _signal_self(signal.SIGTERM)
+        raise AssertionError("not reached: the SIGTERM raised")
+
+    monkeypatch.setattr(flows.commands, "validate_command", stopped)
+    monkeypatch.setattr(sys, "argv", ["nis", "validate", "--source", "/nowhere"])
+    monkeypatch.setattr(cli, "leave_out_hypothesis", lambda: None)
+    monkeypatch.setattr(cli, "keep_going_when_the_reader_leaves", lambda: None)
+    monkeypatch.setattr(cli.gc, "freeze", lambda: None)  # (not this test process's objects)
+    # Reads ahead still under way would be left, not waited for (tests/test_read_ahead.py).
+    ended_now: list[int] = []
+    monkeypatch.setattr(cli, "_end_now_if_reading", ended_now.append)
+    with pytest.raises(SystemExit) as ended:
+        cli.main()
+    assert ended.value.code == 143
+    assert ended_now == [143]
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "stopped: nis validate was interrupted (SIGTERM) before it finished"
+    )

@@ -296,6 +296,7 @@ TESTS: dict[str, list[str]] = {
         "tests/test_cli_audit.py",
         "tests/test_signals.py",
         "tests/test_startup_gc.py",
+        "tests/test_read_ahead.py",
         "tests/flows/test_flows_cli.py",
         "tests/flows/test_flows_audit.py",
     ],
