@@ -23,6 +23,16 @@ pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 SYNTH_LA = "E08000012"  # the generator's council
 
 
+@pytest.fixture(autouse=True)
+def _tasks_run_outside_a_flow_run() -> Any:
+    """A worker's council runs the pipeline's tasks inside the hub's flow run; here there is
+    none, so Prefect would warn of each task log line it cannot send (11 warnings a session)."""
+    from prefect.settings import PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW, temporary_settings
+
+    with temporary_settings({PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW: "ignore"}):
+        yield
+
+
 def test_a_council_failing_after_validation_keeps_its_code_counts_and_artifacts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
