@@ -347,6 +347,21 @@ def test_cli_with_no_council_folders_exits_2_and_is_audited(tmp_path: Path) -> N
     assert (entry["outcome"], entry["exit_code"], entry["flow_run_id"]) == ("fatal", 2, None)
 
 
+def test_cli_with_out_inside_the_sources_exits_2_and_makes_nothing_there(tmp_path: Path) -> None:
+    """The refusal's audit line is not written under the sources: OUT would be made there, and
+    the next hub would take it for a council folder."""
+    sources = _sources(tmp_path / "sources", "wirral")
+    before = sorted(p.relative_to(sources).as_posix() for p in sources.rglob("*"))
+    result = CliRunner().invoke(
+        app,
+        ["hub", "--census", "2026-03-31", "--sources", str(sources), "--out",
+         str(sources / "out")],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "is inside the sources folder" in result.stderr
+    assert sorted(p.relative_to(sources).as_posix() for p in sources.rglob("*")) == before
+
+
 @pytest.mark.parametrize("scheduler", ["", "  "])
 def test_cli_with_an_empty_scheduler_exits_2_rather_than_run_locally(
     tmp_path: Path, scheduler: str

@@ -297,8 +297,10 @@ TESTS: dict[str, list[str]] = {
         "tests/test_signals.py",
         "tests/test_startup_gc.py",
         "tests/test_read_ahead.py",
+        "tests/test_hub_plan.py",
         "tests/flows/test_flows_cli.py",
         "tests/flows/test_flows_audit.py",
+        "tests/flows/test_flows_hub.py",
     ],
     # The models of the ten extracts (schemas/models.py), with the behaviour's tests only: the
     # generated data dictionary (tests/test_docs_generated.py) would catch every change to a
