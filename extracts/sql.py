@@ -23,8 +23,10 @@ exception's type and an SQLSTATE, never SQL, a value or the URL.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -201,6 +203,10 @@ def _libpq_conninfo(url: URL) -> str:
         "password": url.password,
     }
     parts.update({key: value for key, value in fields.items() if value})
+    # Every transaction read-only, enforced by the server: a query that writes (a WITH holding
+    # a DELETE) is refused with SQLSTATE 25006, whatever the user may do.
+    read_only = "-c default_transaction_read_only=on"
+    parts["options"] = f"{parts['options']} {read_only}" if parts.get("options") else read_only
     return " ".join(f"{key}={_conninfo_quote(value)}" for key, value in parts.items())
 
 
@@ -310,7 +316,14 @@ def _read_sqlalchemy(
     url: URL, query: str | None, table: str, label: str, chunk_rows: int
 ) -> Generator[pd.DataFrame, None, None]:
     try:
-        engine = sa.create_engine(url)
+        engine = _sqlite_read_only(url, label) if url.get_backend_name() == "sqlite" else None
+        engine = engine or sa.create_engine(url)
+    except FatalInputError:
+        raise
+    except ModuleNotFoundError as exc:
+        raise FatalInputError(
+            RULES["F002"], label, f"the database driver {exc.name} is not installed"
+        ) from None
     except Exception as exc:
         raise FatalInputError(RULES["F002"], label, f"bad URL: {type(exc).__name__}") from None
     try:
@@ -325,7 +338,8 @@ def _read_sqlalchemy(
             # yield_per: a server-side cursor where the driver has one, chunk_rows at a time.
             streaming = connection.execution_options(yield_per=chunk_rows)
             if query is not None:
-                statement: Any = sa.text(query)
+                # As written: sa.text would take ':none' in a string literal for a parameter.
+                statement: Any = query
             else:
                 # "schema.table" names a table outside the default schema (e.g. yot.offences).
                 schema, _, bare = table.rpartition(".")
@@ -334,7 +348,10 @@ def _read_sqlalchemy(
                 statement = sa.select(sa.text("*")).select_from(
                     sa.table(bare, schema=schema or None)
                 )
-            result = streaming.execute(statement)
+            if isinstance(statement, str):
+                result = streaming.exec_driver_sql(statement)
+            else:
+                result = streaming.execute(statement)
             names = list(result.keys())
             empty = True
             for rows in result.partitions():
@@ -344,6 +361,60 @@ def _read_sqlalchemy(
                 yield _rows_as_text([], names)
     finally:
         engine.dispose()
+
+
+# What a read-only SQLite connection may do: read tables and run functions (the authorizer's
+# action codes); the pragmas that describe a table (SQLAlchemy's inspector asks table_info);
+# and a pragma's value read, not set (SQLAlchemy reads read_uncommitted), but not the pragmas
+# that act when read.
+_SQLITE_READS = frozenset(
+    {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+)
+_SQLITE_DESCRIBING_PRAGMAS = frozenset(
+    {"table_info", "table_xinfo", "table_list", "index_list", "index_info", "foreign_key_list"}
+)
+_SQLITE_ACTING_PRAGMAS = frozenset(
+    {"optimize", "wal_checkpoint", "incremental_vacuum", "shrink_memory", "integrity_check"}
+)
+
+
+def _sqlite_authorizer(action: int, arg1: str | None, arg2: str | None, *rest: Any) -> int:
+    if action in _SQLITE_READS:
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_PRAGMA:
+        name = (arg1 or "").casefold()
+        if name in _SQLITE_DESCRIBING_PRAGMAS or (
+            arg2 is None and name not in _SQLITE_ACTING_PRAGMAS
+        ):
+            return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY
+
+
+def _sqlite_read_only(url: URL, label: str) -> sa.Engine | None:
+    """An engine on a SQLite file whose connections refuse anything but reading (a query that
+    writes, attaches another file or sets a pragma is denied by SQLite itself: ``query_only``
+    and an authorizer). A file that is not there is a mistake in the config, said at once:
+    SQLite would otherwise make an empty one, and report its tables missing (or, in a folder
+    that is not there, be taken for a database that is down and retried for minutes). None for
+    an in-memory database."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database)
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise FatalInputError(
+            RULES["F001"], label, f"the SQLite database file {path} {what} (source.url)"
+        )
+
+    engine = sa.create_engine(url)
+
+    @sa.event.listens_for(engine, "connect")
+    def read_only(connection: sqlite3.Connection, record: Any) -> None:
+        connection.execute("PRAGMA query_only = ON")
+        connection.set_authorizer(_sqlite_authorizer)
+
+    return engine
 
 
 def _rows_as_text(rows: Sequence[Any], names: list[str]) -> pd.DataFrame:
@@ -386,6 +457,13 @@ def _translate(exc: BaseException, label: str, *, table_source: bool) -> Excepti
         )
     if _connection_lost(cause, state):
         return _connection_error(label, cause)
+    if _write_refused(cause, state):
+        return FatalInputError(
+            RULES["F002"],
+            label,
+            "the query would change the database, which is read only: give a query that only "
+            "reads (SELECT)",
+        )
     if _query_failed_in_stream(cause):
         return FatalInputError(
             RULES["F002"],
@@ -433,6 +511,18 @@ def _connection_lost(exc: BaseException, state: str | None) -> bool:
     # A broken Arrow stream (the server went away while batches were coming) is a bare OSError;
     # one that carries the server's own ERROR is the query's fault (below), not the connection's.
     return type(exc) is OSError and not _query_failed_in_stream(exc)
+
+
+def _write_refused(exc: BaseException, state: str | None) -> bool:
+    """The database refused a write: PostgreSQL's read-only transaction (SQLSTATE 25006), or
+    SQLite's authorizer and read-only file."""
+    if state == "25006":
+        return True
+    driver = _driver_error(exc)
+    text = str(driver).casefold()
+    return isinstance(driver, sqlite3.Error) and (
+        "not authorized" in text or "readonly database" in text
+    )
 
 
 def _query_failed_in_stream(exc: BaseException) -> bool:

@@ -48,13 +48,41 @@ class ConfigError(UserInputError):
 DB_PASSWORD_ENV = "NIS_DB_PASSWORD"
 
 
+# Query-string keys drivers take a password from (libpq's password, ODBC's PWD).
+_PASSWORD_KEYS = frozenset({"password", "pwd", "passwd"})
+
+# A query that reads: SELECT, or WITH ... (the database, opened read-only, refuses a WITH that
+# writes), after comments and opening brackets.
+_READING_QUERY = re.compile(r"(?:\s|\(|--[^\n]*(?:\n|$)|/\*.*?\*/)*(?:select|with)\b", re.I | re.S)
+
+
 def _url_password(url: str) -> bool:
     from sqlalchemy.engine import make_url
 
     try:
-        return bool(make_url(url).password)
+        parsed = make_url(url)
     except Exception:  # not a URL at all: the reader says so when it connects
         return False
+    return bool(parsed.password) or any(k.casefold() in _PASSWORD_KEYS for k in parsed.query)
+
+
+def _sqlite_from(base: Path, url: str) -> str:
+    """A SQLite URL's relative file path taken from ``base`` (the config file's folder), as
+    every other relative path in the file is; any other URL as it is."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return url
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url
+    if database.startswith("file:") or Path(database).is_absolute():
+        return url
+    return parsed.set(database=str((base / database).resolve())).render_as_string(
+        hide_password=False
+    )
 
 
 class SourceSettings(BaseModel):
@@ -96,6 +124,18 @@ class SourceSettings(BaseModel):
                 "source.password_env), or in a Prefect Secret block named by "
                 "source.password_secret"
             )
+        return value
+
+    @field_validator("queries")
+    @classmethod
+    def _queries_read(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, query in value.items():
+            if not _READING_QUERY.match(query):
+                # (not the query itself: it may quote values)
+                raise ValueError(
+                    f"source.queries.{name} is not a query that reads (SELECT, or WITH ... "
+                    "SELECT): the pipeline never changes the database it reads"
+                )
         return value
 
     @_model_validator(mode="after")
@@ -294,6 +334,8 @@ def _read_file(config_path: Path) -> dict[str, Any]:
     source = data.get("source")
     if isinstance(source, dict) and isinstance(source.get("path"), str) and source["path"]:
         source["path"] = str((base / source["path"]).resolve())
+    if isinstance(source, dict) and isinstance(source.get("url"), str):
+        source["url"] = _sqlite_from(base, source["url"])
     if isinstance(data.get("output_dir"), str) and data["output_dir"]:
         data["output_dir"] = str((base / data["output_dir"]).resolve())
     return data

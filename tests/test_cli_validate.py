@@ -258,7 +258,7 @@ def test_unreachable_database_exits_2_without_traceback(tmp_path: Path) -> None:
     # one line and exit 2, not a traceback and exit 1 (which means "over the threshold").
     config = tmp_path / "nis.toml"
     config.write_text(
-        f'[source]\nurl = "sqlite:///{tmp_path / "no" / "such" / "folder" / "cases.db"}"\n',
+        '[source]\nurl = "postgresql+psycopg://nis_reader@127.0.0.1:1/casework"\n',
         encoding="utf-8",
     )
     result = CliRunner().invoke(

@@ -66,7 +66,7 @@ def test_nested_settings_merge_across_layers(
 
 def test_a_source_folder_flag_replaces_a_database_from_the_file(tmp_path: Path) -> None:
     config = _config(tmp_path, '[source]\nurl = "sqlite:///cases.db"\n')
-    assert load_settings(config).source.url == "sqlite:///cases.db"
+    assert load_settings(config).source.url == f"sqlite:///{tmp_path / 'cases.db'}"
     settings = load_settings(config, source_path=tmp_path)
     assert settings.source.url is None and settings.source.path == tmp_path
 
@@ -75,6 +75,22 @@ def test_relative_paths_in_the_file_are_from_its_folder(tmp_path: Path) -> None:
     (tmp_path / "conf").mkdir()
     config = _config(tmp_path / "conf", '[source]\npath = "../extracts"\n')
     assert load_settings(config).source.path == tmp_path / "extracts"
+
+
+def test_a_sqlite_files_relative_path_in_the_file_is_from_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As every other relative path in the file (nis.example.toml says so): it was taken from
+    the working folder, where SQLite made an empty database and reported its tables missing."""
+    (tmp_path / "conf").mkdir()
+    config = _config(tmp_path / "conf", '[source]\nurl = "sqlite:///../data/cases.db"\n')
+    monkeypatch.chdir(tmp_path / "conf")
+    assert load_settings(config).source.url == f"sqlite:///{tmp_path / 'data' / 'cases.db'}"
+    for url in ("sqlite:////srv/cases.db", "sqlite://", "postgresql://u@h/db"):
+        assert load_settings(_config(tmp_path, f'[source]\nurl = "{url}"\n')).source.url == url
+    # From the environment, a relative path is the working folder's, as SQLite takes it.
+    monkeypatch.setenv("NIS_SOURCE__URL", "sqlite:///cases.db")
+    assert load_settings().source.url == "sqlite:///cases.db"
 
 
 def test_extract_date_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -141,6 +157,14 @@ def test_unusable_config_files_are_one_clear_error(tmp_path: Path, make, needle:
             "unknown extract names in source tables/queries: ['familys']",
         ),
         ("census_lag_weeks = -1\n", "census_lag_weeks"),
+        (
+            '[source]\nurl = "sqlite:///c.db"\n[source.queries]\noffences = "DROP TABLE x"\n',
+            "source.queries.offences is not a query that reads (SELECT, or WITH ... SELECT)",
+        ),
+        (
+            '[source]\nurl = "postgresql://u@h/db?password=not a real key"\n',
+            "source.url holds a password",
+        ),
         # TOML's true is not 1 (a threshold of 100%, which would let any run through).
         ("quarantine_threshold = true\n", "quarantine_threshold must be a number"),
         ("census_lag_weeks = false\n", "census_lag_weeks must be a whole number"),
@@ -151,6 +175,8 @@ def test_unusable_config_files_are_one_clear_error(tmp_path: Path, make, needle:
         "path-and-url",
         "unknown-query",
         "negative-lag",
+        "query-that-writes",
+        "password-in-query-string",
         "threshold-true",
         "lag-false",
         "key-in-capitals",

@@ -189,6 +189,27 @@ def test_a_missing_table_and_a_broken_query_are_named_without_sql(
     )
 
 
+def test_a_query_that_would_write_is_refused_by_the_server_even_for_the_owner(
+    case_db: EmbeddedPostgres,
+) -> None:
+    """Every transaction is read only (libpq's options): a WITH holding a DELETE, which the
+    settings' check of the query's first word lets through, is refused by the server itself,
+    also for a login that may write."""
+    query = "WITH gone AS (DELETE FROM yot.offences RETURNING *) SELECT * FROM gone"
+    owner = case_db.admin_url(DATABASE)
+    source = SqlSource(url=owner, queries={"offences": query})
+    table = SqlSource(url=owner, tables={"offences": "yot.offences"})
+    before = len(read_sql_extract(table, "offences")[1])
+    with pytest.raises(FatalInputError) as caught:
+        read_sql_extract(source, "offences")
+    assert str(caught.value) == (
+        "[F002] query for offences: extract cannot be read (the query would change the "
+        "database, which is read only: give a query that only reads (SELECT))"
+    )
+    after = len(read_sql_extract(table, "offences")[1])
+    assert before == after > 0
+
+
 def test_an_unreachable_database_is_a_connection_error(postgres: EmbeddedPostgres) -> None:
     from embedded_pg import free_port
 

@@ -106,10 +106,19 @@ def test_the_password_never_shows_in_the_source_or_the_libpq_string_but_once() -
     text = _libpq_conninfo(url.set(password="it's a \\ pass"))
     assert text == (
         "host='/run/pg' sslmode='require' dbname='casework' user='nis_reader' "
-        "password='it\\'s a \\\\ pass'"
+        "password='it\\'s a \\\\ pass' options='-c default_transaction_read_only=on'"
+    )
+    # The server keeps every transaction read-only, added to the URL's own options.
+    with_options = make_url("postgresql+psycopg://u@h/db?options=-c%20search_path%3Dcases")
+    assert _libpq_conninfo(with_options) == (
+        "options='-c search_path=cases -c default_transaction_read_only=on' host='h' "
+        "dbname='db' user='u'"
     )
     tcp = _libpq_conninfo(make_url(source.url))
-    assert tcp == "host='dbhost' port='5433' dbname='casework' user='nis_reader'"
+    assert tcp == (
+        "host='dbhost' port='5433' dbname='casework' user='nis_reader' "
+        "options='-c default_transaction_read_only=on'"
+    )
 
 
 @pytest.fixture
@@ -145,10 +154,77 @@ def test_a_sqlite_read_in_chunks_equals_one_read(sqlite_people: str) -> None:
     assert pd.isna(whole.loc[5, "nis_opt_out"]) and pd.isna(whole.loc[4, "dob"])
 
 
-def test_an_unopenable_sqlite_file_is_a_connection_error(tmp_path: Path) -> None:
-    source = SqlSource(url=f"sqlite:///{tmp_path / 'no' / 'such' / 'folder.db'}")
+def test_a_database_that_does_not_answer_is_a_connection_error() -> None:
+    source = SqlSource(url="postgresql+psycopg://nis_reader@127.0.0.1:1/casework")
     with pytest.raises(ConnectionError, match=r"^table families: database unavailable"):
         read_sql_extract(source, "families")
+
+
+@pytest.mark.parametrize("where", ["missing.db", "no/such/folder.db", "a-folder"])
+def test_a_sqlite_file_that_is_not_there_is_a_mistake_said_at_once(
+    tmp_path: Path, where: str
+) -> None:
+    """Not a database that is down (retried for minutes), and no empty file made in its place."""
+    (tmp_path / "a-folder").mkdir()
+    path = tmp_path / where
+    with pytest.raises(FatalInputError) as caught:
+        read_sql_extract(SqlSource(url=f"sqlite:///{path}"), "families")
+    what = "is a folder" if where == "a-folder" else "does not exist"
+    assert str(caught.value) == (
+        f"[F001] table families: extract not found (the SQLite database file {path} {what} "
+        "(source.url))"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-folder"]
+
+
+def _cases_db(tmp_path: Path) -> Path:
+    path = tmp_path / "cases.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE offences (person_id, offence_date, offence_category)")
+        connection.execute("INSERT INTO offences VALUES ('P1', '2024-11-11', ':none')")
+        connection.execute("CREATE TABLE asb_incidents (person_id, incident_date)")
+    connection.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # What the settings would refuse (tests/test_settings.py), given here straight.
+        "DROP TABLE asb_incidents",
+        "CREATE TABLE copied AS SELECT * FROM offences",
+        "ATTACH DATABASE '{attached}' AS a",
+        "PRAGMA query_only = OFF",
+        "DELETE FROM asb_incidents RETURNING *",
+        # What the settings let through: a WITH that writes.
+        "WITH gone AS (SELECT 1) DELETE FROM asb_incidents",
+    ],
+)
+def test_a_sqlite_query_that_would_write_is_refused_and_changes_nothing(
+    tmp_path: Path, query: str
+) -> None:
+    path = _cases_db(tmp_path)
+    before = path.read_bytes()
+    attached = tmp_path / "attached.db"
+    source = SqlSource(
+        url=f"sqlite:///{path}", queries={"offences": query.format(attached=attached)}
+    )
+    with pytest.raises(FatalInputError) as caught:
+        read_sql_extract(source, "offences")
+    assert str(caught.value) == (
+        "[F002] query for offences: extract cannot be read (the query would change the "
+        "database, which is read only: give a query that only reads (SELECT))"
+    )
+    assert path.read_bytes() == before and not attached.exists()
+
+
+def test_a_sqlite_query_is_run_as_written_colons_and_all(tmp_path: Path) -> None:
+    path = _cases_db(tmp_path)
+    query = "SELECT * FROM offences WHERE offence_category = ':none'"
+    _, frame, _ = read_sql_extract(
+        SqlSource(url=f"sqlite:///{path}", queries={"offences": query}), "offences"
+    )
+    assert frame["offence_category"].tolist() == [":none"]
 
 
 def test_a_bytes_column_reads_as_utf8_text_and_other_bytes_are_refused(tmp_path: Path) -> None:
