@@ -473,8 +473,29 @@ def _translate(exc: BaseException, label: str, *, table_source: bool) -> Excepti
         )
     if table_source and state in _MISSING_TABLE_SQLSTATES:
         return FatalInputError(RULES["F001"], label, "the database has no such table")
+    plain = _sqlite_in_plain_words(_driver_error(cause))
+    if plain is not None:
+        return FatalInputError(RULES["F002"], label, plain)
     kind = type(_driver_error(cause)).__name__
     return FatalInputError(RULES["F002"], label, f"{kind}, SQLSTATE {state}" if state else kind)
+
+
+# SQLite's own words (its errors carry no SQLSTATE) for what a person can fix, read only to
+# classify: the message itself may quote the query or a value.
+_SQLITE_WORDS = (
+    ("file is not a database", "the file is not a SQLite database"),
+    ("could not decode to utf-8", "a text cell holds bytes that are not UTF-8 text"),
+    ("syntax error", "the query is not valid SQL: a syntax error"),
+    ("no such table", "the query names a table the database does not have"),
+    ("no such column", "the query names a column its tables do not have"),
+)
+
+
+def _sqlite_in_plain_words(error: BaseException) -> str | None:
+    if not isinstance(error, sqlite3.Error):
+        return None
+    text = str(error).casefold()
+    return next((plain for words, plain in _SQLITE_WORDS if words in text), None)
 
 
 def _connection_error(label: str, exc: BaseException) -> ConnectionError:

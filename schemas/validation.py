@@ -114,7 +114,12 @@ def validate(
         typed = {name: p.frame for name, p in parsed.items()}
         findings = _combine([*parts, _findings_of(found, typed)])
         clean = _clean_frames(typed, findings, pool)
-    council = _council(clean["families"], la_code, raw["families"].source)
+    council = _council(
+        clean["families"],
+        la_code,
+        raw["families"].source,
+        _why_no_family(findings, len(typed["families"])),
+    )
     notes = [
         note
         for name in EXTRACT_NAMES
@@ -273,7 +278,30 @@ def _extra_column_findings(raw: RawExtract) -> pd.DataFrame:
     )
 
 
-def _council(families: pd.DataFrame, la_code: str | None, source: str) -> str:
+def _why_no_family(findings: pd.DataFrame, rows: int) -> str:
+    """When every families row was quarantined, the rule that took most of them (a code and a
+    column, never a value): the families extract did name a council, in rows that had errors."""
+    if not rows:
+        return ""
+    errors = findings.loc[
+        (findings["extract"] == "families") & (findings["severity"] == "error")
+    ].dropna(subset=["row"])
+    if errors["row"].nunique() < rows:
+        return ""
+    # The most frequent (rule, column); the first in the rules' order on a tie.
+    ranked = errors.assign(column=errors["column"].fillna("")).value_counts(
+        ["rule", "column"], sort=False
+    )
+    top = ranked.loc[ranked == ranked.max()].index[0]
+    rule, column = str(top[0]), str(top[1])
+    where = f" in {column}" if column else ""
+    return (
+        f"every one of its {rows:,} rows has an error, most often {rule}{where}: set la_code in "
+        "the config, and the validation report lists them"
+    )
+
+
+def _council(families: pd.DataFrame, la_code: str | None, source: str, why: str = "") -> str:
     """The LA-code policy: sending another council's families would be a breach, and dropping
     them silently would hide a broken extract, so both stop the run."""
     found = sorted(families["la_code"].dropna().unique().tolist())
@@ -301,7 +329,7 @@ def _council(families: pd.DataFrame, la_code: str | None, source: str) -> str:
     if len(found) == 1:
         return str(found[0])
     if not found:
-        raise FatalInputError(RULES["F006"], source)
+        raise FatalInputError(RULES["F006"], source, why)
     raise FatalInputError(RULES["F005"], source, f"families of {rows_of(found)}")
 
 

@@ -233,9 +233,34 @@ def test_f006_no_council_named_is_fatal(tmp_path: Path) -> None:
     with pytest.raises(FatalInputError) as caught:
         validate(raw, EXTRACT_DATE)
     assert caught.value.rule.code == "F006"
+    # Why none named one, and how to see each row's error: no family was left to name it.
+    assert str(caught.value) == (
+        "[F006] families.csv: no council named: la_code is not set and the families extract "
+        "gives none (every one of its 3 rows has an error, most often E101 in la_code: set "
+        "la_code in the config, and the validation report lists them)"
+    )
     # With the council named in the config, the run goes on (to quarantine every family).
     result = validate(raw, EXTRACT_DATE, "E08000012")
     assert result.la_code == "E08000012" and result.clean["families"].empty
+
+
+def test_f006_with_families_in_error_names_the_rule_that_took_most(tmp_path: Path) -> None:
+    rows = fresh_rows()
+    rows["families"][0]["date_identified"] = "20240115"  # E103, as a date stored as a number
+    rows["families"][1]["date_identified"] = "45000"  # E103
+    rows["families"][2]["status"] = "OPEN"  # E105
+    write_extracts(tmp_path, rows)
+    with pytest.raises(FatalInputError) as caught:
+        validate(read_extracts(_settings(tmp_path).extract_source()), EXTRACT_DATE)
+    assert str(caught.value).endswith(
+        "(every one of its 3 rows has an error, most often E103 in date_identified: set "
+        "la_code in the config, and the validation report lists them)"
+    )
+    # One family left to name its council: no F006.
+    rows["families"][2]["status"] = "CLOSED"
+    write_extracts(tmp_path, rows)
+    result = validate(read_extracts(_settings(tmp_path).extract_source()), EXTRACT_DATE)
+    assert result.la_code == "E08000012"
 
 
 @pytest.mark.parametrize("name", ["families", "people"])

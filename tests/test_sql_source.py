@@ -265,3 +265,37 @@ def test_a_zoned_moment_reads_as_its_date_in_england() -> None:
     # Without a zone a timestamp is the date written, whatever the season.
     naive = pd.Series(pd.to_datetime(moments))
     assert column_to_text(naive).tolist() == [m[:10] for m in moments]
+
+
+def test_what_sqlite_refuses_is_said_in_plain_words_without_its_own_message(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cases.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE people (person_id TEXT, surname TEXT)")
+        # ZZ and a byte that is not UTF-8, stored as TEXT: SQLite's message would quote it.
+        connection.execute("INSERT INTO people VALUES ('P1', CAST(X'5A5AFF' AS TEXT))")
+    connection.close()
+    not_sqlite = tmp_path / "extract.db"
+    not_sqlite.write_text("person_id,family_id\nP1,F1\n" * 100, encoding="utf-8")
+    cases = [
+        (SqlSource(url=f"sqlite:///{path}"), "a text cell holds bytes that are not UTF-8 text"),
+        (SqlSource(url=f"sqlite:///{not_sqlite}"), "the file is not a SQLite database"),
+        (
+            SqlSource(url=f"sqlite:///{path}", queries={"people": "SELECT FROM WHERE 'ZZ'"}),
+            "the query is not valid SQL: a syntax error",
+        ),
+        (
+            SqlSource(url=f"sqlite:///{path}", queries={"people": "SELECT zz_name FROM people"}),
+            "the query names a column its tables do not have",
+        ),
+        (
+            SqlSource(url=f"sqlite:///{path}", queries={"people": "SELECT * FROM zz_table"}),
+            "the query names a table the database does not have",
+        ),
+    ]
+    for source, says in cases:
+        with pytest.raises(FatalInputError) as caught:
+            read_sql_extract(source, "people")
+        assert str(caught.value).endswith(f"extract cannot be read ({says})")
+        assert "ZZ" not in str(caught.value) and "zz" not in str(caught.value)
