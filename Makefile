@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := demo
 
-.PHONY: install demo test lint format typecheck bench clean
+.PHONY: install demo test lint format bench clean
 
 install: $(STAMP)
 

@@ -11,7 +11,7 @@ alike:
 - the **DuckDB peer**: ``benchmarks/duckdb_peer.sql`` run through the duckdb package in a fresh
   process (what an analyst would write instead: the same period by plain SQL over the same files,
   the individuals and FPD CSVs written; see the SQL's header for what it leaves out);
-- **`nis run`** end to end in a fresh process (Prefect, validation, all six files), of the code of
+- **`nis run`** end to end in a fresh process (Prefect, validation, all seven files), of the code of
   the checkout this script lives in, into a fresh ``--out`` folder, with the temporary Prefect API
   it starts itself; with ``--server``, also against a ``prefect server start`` (started before
   anything is timed, as a team monitoring its runs in the Prefect UI has one running).
@@ -305,7 +305,7 @@ def main() -> None:
             row(f"  in process: {stage}", stage)
         median["stages"] = sum(median[s] for s in STAGES)
         row("  in process: read+validate+transform+export", "stages", rss["stages"])
-    row("nis run end to end (Prefect, validation, six files)", "run")
+    row("nis run end to end (Prefect, validation, seven files)", "run")
     if args.server:
         row("  the same against a running prefect server", "served")
     if not args.no_stages:

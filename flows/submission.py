@@ -300,7 +300,8 @@ def _compute_and_export(
         logger.warning("%s: %s", label, notes[-1])
     if getattr(written, "kept_aside", None) is not None:
         # --replace (or an odd folder in the way) moved the old one aside: say where it went.
-        notes.append(f"the folder that was there is kept as {written.kept_aside}")
+        what = "file" if Path(written.kept_aside).is_file() else "folder"
+        notes.append(f"the {what} that was there is kept as {written.kept_aside}")
         logger.info("%s: %s", label, notes[-1])
     note = "; ".join(notes)
     logger.info("%s: wrote %d files to %s", label, len(files), written.folder)

@@ -86,6 +86,20 @@ def test_an_altered_submission_is_not_up_to_date_and_not_overwritten(
     assert result.periods[0].outcome is Outcome.UP_TO_DATE
 
 
+def test_a_file_where_the_census_folder_goes_is_kept_aside_and_said_to_be_a_file(
+    source: Path, config: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    (out / LA).mkdir(parents=True)
+    (out / LA / CENSUS).write_text("notes someone saved here", encoding="utf-8")
+    kind, result = state_of(_run(source, config, out))
+    assert kind == "COMPLETED" and result.periods[0].outcome is Outcome.WRITTEN
+    aside = out / LA / f"{CENSUS}.replaced-1"
+    assert aside.read_text(encoding="utf-8") == "notes someone saved here"
+    assert result.periods[0].message == f"the file that was there is kept as {aside}"
+    assert {p.name for p in (out / LA / CENSUS).iterdir()} == submission_files(CENSUS)
+
+
 def test_another_run_holding_the_census_fails_the_period_in_one_line(
     source: Path, config: Path, tmp_path: Path
 ) -> None:
