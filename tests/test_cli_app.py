@@ -41,3 +41,27 @@ def test_hub_runs_two_local_workers_unless_told(
     # (census, sources, config, out, workers, scheduler, replace, verbose)
     assert [args[4] for args in handed] == [2, 5]
     assert [args[5:] for args in handed] == [(None, False, False), (None, False, False)]
+
+
+@pytest.mark.parametrize("command", ["run", "backfill", "hub"])
+@pytest.mark.parametrize("verbose", [False, True])
+def test_prefects_own_lines_reach_the_terminal_only_with_verbose(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, verbose: bool
+) -> None:
+    """The commands that run flows set Prefect's terminal defaults from --verbose, before the
+    temporary API starts (flows.local_server.quiet_defaults, tested on its own)."""
+    import flows.local_server
+
+    told: list[object] = []
+    monkeypatch.setattr(flows.local_server, "quiet_defaults", told.append)
+    monkeypatch.setattr(flows.local_server, "start_temporary_api", lambda: told.append("api"))
+    monkeypatch.setattr(flows.commands, f"{command}_command", lambda *a, **k: 0)
+    args = {
+        "run": ["--census", "2026-03-31"],
+        "backfill": ["--from", "2025-09-30", "--to", "2026-03-31"],
+        "hub": ["--census", "2026-03-31", "--sources", str(tmp_path)],
+    }[command]
+    flag = ["--verbose"] if verbose else []
+    result = CliRunner().invoke(app, [command, *args, "--out", str(tmp_path / "out"), *flag])
+    assert result.exit_code == 0, result.stderr
+    assert told == [verbose, "api"]

@@ -136,10 +136,10 @@ def test_the_audit_line_names_the_council_found_under_out(tmp_path: Path) -> Non
     _submit(tmp_path, OTHER_LA)
     _refused("--census", C, "--out", tmp_path)
     lines = _audit_lines(tmp_path)
-    assert [(e["outcome"], e["la_code"]) for e in lines] == [
-        ("ok", LA),
-        ("fatal", LA),
-        ("fatal", None),
+    assert [(e["command"], e["census"], e["outcome"], e["la_code"]) for e in lines] == [
+        ("package", C, "ok", LA),
+        ("package", C, "fatal", LA),
+        ("package", C, "fatal", None),
     ]
 
 
