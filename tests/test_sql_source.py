@@ -299,3 +299,18 @@ def test_what_sqlite_refuses_is_said_in_plain_words_without_its_own_message(
             read_sql_extract(source, "people")
         assert str(caught.value).endswith(f"extract cannot be read ({says})")
         assert "ZZ" not in str(caught.value) and "zz" not in str(caught.value)
+
+
+def test_a_driver_that_is_not_installed_is_named() -> None:
+    """SQL Server's driver is an extra (pip install -e '.[sqlserver]'): without it the URL is not
+    'bad', its driver is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyodbc") is not None:
+        pytest.skip("pyodbc is installed here")
+    with pytest.raises(FatalInputError) as caught:
+        read_sql_extract(SqlSource(url="mssql+pyodbc://nis_reader@dbhost/casework"), "families")
+    assert str(caught.value) == (
+        "[F002] table families: extract cannot be read (the database driver pyodbc is not "
+        "installed)"
+    )
