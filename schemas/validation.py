@@ -118,7 +118,8 @@ def validate(
         clean["families"],
         la_code,
         raw["families"].source,
-        _why_no_family(findings, len(typed["families"])),
+        # (worked out only when no family is left to name the council)
+        _why_no_family(findings, len(typed["families"])) if clean["families"].empty else "",
     )
     notes = [
         note
