@@ -31,7 +31,7 @@ from extracts.source import ExtractSource
 from extracts.text import TextDecodeError, clean_text, column_to_text, decode_csv_bytes
 from extracts.xlsx_fast import Rows, rows_of, sheet_rows_fast
 from extracts.xlsx_formulas import formula_without_result
-from schemas.columns import match_headers
+from schemas.columns import match_headers, normalise_header
 from schemas.models import EXTRACT_NAMES, MODELS
 from schemas.raw import RawExtract, number_rows
 from schemas.rules import RULES, FatalInputError
@@ -87,9 +87,12 @@ def find_extract_file(folder: Path, name: str) -> Path:
     matches = [p for p in named if p.is_file()]
     if not matches and named:
         # A folder, a pipe or a device by the extract's name (or a link to one): not a file.
-        raise FatalInputError(
-            RULES["F002"], named[0].name, "a folder, a pipe or a device, not a file"
+        what = (
+            "a link to something that does not exist"
+            if not named[0].exists()
+            else "a folder, a pipe or a device, not a file"
         )
+        raise FatalInputError(RULES["F002"], named[0].name, what)
     if not matches:
         raise FatalInputError(
             RULES["F001"],
@@ -293,7 +296,7 @@ def _nameless_columns_with_values(frame: pd.DataFrame) -> tuple[str, ...]:
     is nothing to report."""
     labels = []
     for position, header in enumerate(frame.columns):
-        if str(header).strip():
+        if normalise_header(header):  # (a header of invisible characters only is none)
             continue
         if clean_text(column_to_text(frame.iloc[:, position])).notna().any():
             labels.append(f"column {position + 1} (no header)")

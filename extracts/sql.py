@@ -28,6 +28,7 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pandas as pd
 import sqlalchemy as sa
@@ -177,6 +178,10 @@ def _read_postgres(
         cursor.adbc_statement.set_options(
             **{StatementOptions.BATCH_SIZE_HINT_BYTES.value: str(batch_bytes)}
         )
+        # The read's transaction is read only, enforced by the server: a query that writes (a
+        # WITH holding a DELETE) is refused with SQLSTATE 25006. A statement in the transaction,
+        # not a startup option, so that a connection pooler (PgBouncer) passes it on.
+        cursor.execute("SET TRANSACTION READ ONLY")
         cursor.execute(query)
         reader = cursor.fetch_record_batch()
         empty = True
@@ -203,10 +208,6 @@ def _libpq_conninfo(url: URL) -> str:
         "password": url.password,
     }
     parts.update({key: value for key, value in fields.items() if value})
-    # Every transaction read-only, enforced by the server: a query that writes (a WITH holding
-    # a DELETE) is refused with SQLSTATE 25006, whatever the user may do.
-    read_only = "-c default_transaction_read_only=on"
-    parts["options"] = f"{parts['options']} {read_only}" if parts.get("options") else read_only
     return " ".join(f"{key}={_conninfo_quote(value)}" for key, value in parts.items())
 
 
@@ -316,8 +317,10 @@ def _read_sqlalchemy(
     url: URL, query: str | None, table: str, label: str, chunk_rows: int
 ) -> Generator[pd.DataFrame, None, None]:
     try:
-        engine = _sqlite_read_only(url, label) if url.get_backend_name() == "sqlite" else None
-        engine = engine or sa.create_engine(url)
+        if url.get_backend_name() == "sqlite":
+            engine = _sqlite_read_only(url, label)
+        else:
+            engine = sa.create_engine(url)
     except FatalInputError:
         raise
     except ModuleNotFoundError as exc:
@@ -381,6 +384,10 @@ _SQLITE_ACTING_PRAGMAS = frozenset(
 def _sqlite_authorizer(action: int, arg1: str | None, arg2: str | None, *rest: Any) -> int:
     if action in _SQLITE_READS:
         return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_UPDATE and (arg1 or "").casefold() == "sqlite_master":
+        # How SQLite sets up a table-valued function (json_each, pragma_table_info) in a read;
+        # query_only still refuses a real write to the schema.
+        return sqlite3.SQLITE_OK
     if action == sqlite3.SQLITE_PRAGMA:
         name = (arg1 or "").casefold()
         if name in _SQLITE_DESCRIBING_PRAGMAS or (
@@ -390,18 +397,15 @@ def _sqlite_authorizer(action: int, arg1: str | None, arg2: str | None, *rest: A
     return sqlite3.SQLITE_DENY
 
 
-def _sqlite_read_only(url: URL, label: str) -> sa.Engine | None:
+def _sqlite_read_only(url: URL, label: str) -> sa.Engine:
     """An engine on a SQLite file whose connections refuse anything but reading (a query that
     writes, attaches another file or sets a pragma is denied by SQLite itself: ``query_only``
     and an authorizer). A file that is not there is a mistake in the config, said at once:
     SQLite would otherwise make an empty one, and report its tables missing (or, in a folder
-    that is not there, be taken for a database that is down and retried for minutes). None for
-    an in-memory database."""
-    database = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    path = Path(database)
-    if not path.is_file():
+    that is not there, be taken for a database that is down and retried for minutes). An
+    in-memory database has no file to look for; a ``file:`` URI's path is looked for as any."""
+    path = _sqlite_file(url)
+    if path is not None and not path.is_file():
         what = "is a folder" if path.is_dir() else "does not exist"
         raise FatalInputError(
             RULES["F001"], label, f"the SQLite database file {path} {what} (source.url)"
@@ -415,6 +419,19 @@ def _sqlite_read_only(url: URL, label: str) -> sa.Engine | None:
         connection.set_authorizer(_sqlite_authorizer)
 
     return engine
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL opens, or None for an in-memory database: the path as given, or a
+    ``file:`` URI's path (``sqlite:///file:/srv/cases.db?uri=true``)."""
+    database = url.database or ""
+    if database.startswith("file:"):
+        path, _, options = database[len("file:") :].partition("?")
+        if "mode=memory" in options or url.query.get("mode") == "memory":
+            return None
+        path = unquote(path.removeprefix("//localhost").removeprefix("//"))
+        return Path(path) if path and path != ":memory:" else None
+    return Path(database) if database and database != ":memory:" else None
 
 
 def _rows_as_text(rows: Sequence[Any], names: list[str]) -> pd.DataFrame:

@@ -14,12 +14,15 @@ import io
 import re
 import zipfile
 
-# A cell whose only content is its formula: no <v> (or an empty one) before </c>. The formula
-# text holds no raw "<" (XML escapes it).
+# A cell whose only content is its formula: no <v> before </c>, or an empty one (openpyxl
+# writes <v /> for a formula it cannot compute). The formula text holds no raw "<" (XML escapes
+# it). An empty <v> in a text cell (t="str") is a saved result, the empty text: Excel and
+# LibreOffice save =IF(x="","",x) so, and saving again would not change it.
 _FORMULA_ALONE = re.compile(
-    rb"<c\b([^>]*)>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>"
+    rb"<c\b([^>]*)>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*(<v\s*/>|<v></v>)?\s*</c>"
 )
 _REFERENCE = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
+_TEXT_TYPE = re.compile(rb'\bt="str"')
 _CHUNK = 1 << 22
 _OVERLAP = 1 << 16  # a cell longer than this that spans two chunks is not seen (none is real)
 
@@ -29,11 +32,13 @@ def unsaved_formula(xml: bytes) -> str | None:
     ("F2"), "a cell" when it names none, or None."""
     if b"<f" not in xml:  # (a quick look first: most sheets hold no formula)
         return None
-    match = _FORMULA_ALONE.search(xml)
-    if match is None:
-        return None
-    reference = _REFERENCE.search(match.group(1))
-    return reference.group(1).decode() if reference else "a cell"
+    for match in _FORMULA_ALONE.finditer(xml):
+        attributes, empty_value = match.group(1), match.group(2)
+        if empty_value is not None and _TEXT_TYPE.search(attributes):
+            continue  # the empty text, saved
+        reference = _REFERENCE.search(attributes)
+        return reference.group(1).decode() if reference else "a cell"
+    return None
 
 
 def formula_without_result(data: bytes) -> str | None:

@@ -51,9 +51,16 @@ DB_PASSWORD_ENV = "NIS_DB_PASSWORD"
 # Query-string keys drivers take a password from (libpq's password, ODBC's PWD).
 _PASSWORD_KEYS = frozenset({"password", "pwd", "passwd"})
 
-# A query that reads: SELECT, or WITH ... (the database, opened read-only, refuses a WITH that
-# writes), after comments and opening brackets.
-_READING_QUERY = re.compile(r"(?:\s|\(|--[^\n]*(?:\n|$)|/\*.*?\*/)*(?:select|with)\b", re.I | re.S)
+# A query that reads: SELECT, WITH ... (the database, opened read-only, refuses a WITH that
+# writes), VALUES or TABLE, after comments and opening brackets. A comment ends at its first
+# "*/" (so none can hide a statement, and the match never backtracks through them).
+_COMMENT = r"--[^\n]*(?:\n|$)|/\*(?:(?!\*/).)*\*/"
+_READING_QUERY = re.compile(
+    rf"(?:\s|\(|{_COMMENT})*(?:select|with|values|table)\b", re.IGNORECASE | re.DOTALL
+)
+# What is not code in a query: string literals, quoted names and comments (a ";" in them does
+# not end a statement).
+_NOT_CODE = re.compile(rf"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|{_COMMENT}", re.DOTALL)
 
 
 def _url_password(url: str) -> bool:
@@ -63,7 +70,12 @@ def _url_password(url: str) -> bool:
         parsed = make_url(url)
     except Exception:  # not a URL at all: the reader says so when it connects
         return False
-    return bool(parsed.password) or any(k.casefold() in _PASSWORD_KEYS for k in parsed.query)
+    if parsed.password or any(k.casefold() in _PASSWORD_KEYS for k in parsed.query):
+        return True
+    # SQL Server's odbc_connect holds a whole ODBC connection string, which may hold PWD=.
+    odbc = next((v for k, v in parsed.query.items() if k.casefold() == "odbc_connect"), "")
+    text = odbc if isinstance(odbc, str) else ";".join(odbc)
+    return re.search(r"(?:^|;)\s*(?:pwd|password)\s*=", text, re.IGNORECASE) is not None
 
 
 def _sqlite_from(base: Path, url: str) -> str:
@@ -130,11 +142,15 @@ class SourceSettings(BaseModel):
     @classmethod
     def _queries_read(cls, value: dict[str, str]) -> dict[str, str]:
         for name, query in value.items():
+            # (the messages never quote the query: it may hold values)
             if not _READING_QUERY.match(query):
-                # (not the query itself: it may quote values)
                 raise ValueError(
                     f"source.queries.{name} is not a query that reads (SELECT, or WITH ... "
                     "SELECT): the pipeline never changes the database it reads"
+                )
+            if ";" in _NOT_CODE.sub(" ", query).strip().rstrip(";"):
+                raise ValueError(
+                    f"source.queries.{name} holds more than one statement: give one query"
                 )
         return value
 

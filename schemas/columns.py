@@ -63,7 +63,7 @@ def match_headers(
             if name in found and name not in repeated:
                 repeated.append(name)
             found.setdefault(name, written)
-        elif written:
+        elif normalise_header(header):  # (a header of invisible characters only is none)
             unknown.append(written)
     absent = [c for c in columns if c not in found]
     return HeaderMatch(

@@ -289,7 +289,7 @@ def _why_no_family(findings: pd.DataFrame, rows: int) -> str:
     ].dropna(subset=["row"])
     if errors["row"].nunique() < rows:
         return ""
-    # The most frequent (rule, column); the first in the rules' order on a tie.
+    # The most frequent (rule, column); on a tie, the first of them in the findings.
     ranked = errors.assign(column=errors["column"].fillna("")).value_counts(
         ["rule", "column"], sort=False
     )

@@ -92,7 +92,7 @@ def test_f001_a_source_that_is_a_file_says_so(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("kind", ["folder", "pipe"])
+@pytest.mark.parametrize("kind", ["folder", "pipe", "dangling-link"])
 def test_f002_an_extract_that_is_not_a_file_says_so(tmp_path: Path, kind: str) -> None:
     import os
 
@@ -100,13 +100,18 @@ def test_f002_an_extract_that_is_not_a_file_says_so(tmp_path: Path, kind: str) -
     (tmp_path / "people.csv").unlink()
     if kind == "folder":
         (tmp_path / "people.csv").mkdir()
-    else:
+    elif kind == "pipe":
         os.mkfifo(tmp_path / "people.csv")  # never opened: reading it would wait for a writer
+    else:
+        (tmp_path / "people.csv").symlink_to(tmp_path / "gone" / "people.csv")
     with pytest.raises(FatalInputError) as caught:
         read_extracts(_settings(tmp_path).extract_source())
-    assert str(caught.value) == (
-        "[F002] people.csv: extract cannot be read (a folder, a pipe or a device, not a file)"
+    what = (
+        "a link to something that does not exist"
+        if kind == "dangling-link"
+        else "a folder, a pipe or a device, not a file"
     )
+    assert str(caught.value) == f"[F002] people.csv: extract cannot be read ({what})"
 
 
 @pytest.mark.parametrize(
@@ -873,7 +878,7 @@ def test_a_value_under_a_nameless_column_is_reported_by_position(tmp_path: Path)
     is nothing to report."""
     write_extracts(tmp_path)
     (tmp_path / "offences.csv").write_text(
-        "person_id,,offence_date,,offence_category,\n"
+        "person_id,,offence_date,\u200b,offence_category,\n"
         "P1,stray,2024-11-11,, ,\n"
         "P1,,2024-11-12,,THEFT,\n",
         encoding="utf-8",

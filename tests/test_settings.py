@@ -3,6 +3,7 @@ variable, then the config file, then the default; and config mistakes in the con
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,49 @@ def test_a_database_url_with_an_empty_password_holds_no_password(tmp_path: Path)
         load_settings(_config(tmp_path, '[source]\nurl = "postgresql://nis:pw@db/cases"\n'))
     assert "source.url holds a password" in str(caught.value)
     assert "pw@" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        # A comment ends at its first */: none can hide the statement's first word.
+        ("/* x */ DELETE FROM people WHERE id IN /* y */ (SELECT id FROM people)", "not a query"),
+        ("SELECT 1; DELETE FROM people; COMMIT", "more than one statement"),
+        ("SELECT 1 FROM people; DROP TABLE people --", "more than one statement"),
+    ],
+)
+def test_a_query_that_could_write_is_refused_however_it_is_dressed(
+    tmp_path: Path, query: str, says: str
+) -> None:
+    text = f'[source]\nurl = "sqlite:///c.db"\n[source.queries]\npeople = {json.dumps(query)}\n'
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_config(tmp_path, text))
+    assert f"source.queries.people {'is ' if says == 'not a query' else 'holds '}{says}" in str(
+        caught.value
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/* the council's view */ SELECT * FROM people",
+        "-- one line\nWITH p AS (SELECT * FROM people) SELECT * FROM p",
+        "(SELECT * FROM people)",
+        "SELECT ';' AS a, \"b;c\" FROM people;",
+        "VALUES ('P1', 'F1')",
+        "TABLE people",
+    ],
+)
+def test_queries_that_read_are_taken(tmp_path: Path, query: str) -> None:
+    text = f'[source]\nurl = "sqlite:///c.db"\n[source.queries]\npeople = {json.dumps(query)}\n'
+    assert load_settings(_config(tmp_path, text)).source.queries["people"] == query
+
+
+def test_a_password_inside_odbc_connect_is_refused(tmp_path: Path) -> None:
+    url = "mssql+pyodbc://u@dsn?odbc_connect=DRIVER%3D%7BX%7D%3BUID%3Du%3BPWD%3Dnot a real key"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_config(tmp_path, f'[source]\nurl = "{url}"\n'))
+    assert "source.url holds a password" in str(caught.value)
+    assert "not a real key" not in str(caught.value)
+    plain = "mssql+pyodbc://u@dsn?odbc_connect=DRIVER%3D%7BX%7D%3BUID%3Du"
+    assert load_settings(_config(tmp_path, f'[source]\nurl = "{plain}"\n')).source.url == plain

@@ -192,7 +192,7 @@ def test_a_missing_table_and_a_broken_query_are_named_without_sql(
 def test_a_query_that_would_write_is_refused_by_the_server_even_for_the_owner(
     case_db: EmbeddedPostgres,
 ) -> None:
-    """Every transaction is read only (libpq's options): a WITH holding a DELETE, which the
+    """The read's transaction is read only: a WITH holding a DELETE, which the
     settings' check of the query's first word lets through, is refused by the server itself,
     also for a login that may write."""
     query = "WITH gone AS (DELETE FROM yot.offences RETURNING *) SELECT * FROM gone"

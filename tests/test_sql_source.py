@@ -106,19 +106,10 @@ def test_the_password_never_shows_in_the_source_or_the_libpq_string_but_once() -
     text = _libpq_conninfo(url.set(password="it's a \\ pass"))
     assert text == (
         "host='/run/pg' sslmode='require' dbname='casework' user='nis_reader' "
-        "password='it\\'s a \\\\ pass' options='-c default_transaction_read_only=on'"
-    )
-    # The server keeps every transaction read-only, added to the URL's own options.
-    with_options = make_url("postgresql+psycopg://u@h/db?options=-c%20search_path%3Dcases")
-    assert _libpq_conninfo(with_options) == (
-        "options='-c search_path=cases -c default_transaction_read_only=on' host='h' "
-        "dbname='db' user='u'"
+        "password='it\\'s a \\\\ pass'"
     )
     tcp = _libpq_conninfo(make_url(source.url))
-    assert tcp == (
-        "host='dbhost' port='5433' dbname='casework' user='nis_reader' "
-        "options='-c default_transaction_read_only=on'"
-    )
+    assert tcp == "host='dbhost' port='5433' dbname='casework' user='nis_reader'"
 
 
 @pytest.fixture
@@ -314,3 +305,31 @@ def test_a_driver_that_is_not_installed_is_named() -> None:
         "[F002] table families: extract cannot be read (the database driver pyodbc is not "
         "installed)"
     )
+
+
+def test_a_sqlite_file_uri_is_read_only_and_looked_for_too(tmp_path: Path) -> None:
+    """``sqlite:///file:...?uri=true`` gets the same guard as a plain path: a WITH holding a
+    DELETE (which the settings' first-word check lets through) is refused, and a missing file
+    is said, not made."""
+    path = _cases_db(tmp_path)
+    query = "WITH x AS (SELECT 1) DELETE FROM offences RETURNING person_id"
+    source = SqlSource(url=f"sqlite:///file:{path}?uri=true", queries={"offences": query})
+    with pytest.raises(FatalInputError, match="the query would change the database"):
+        read_sql_extract(source, "offences")
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT count(*) FROM offences").fetchone() == (1,)
+    connection.close()
+    missing = tmp_path / "missing.db"
+    with pytest.raises(FatalInputError, match="the SQLite database file .* does not exist"):
+        read_sql_extract(SqlSource(url=f"sqlite:///file:{missing}?uri=true"), "offences")
+    assert not missing.exists()
+
+
+def test_table_valued_functions_read_through_the_guard(tmp_path: Path) -> None:
+    path = _cases_db(tmp_path)
+    query = (
+        "SELECT o.person_id, o.offence_date, j.value AS offence_category "
+        "FROM offences o, json_each('[\"THEFT\"]') j"
+    )
+    source = SqlSource(url=f"sqlite:///{path}", queries={"offences": query})
+    assert read_sql_extract(source, "offences")[1]["offence_category"].tolist() == ["THEFT"]

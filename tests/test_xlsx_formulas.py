@@ -81,6 +81,14 @@ def test_a_formula_with_its_saved_result_reads_as_the_result(tmp_path: Path) -> 
         (b'<c r="B7"><f>1+1</f><v>2</v></c>', None),
         (b'<c r="B7" t="str"><f>"a"&amp;"b"</f><v>ab</v></c>', None),
         (b'<c r="B7" t="s"><v>0</v></c>', None),
+        # The empty text as a saved result, as Excel and LibreOffice write =IF(x="","",x).
+        (b'<c r="D2" t="str"><f>IF(1,"","")</f><v></v></c>', None),
+        (b'<c r="D2" s="1" t="str"><f>IF(1,"","")</f><v/></c>', None),
+        (b'<c r="D2" t="str"><f>" "</f><v> </v></c>', None),
+        # openpyxl's <v /> in a cell of no text type: never computed.
+        (b'<c r="E2"><f>IF(1,"","")</f><v /></c>', "E2"),
+        # A saved empty text first, an unsaved formula after it: the second is found.
+        (b'<c r="D2" t="str"><f>""</f><v></v></c><c r="F2"><f>1+1</f></c>', "F2"),
     ],
 )
 def test_cells_by_hand(cell: bytes, found: str | None) -> None:
