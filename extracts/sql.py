@@ -411,7 +411,8 @@ def _sqlite_read_only(url: URL, label: str) -> sa.Engine:
             RULES["F001"], label, f"the SQLite database file {path} {what} (source.url)"
         )
 
-    engine = sa.create_engine(url)
+    # One connection a read, opened and closed with it (no pool to choose by the URL's mode).
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
 
     @sa.event.listens_for(engine, "connect")
     def read_only(connection: sqlite3.Connection, record: Any) -> None:

@@ -87,7 +87,12 @@ def test_a_sqlite_files_relative_path_in_the_file_is_from_its_folder(
     config = _config(tmp_path / "conf", '[source]\nurl = "sqlite:///../data/cases.db"\n')
     monkeypatch.chdir(tmp_path / "conf")
     assert load_settings(config).source.url == f"sqlite:///{tmp_path / 'data' / 'cases.db'}"
-    for url in ("sqlite:////srv/cases.db", "sqlite://", "postgresql://u@h/db"):
+    for url in (
+        "sqlite:////srv/cases.db",
+        "sqlite://",
+        "sqlite:///file:/srv/cases.db?uri=true",
+        "postgresql://u@h/db",
+    ):
         assert load_settings(_config(tmp_path, f'[source]\nurl = "{url}"\n')).source.url == url
     # From the environment, a relative path is the working folder's, as SQLite takes it.
     monkeypatch.setenv("NIS_SOURCE__URL", "sqlite:///cases.db")

@@ -333,3 +333,22 @@ def test_table_valued_functions_read_through_the_guard(tmp_path: Path) -> None:
     )
     source = SqlSource(url=f"sqlite:///{path}", queries={"offences": query})
     assert read_sql_extract(source, "offences")[1]["offence_category"].tolist() == ["THEFT"]
+
+
+def test_sqlite_connections_are_query_only_and_an_in_memory_uri_is_not_looked_for(
+    tmp_path: Path,
+) -> None:
+    path = _cases_db(tmp_path)
+    query = (
+        "SELECT person_id, offence_date, (SELECT query_only FROM pragma_query_only) "
+        "AS offence_category FROM offences"
+    )
+    source = SqlSource(url=f"sqlite:///{path}", queries={"offences": query})
+    assert read_sql_extract(source, "offences")[1]["offence_category"].tolist() == ["1"]
+    # An in-memory database named as a URI has no file to look for: its tables are missing.
+    memory = SqlSource(url="sqlite:///file:cases?mode=memory&uri=true")
+    with pytest.raises(FatalInputError) as caught:
+        read_sql_extract(memory, "offences")
+    assert str(caught.value) == (
+        "[F001] table offences: extract not found (the database has no such table)"
+    )

@@ -105,3 +105,23 @@ def test_cells_by_hand(cell: bytes, found: str | None) -> None:
     data = rewrite_zip(buffer.getvalue(), put)
     assert cell in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
     assert formula_without_result(data) == found
+
+
+def test_the_fast_reader_leaves_a_formula_with_no_value_at_all_to_the_check(
+    tmp_path: Path,
+) -> None:
+    """A cell of only <f> (no <v>, as some exporters write it): the fast reader, which would
+    read it as empty, declines the workbook, and the extract is refused naming the cell."""
+    folder = write_extracts(tmp_path / "in")
+    path = _offences_book(folder, '="THE"&"FT"')
+
+    def no_value(name: str, part: bytes) -> bytes:
+        if name != "xl/worksheets/sheet1.xml":
+            return part
+        return part.replace(b'<f>"THE"&amp;"FT"</f><v /></c>', b'<f>"THE"&amp;"FT"</f></c>')
+
+    path.write_bytes(rewrite_zip(path.read_bytes(), no_value))
+    assert b'<f>"THE"&amp;"FT"</f></c>' in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+    assert sheet_rows_fast(path.read_bytes()) is None
+    with pytest.raises(FatalInputError, match="cell C2 of the first sheet holds a formula"):
+        _read(folder)

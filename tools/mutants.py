@@ -324,6 +324,7 @@ TESTS: dict[str, list[str]] = {
     # without results, nameless columns, where a report may go, what purge and research record.
     "stop35": [
         "tests/test_sql_source.py",
+        "tests/test_sql_postgres.py",
         "tests/test_settings.py",
         "tests/test_xlsx_formulas.py",
         "tests/test_rules.py",
