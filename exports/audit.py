@@ -21,6 +21,7 @@ import errno
 import getpass
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -125,6 +126,25 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# What the census field may hold: a date, or a range of two (an ISO 8601 interval); the
+# scheduled run's "latest" (the date not yet known); and nothing else.
+_CENSUS_PART = re.compile(r"\d{4}-\d{2}-\d{2}|latest|invalid-census-date")
+
+
+def census_field(census: str | None) -> str | None:
+    """The census as the line records it: what was typed is kept only when it has a census
+    date's shape (each side of a range apart); anything else, ten thousand characters typed in
+    a parameter or a name typed by mistake, is "invalid-census-date"."""
+    if census is None:
+        return None
+    parts = census.split("/")
+    if len(parts) > 2:
+        return "invalid-census-date"
+    return "/".join(
+        p.strip() if _CENSUS_PART.fullmatch(p.strip()) else "invalid-census-date" for p in parts
+    )
+
+
 def audit_entry(record: AuditRecord, time: str, user: str) -> dict[str, Any]:
     """The JSON object of one line: fixed keys first, always present (null when unknown)."""
     code = record.exit_code
@@ -133,7 +153,7 @@ def audit_entry(record: AuditRecord, time: str, user: str) -> dict[str, Any]:
         "time": time,
         "user": user,
         "command": record.command,
-        "census": record.census,
+        "census": census_field(record.census),
         "la_code": record.la_code,
         "flow_run_id": record.flow_run_id,
         "outcome": outcome,

@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import backfill_markdown, publish_markdown, publish_validation
 from flows.compute_ahead import drop_computed_ahead
-from flows.naming import backfill_run_name, rename_current_run
+from flows.naming import backfill_run_name, census_label, rename_current_run
 from flows.results import Outcome, PeriodFailed, PeriodResult, RunFailed, RunResult
 from flows.signals import stop_if_interrupted
 from flows.submission import (
@@ -60,7 +60,7 @@ def _backfill_run_name() -> str:
         ).la_code
     except Exception:  # the flow itself reports the problem; a name must still be given
         la = None
-    return backfill_run_name(la, str(first), str(last))
+    return backfill_run_name(la, census_label(first), census_label(last))
 
 
 @task(
@@ -136,7 +136,7 @@ def nis_backfill(
     note_flow_run()  # for the audit line, should the command be interrupted
     logger = get_run_logger()
     settings = None
-    span = f"{from_census}/{to_census}"
+    span = f"{census_label(from_census)}/{census_label(to_census)}"
     try:
         settings = load_run_settings(config_path, source_path, output_dir)
         censuses = census_range(from_census, to_census)

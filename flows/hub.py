@@ -46,6 +46,7 @@ from flows.hub_plan import (
 )
 from flows.hub_results import CouncilFailed, CouncilResult, HubFailed, HubResult
 from flows.hub_workers import check_workers, wait_for_a_worker
+from flows.naming import census_label
 from flows.results import Outcome, StageError
 from flows.signals import reraise_signal
 from flows.submission import failed, stopped, submit_period
@@ -313,7 +314,7 @@ def hub_markdown(result: HubResult) -> str:
 def _hub_run_name() -> str:
     from prefect.runtime import flow_run
 
-    return f"nis-hub-{flow_run.parameters.get('census_date', '?')}"
+    return f"nis-hub-{census_label(flow_run.parameters.get('census_date'))}"
 
 
 @flow(

@@ -214,7 +214,7 @@ def plan_hub(
     nothing could run. Paths are made absolute: workers may run in another folder."""
     census_iso = parse_census(census).isoformat()
     if workers < 1:
-        raise HubInputError(f"--workers must be 1 or more, not {workers}")
+        raise HubInputError(f"workers (--workers) must be 1 or more, not {workers}")
     config_path = Path(config).resolve() if config else None
     shared = load_settings(config_path, output_dir=str(output_dir) if output_dir else None)
     notes = config_notes(shared)
@@ -230,6 +230,14 @@ def plan_hub(
     scheduler = scheduler.strip() if scheduler else None
     if scheduler:
         _scheduler_host_port(scheduler)  # a malformed address is an argument mistake
+    elif workers > len(councils):
+        # A local worker is a process of its own: one with no council to run only costs a
+        # start-up (a typo of 2000 would start 2000).
+        notes.append(
+            f"note: {workers} workers asked for {len(councils)} council"
+            f"{'s' if len(councils) != 1 else ''}: {len(councils)} started"
+        )
+        workers = len(councils)
     return HubPlan(
         census=census_iso,
         sources=sources_path,

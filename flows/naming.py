@@ -3,7 +3,23 @@ for a backfill. Codes and dates only, so the run list in the UI says what ran wi
 
 from __future__ import annotations
 
+import re
 from datetime import date
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def census_label(value: object) -> str:
+    """A census date as typed into a run's parameters, fit for a run's name and audit line: the
+    date when it looks like one, "latest" when empty, and otherwise "invalid-census-date" (a
+    name is kept for ever, shown everywhere, and must not carry whatever was typed, ten thousand
+    characters or a person's name)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "latest"
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value).strip()
+    return text if _ISO_DAY.fullmatch(text) else "invalid-census-date"
 
 
 def period_run_name(la_code: str | None, census: date | str) -> str:

@@ -41,10 +41,16 @@ def last_flow_run_since(mark: int) -> str | None:
 
 
 def audit_flow_run(
-    command: str, census: str, out_root: Path | None, outcome: Any, exit_code: int
+    command: str,
+    census: str,
+    out_root: Path | None,
+    outcome: Any,
+    exit_code: int,
+    la_code: str | None = None,
 ) -> None:
     """Append the line of a flow run that ended with ``outcome`` (what the flow returns as its
-    result, or its pipeline exception), unless a ``nis`` command is recording it."""
+    result, or its pipeline exception), unless a ``nis`` command is recording it. ``la_code``
+    is the config's, for a run stopped before the extracts named the council."""
     if os.environ.get(AUDITED_BY) or out_root is None:
         return
     from prefect.runtime import flow_run
@@ -52,6 +58,7 @@ def audit_flow_run(
     record = AuditRecord(command=command, census=census, exit_code=exit_code)
     record.flow_run_id = str(flow_run.id) if flow_run.id else None
     record.details["started_by"] = "prefect"
+    record.la_code = la_code
     add_run_facts(record, out_root, outcome)
     try:
         append_audit(out_root, record)

@@ -18,14 +18,15 @@ from prefect.states import Failed, State
 
 from exports.freshness import altered_files, finished_files_if_up_to_date, stale_reason
 from exports.manifest import read_manifest
+from exports.paths import check_output_root
 from exports.previous import PreviousSubmissionError, previous_reference
 from exports.shares import share_text as share
 from exports.submission import REPORT_NAME, SubmissionExistsError, is_finished
 from flows.artifacts import period_markdown, publish_markdown, publish_validation
 from flows.compute_ahead import drop_computed_ahead, start_computing
-from flows.naming import period_run_name, rename_current_run
+from flows.naming import census_label, period_run_name, rename_current_run
 from flows.results import Outcome, PeriodResult, RunFailed, RunResult, SourceUnavailable
-from flows.settings import Settings, load_settings
+from flows.settings import ConfigError, Settings, load_settings
 from flows.tasks import (
     PreparedInputs,
     compare_with_previous,
@@ -45,11 +46,21 @@ SCHEDULE_TIMEZONE = ZoneInfo("Europe/London")
 def load_run_settings(
     config_path: str | None, source_path: str | None, output_dir: str | None
 ) -> Settings:
-    return load_settings(
+    if config_path is not None and not config_path.strip():
+        # A field cleared in the UI: not "no config", which would write with the defaults
+        # (today's extract date, no column map) into the worker's own folder.
+        raise ConfigError(
+            "config_path is empty: give the config file (the deployments' default is nis.toml)"
+        )
+    settings = load_settings(
         Path(config_path) if config_path else None,
         source_path=source_path or None,
         output_dir=output_dir or None,
     )
+    # As the command line checks before a run starts: never read and validate the extracts
+    # for a run that could not write its files.
+    check_output_root(Path(settings.output_dir))
+    return settings
 
 
 def run_date() -> date:
@@ -81,11 +92,11 @@ def _submission_run_name() -> str:
             params.get("config_path"), params.get("source_path"), params.get("output_dir")
         )
     except Exception:
-        return period_run_name(None, str(census_date or "latest"))
+        return period_run_name(None, census_label(census_date))
     try:
         census: date | str = resolve_census(census_date, settings)
     except Exception:
-        census = str(census_date or "latest")
+        census = census_label(census_date)
     return period_run_name(settings.la_code, census)
 
 
@@ -362,7 +373,8 @@ def nis_submission(
         logger.info("Census date %s (period %s to %s)", period, period.start, period)
         prepared = prepare_inputs(settings, logger)
     except (PipelineError, ConnectionError) as exc:
-        return ended("run", census_date or "latest", settings, output_dir, stopped(logger, exc))
+        census = census_label(census_date)
+        return ended("run", census, settings, output_dir, stopped(logger, exc))
     compute_first_ahead(prepared, period)
     try:
         rename_current_run(period_run_name(prepared.la_code, period.label))
@@ -397,5 +409,7 @@ def ended(
     data = returned.data if isinstance(returned, State) else returned
     code = data.exit_code if isinstance(data, PipelineError) else ExitCode.OK
     root = Path(settings.output_dir) if settings else (Path(output_dir) if output_dir else None)
-    audit_flow_run(command, census, root, data, int(code))
+    audit_flow_run(
+        command, census, root, data, int(code), la_code=settings.la_code if settings else None
+    )
     return returned

@@ -128,7 +128,8 @@ def test_an_audit_log_that_is_a_link_is_not_written_through(tmp_path: Path) -> N
 def _append_many(out: str, worker: int, n: int) -> None:
     padding = [f"w{worker}-{i:06d}" for i in range(3000)]  # about 36 KB a line
     for i in range(n):
-        record = AuditRecord("run", census=f"{worker}:{i}", exit_code=0)
+        record = AuditRecord("run", census="2026-03-31", exit_code=0)
+        record.details["writer"] = f"{worker}:{i}"
         record.details["padding"] = padding
         append_audit(Path(out), record)
 
@@ -146,7 +147,7 @@ def test_concurrent_appends_from_processes_never_interleave(tmp_path: Path) -> N
         assert p.exitcode == 0
     lines = _lines(tmp_path)  # every line parses: none was cut or interleaved
     assert len(lines) == workers * each
-    assert {e["census"] for e in lines} == {f"{w}:{i}" for w in range(workers) for i in range(each)}
+    assert {e["writer"] for e in lines} == {f"{w}:{i}" for w in range(workers) for i in range(each)}
     assert all(len(e["padding"]) == 3000 for e in lines)
 
 
@@ -239,3 +240,26 @@ def test_an_output_folder_that_is_a_link_gets_no_log_through_it(tmp_path: Path) 
     with pytest.raises(OSError, match="symbolic link"):
         append_audit(out, AuditRecord("run", exit_code=0))
     assert not (elsewhere / AUDIT_NAME).exists()
+
+
+@pytest.mark.parametrize(
+    ("typed", "recorded"),
+    [
+        ("2026-03-31", "2026-03-31"),
+        ("2025-09-30/2026-03-31", "2025-09-30/2026-03-31"),
+        ("latest", "latest"),
+        ("2026-03-31" + "X" * 10_000, "invalid-census-date"),
+        ("ZZMARKERNAME Smith", "invalid-census-date"),
+        ("2025-09-30/Jane Doe", "2025-09-30/invalid-census-date"),
+        ("a/b/c", "invalid-census-date"),
+        (None, None),
+    ],
+)
+def test_the_census_field_holds_a_census_dates_shape_or_says_it_did_not(
+    tmp_path: Path, typed: str | None, recorded: str | None
+) -> None:
+    """What was typed for a census date (a deployment's parameter, a command's option) reaches
+    the line only when it looks like one: never ten thousand characters, never a name."""
+    entry = append_audit(tmp_path, AuditRecord("run", census=typed, exit_code=2))
+    assert entry["census"] == recorded
+    assert _lines(tmp_path)[-1]["census"] == recorded

@@ -132,14 +132,14 @@ def test_plan_makes_paths_absolute_and_checks_its_arguments(
     monkeypatch.chdir(tmp_path)
     _sources(tmp_path / "sources", "b", "a")
     config = _config(tmp_path / "nis.toml", 'output_dir = "subs"')
-    plan = plan_hub("2026-03-31", Path("sources"), Path("nis.toml"), None, 3, None)
+    plan = plan_hub("2026-03-31", Path("sources"), Path("nis.toml"), None, 2, None)
     assert plan.census == "2026-03-31"
     assert plan.councils == (tmp_path / "sources" / "a", tmp_path / "sources" / "b")
     assert plan.config == config and plan.output_dir == tmp_path / "subs"
-    assert (plan.workers, plan.scheduler, plan.notes) == (3, None, ())
+    assert (plan.workers, plan.scheduler, plan.notes) == (2, None, ())
     assert plan_hub("2026-03-31", "sources", None, "out", 1, None).output_dir == tmp_path / "out"
 
-    with pytest.raises(HubInputError, match="--workers must be 1 or more, not 0"):
+    with pytest.raises(HubInputError, match=r"workers \(--workers\) must be 1 or more, not 0"):
         plan_hub("2026-03-31", "sources", None, None, 0, None)
     with pytest.raises(HubInputError, match="is not a Dask scheduler address"):
         plan_hub("2026-03-31", "sources", None, None, 2, "tcp://dask-host")
@@ -560,3 +560,31 @@ def test_an_output_folder_inside_the_sources_named_another_way_still_gets_no_lin
         assert "is inside the sources folder sources" in result.stderr
         assert [p.name for p in council_folders(tmp_path / "sources")] == ["a", "b"]
         assert not (tmp_path / "sources" / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("typed", "label"),
+    [
+        ("2026-03-31", "2026-03-31"),
+        (None, "latest"),
+        ("  ", "latest"),
+        ("2026-03-31" + "X" * 10_000, "invalid-census-date"),
+        ("Jane Doe", "invalid-census-date"),
+        ("2026-03-31\nnis-E08000012-2026-03-31", "invalid-census-date"),
+    ],
+)
+def test_run_names_carry_a_census_dates_shape_only(typed: str | None, label: str) -> None:
+    from flows.naming import census_label
+
+    assert census_label(typed) == label
+
+
+def test_a_local_cluster_starts_no_more_workers_than_councils(tmp_path: Path) -> None:
+    sources = _sources(tmp_path / "sources", "bolton", "wirral")
+    plan = plan_hub("2026-03-31", sources, None, tmp_path / "out", 12, None)
+    assert plan.workers == 2
+    assert plan.notes[-1] == "note: 12 workers asked for 2 councils: 2 started"
+    assert plan_hub("2026-03-31", sources, None, tmp_path / "out", 1, None).workers == 1
+    # An existing cluster's workers are its own: the number is not used, nor said.
+    remote = plan_hub("2026-03-31", sources, None, tmp_path / "out", 12, "tcp://10.0.0.5:8786")
+    assert remote.workers == 12 and not any("workers asked" in n for n in remote.notes)

@@ -204,3 +204,21 @@ def test_a_census_date_after_the_extract_date_is_refused() -> None:
     assert str(error.value).startswith(
         "census date 2026-09-30 is after the extract date 2026-09-29: that period had not ended"
     )
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("31/03/2026", "'31/03/2026' is not a date in ISO form YYYY-MM-DD"),
+        ("2026-13-31", "'2026-13-31' is not a valid calendar date: month must be in 1..12"),
+        ("2026-03-31" + "X" * 10_000, "the value given is not a date in ISO form YYYY-MM-DD"),
+        ("Jane Doe", "the value given is not a date in ISO form YYYY-MM-DD"),
+    ],
+)
+def test_a_mistyped_census_date_is_shown_back_only_when_it_looks_like_a_date(
+    typed: str, says: str
+) -> None:
+    with pytest.raises(CensusDateError) as caught:
+        parse_census(typed)
+    assert str(caught.value).startswith(says)
+    assert "Jane" not in str(caught.value) and len(str(caught.value)) < 200

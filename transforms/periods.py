@@ -77,6 +77,16 @@ def parse_census(value: str | date) -> date:
     return _census_day(day)
 
 
+_DATE_LIKE = re.compile(r"[0-9./\- ]{1,20}")
+
+
+def _typed(value: str) -> str:
+    """What was typed, quoted, when it is made of what dates are made of (31/03/2026 is worth
+    showing back); otherwise not at all: a message (a run's state, a log line) must not carry
+    ten thousand characters, or a name typed into the wrong field."""
+    return repr(value) if _DATE_LIKE.fullmatch(value) else "the value given"
+
+
 def _read_day(value: str | date) -> date:
     if isinstance(value, datetime):
         return value.date()
@@ -86,13 +96,16 @@ def _read_day(value: str | date) -> date:
         text = value.strip()
         if not _ISO_DATE.match(text):
             raise CensusDateError(
-                f"{value!r} is not a date in ISO form YYYY-MM-DD (a census date is 31 March or "
-                "30 September, e.g. 2025-09-30)"
+                f"{_typed(value)} is not a date in ISO form YYYY-MM-DD (a census date is 31 "
+                "March or 30 September, e.g. 2025-09-30)"
             )
         try:
             return date.fromisoformat(text)
         except ValueError as exc:
-            raise CensusDateError(f"{value!r} is not a valid calendar date: {exc}") from None
+            reason = str(exc) if len(text) <= 20 else "not a date"
+            raise CensusDateError(
+                f"{_typed(value)} is not a valid calendar date: {reason}"
+            ) from None
     raise CensusDateError(f"a census date must be ISO text or a date, not {type(value).__name__}")
 
 

@@ -262,3 +262,65 @@ def test_a_run_no_command_wraps_appends_its_own_line_and_packages_when_configure
     )
     assert failed_state.is_failed()
     assert "package_recipient is not a valid age public key" in failed_state.message
+
+
+def test_a_deployment_run_given_hostile_parameters_stops_at_once_in_one_line(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As analysts type parameters into the UI: a cleared config_path is not "no config" (which
+    wrote with the defaults into the worker's folder); an output folder that is a file or a link
+    stops the run before the extracts are read, as the command line does; a census date that is
+    ten thousand characters, or a name, reaches neither the run's name, its message nor its
+    audit line; a run refused at its start records the config's council."""
+    from prefect.client.orchestration import get_client
+
+    from flows.run_audit import AUDITED_BY
+    from flows.submission import nis_submission
+
+    monkeypatch.delenv(AUDITED_BY, raising=False)
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path / "nis.toml", la_code=LA)
+    out = tmp_path / "out"
+
+    cleared = nis_submission(
+        census_date="2025-09-30", config_path="", source_path=str(source), return_state=True
+    )
+    assert cleared.is_failed()
+    assert cleared.message == (
+        "config_path is empty: give the config file (the deployments' default is nis.toml)"
+    )
+    assert not (tmp_path / "submissions").exists()
+
+    afile = tmp_path / "afile"
+    afile.write_text("mine", encoding="utf-8")
+    (tmp_path / "alink").symlink_to(out, target_is_directory=True)
+    for where, says in ((afile, "is a file, not a folder"), (tmp_path / "alink", "symbolic link")):
+        state = nis_submission(
+            census_date="2025-09-30",
+            config_path=str(config),
+            source_path=str(source),
+            output_dir=str(where),
+            return_state=True,
+        )
+        assert state.is_failed() and says in state.message, state.message
+    assert afile.read_text(encoding="utf-8") == "mine" and not out.exists()
+
+    typed = "ZZMARKERNAME Smith" + "X" * 10_000
+    state = nis_submission(
+        census_date=typed, config_path=str(config), output_dir=str(out), return_state=True
+    )
+    assert state.is_failed()
+    assert state.message == (
+        "the value given is not a date in ISO form YYYY-MM-DD (a census date is 31 March or 30 "
+        "September, e.g. 2025-09-30)"
+    )
+    with get_client(sync_client=True) as client:
+        name = client.read_flow_run(state.state_details.flow_run_id).name
+    assert name == f"nis-{LA}-invalid-census-date"
+    [entry] = _audit(out)
+    assert (entry["census"], entry["la_code"], entry["outcome"]) == (
+        "invalid-census-date",
+        LA,
+        "fatal",
+    )
+    assert "ZZMARKER" not in (out / "audit.jsonl").read_text(encoding="utf-8")

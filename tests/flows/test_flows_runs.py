@@ -309,11 +309,12 @@ def test_a_run_of_a_wrong_census_date_is_still_named_for_its_council(
     source: Path, tmp_path: Path
 ) -> None:
     config = write_config(tmp_path / "nis.toml", la_code=LA)
-    for asked in ("2025-06-30", "notadate"):
+    # A date's shape is kept; anything else typed is not (tests/test_hub_plan.py, census_label).
+    for asked, named in (("2025-06-30", "2025-06-30"), ("notadate", "invalid-census-date")):
         state = _run_period(asked, config, source, tmp_path / "out")
         kind, error = state_of(state)
         assert kind == "FAILED" and error.exit_code == 2
-        assert flow_run(state.state_details.flow_run_id).name == f"nis-{LA}-{asked}"
+        assert flow_run(state.state_details.flow_run_id).name == f"nis-{LA}-{named}"
 
 
 def test_a_backfill_ending_after_the_extract_date_is_refused_whole(
