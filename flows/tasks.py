@@ -64,6 +64,12 @@ class _QuietExpectedErrors(logging.Filter):
         ):
             if record.getMessage() == _ENGINE_EXIT:
                 return False
+            if record.name == "prefect.task_runs" and isinstance(
+                exc, PipelineError | ConnectionError
+            ):
+                # "Task run failed with exception: FatalInputError('...')": the flow says the
+                # reason once, in its own words, and its state carries it.
+                return False
             record.exc_info = None
             record.exc_text = None
         return True

@@ -48,14 +48,14 @@ def test_only_a_lost_connection_is_retried(capsys: pytest.CaptureFixture[str]) -
     assert capsys.readouterr().err == ""
 
 
-def _record(message: str, exc: BaseException) -> logging.LogRecord:
+def _record(
+    message: str, exc: BaseException, logger: str = "prefect.flow_runs"
+) -> logging.LogRecord:
     """A log record carrying ``exc`` as Prefect's engine logs a failed run, traceback and all."""
     try:
         raise exc
     except BaseException:
-        return logging.LogRecord(
-            "prefect.task_runs", logging.ERROR, __file__, 1, message, None, sys.exc_info()
-        )
+        return logging.LogRecord(logger, logging.ERROR, __file__, 1, message, None, sys.exc_info())
 
 
 def _wrapped_interrupt() -> ValueError:
@@ -80,16 +80,20 @@ def test_an_expected_failure_is_logged_in_one_line_without_its_traceback(
     expected: BaseException,
 ) -> None:
     quiet = tasks._QuietExpectedErrors()
-    record = _record("Task run failed", expected)
+    record = _record("Finished in state Failed", expected)
     assert quiet.filter(record) is True
     assert record.exc_info is None and record.exc_text is None
     # The engine's "unexpected exception" line for it says nothing the run has not said.
     assert quiet.filter(_record(tasks._ENGINE_EXIT, expected)) is False
+    # A task's "Task run failed with exception: ..." for the pipeline's own error or a lost
+    # connection is dropped whole: the flow says the reason once. An interrupt's stays.
+    task_line = _record("Task run failed with exception", expected, "prefect.task_runs")
+    assert quiet.filter(task_line) is isinstance(expected, ValueError)
 
 
 def test_an_unexpected_failure_keeps_its_traceback() -> None:
     quiet = tasks._QuietExpectedErrors()
-    record = _record("Task run failed", ZeroDivisionError("division by zero"))
+    record = _record("Task run failed", ZeroDivisionError("division by zero"), "prefect.task_runs")
     assert quiet.filter(record) is True
     assert record.exc_info is not None and record.exc_info[0] is ZeroDivisionError
     assert quiet.filter(_record(tasks._ENGINE_EXIT, ZeroDivisionError())) is True
