@@ -71,12 +71,17 @@ def run_date() -> date:
     return flow_run.scheduled_start_time.astimezone(SCHEDULE_TIMEZONE).date()
 
 
-def resolve_census(census_date: str | None, settings: Settings, today: date | None = None) -> date:
-    """The census date asked for, or the latest one at least ``census_lag_weeks`` before today."""
+def asked_census(census_date: str | None, settings: Settings, today: date | None = None) -> date:
+    """The census date asked for, or the latest one at least ``census_lag_weeks`` before today
+    (not yet checked against the extract date)."""
     if census_date:
-        census = parse_census(census_date)
-    else:
-        census = latest_census(today or run_date(), timedelta(weeks=settings.census_lag_weeks))
+        return parse_census(census_date)
+    return latest_census(today or run_date(), timedelta(weeks=settings.census_lag_weeks))
+
+
+def resolve_census(census_date: str | None, settings: Settings, today: date | None = None) -> date:
+    """:func:`asked_census`, when it is not after the extract date."""
+    census = asked_census(census_date, settings, today)
     return check_census_not_after(census, settings.resolved_extract_date())
 
 
@@ -94,7 +99,9 @@ def _submission_run_name() -> str:
     except Exception:
         return period_run_name(None, census_label(census_date))
     try:
-        census: date | str = resolve_census(census_date, settings)
+        # The date the run is about, even when it is refused (after the extract date): a run
+        # for "the latest" is named for the date it took.
+        census: date | str = asked_census(census_date, settings)
     except Exception:
         census = census_label(census_date)
     return period_run_name(settings.la_code, census)

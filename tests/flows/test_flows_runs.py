@@ -317,6 +317,25 @@ def test_a_run_of_a_wrong_census_date_is_still_named_for_its_council(
         assert flow_run(state.state_details.flow_run_id).name == f"nis-{LA}-{named}"
 
 
+def test_a_refused_run_for_the_latest_census_is_named_for_the_date_it_took(
+    source: Path, tmp_path: Path
+) -> None:
+    """An empty census date means the latest one due; refused (after the extract date), the
+    run is named for that date, not for "latest"."""
+    from datetime import date, timedelta
+
+    from transforms.periods import latest_census
+
+    config = tmp_path / "nis.toml"
+    config.write_text(f'extract_date = 2024-01-01\nla_code = "{LA}"\n', encoding="utf-8")
+    state = _run_period("", config, source, tmp_path / "out")
+    kind, error = state_of(state)
+    assert kind == "FAILED" and error.exit_code == 2
+    taken = latest_census(date.today(), timedelta(weeks=6))
+    assert f"census date {taken.isoformat()} is after the extract date 2024-01-01" in str(error)
+    assert flow_run(state.state_details.flow_run_id).name == f"nis-{LA}-{taken.isoformat()}"
+
+
 def test_a_backfill_ending_after_the_extract_date_is_refused_whole(
     source: Path, config: Path, tmp_path: Path
 ) -> None:
