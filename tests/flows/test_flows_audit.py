@@ -14,7 +14,7 @@ from uuid import UUID
 
 import openpyxl
 import pytest
-from flows_support import LA, flow_run, synthetic_extracts, write_config
+from flows_support import LA, flow_run, synthetic_extracts, task_run_names, write_config
 
 from nis_pipeline.cli import app
 
@@ -303,6 +303,8 @@ def test_a_deployment_run_given_hostile_parameters_stops_at_once_in_one_line(
             return_state=True,
         )
         assert state.is_failed() and says in state.message, state.message
+        # Stopped before any extract was read: no task ran.
+        assert task_run_names(state.state_details.flow_run_id) == []
     assert afile.read_text(encoding="utf-8") == "mine" and not out.exists()
 
     typed = "ZZMARKERNAME Smith" + "X" * 10_000
