@@ -21,7 +21,6 @@ import errno
 import getpass
 import json
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from exports.files import FILE_MODE, make_private_dir, sha256_file
+from transforms.periods import INVALID_CENSUS, census_shape
 
 try:  # POSIX: the account of a user id; elsewhere the login name is the best there is
     import pwd
@@ -126,23 +126,16 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-# What the census field may hold: a date, or a range of two (an ISO 8601 interval); the
-# scheduled run's "latest" (the date not yet known); and nothing else.
-_CENSUS_PART = re.compile(r"\d{4}-\d{2}-\d{2}|latest|invalid-census-date")
-
-
 def census_field(census: str | None) -> str | None:
-    """The census as the line records it: what was typed is kept only when it has a census
-    date's shape (each side of a range apart); anything else, ten thousand characters typed in
-    a parameter or a name typed by mistake, is "invalid-census-date"."""
+    """The census as the line records it: a date, or a range of two (an ISO 8601 interval),
+    each side kept only in a census date's shape (``transforms.periods.census_shape``); the
+    scheduled run's "latest" (its date not yet known) as it is."""
     if census is None:
         return None
-    parts = census.split("/")
+    parts = [p.strip() for p in census.split("/")]
     if len(parts) > 2:
-        return "invalid-census-date"
-    return "/".join(
-        p.strip() if _CENSUS_PART.fullmatch(p.strip()) else "invalid-census-date" for p in parts
-    )
+        return INVALID_CENSUS
+    return "/".join(p if p == "latest" else census_shape(p) for p in parts)
 
 
 def audit_entry(record: AuditRecord, time: str, user: str) -> dict[str, Any]:

@@ -3,10 +3,9 @@ for a backfill. Codes and dates only, so the run list in the UI says what ran wi
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+from transforms.periods import census_shape
 
 
 def census_label(value: object) -> str:
@@ -18,8 +17,7 @@ def census_label(value: object) -> str:
         return "latest"
     if isinstance(value, date):
         return value.isoformat()
-    text = str(value).strip()
-    return text if _ISO_DAY.fullmatch(text) else "invalid-census-date"
+    return census_shape(str(value).strip())
 
 
 def period_run_name(la_code: str | None, census: date | str) -> str:

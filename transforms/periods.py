@@ -77,6 +77,16 @@ def parse_census(value: str | date) -> date:
     return _census_day(day)
 
 
+INVALID_CENSUS = "invalid-census-date"
+
+
+def census_shape(text: str) -> str:
+    """``text`` when it has a census date's shape (YYYY-MM-DD), else "invalid-census-date": what
+    was typed for a census date may reach a run's name or the audit line only as a date, never
+    as ten thousand characters or a name typed into the wrong field."""
+    return text if _ISO_DATE.fullmatch(text) else INVALID_CENSUS
+
+
 _DATE_LIKE = re.compile(r"[0-9./\- ]{1,20}")
 
 
