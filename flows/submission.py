@@ -153,9 +153,27 @@ def submit_period(
     folder = out_root / la / label
     result: PeriodResult
     cohort = None
-    up_to_date = _up_to_date(prepared, period)
-    altered = () if replace or up_to_date is not None else altered_files(folder)
-    if altered:
+    # The threshold first: a finished submission made from these same inputs under a higher
+    # threshold is not "up to date" with a run that would write nothing; it is left as it is.
+    exceeded = prepared.threshold_exceeded
+    up_to_date = None if exceeded else _up_to_date(prepared, period)
+    altered = () if exceeded or replace or up_to_date is not None else altered_files(folder)
+    if exceeded:
+        why = (
+            f"{share(prepared.share)} of people rows quarantined, above the threshold "
+            f"{share(prepared.threshold)}"
+        )
+        message = f"{why}: no submission written"
+        if is_finished(folder):
+            message += f"; the finished submission already in {folder} is left as it is"
+        report = None
+        try:
+            report = str(write_failed_report(prepared, period, why))
+        except PipelineError as exc:
+            message += f"; the validation report could not be written ({exc})"
+        logger.error("%s: %s", label, message)
+        result = PeriodResult(label, la, Outcome.THRESHOLD_EXCEEDED, message=message, report=report)
+    elif altered:
         # Neither up to date nor to be overwritten unasked: someone changed a finished folder.
         message = (
             f"{folder} holds a finished submission altered since it was written "
@@ -178,19 +196,6 @@ def submit_period(
             report=str(folder / REPORT_NAME),
         )
         logger.info("%s: up to date, skipped (%s)", label, folder)
-    elif prepared.threshold_exceeded:
-        why = (
-            f"{share(prepared.share)} of people rows quarantined, above the threshold "
-            f"{share(prepared.threshold)}"
-        )
-        message = f"{why}: no submission written"
-        report = None
-        try:
-            report = str(write_failed_report(prepared, period, why))
-        except PipelineError as exc:
-            message += f"; the validation report could not be written ({exc})"
-        logger.error("%s: %s", label, message)
-        result = PeriodResult(label, la, Outcome.THRESHOLD_EXCEEDED, message=message, report=report)
     elif not replace and is_finished(folder):
         # Known before anything is computed: the export would refuse it (and Prefect would log
         # the refusal as a task's traceback).

@@ -164,6 +164,33 @@ def test_threshold_from_the_environment_beats_the_config_file(
     assert run_command("2025-03-31", None, config, tmp_path / "out", False) == 0
 
 
+def test_a_lower_threshold_is_not_up_to_date_with_a_submission_made_under_a_higher_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same inputs, written under 50%; then the team tightens the threshold. A run that
+    # would write nothing must not say "up to date" and exit 0: it exits 1, leaves the
+    # finished files untouched and puts its report beside them.
+    source = synthetic_extracts(tmp_path / "extracts", families=30, seed=11, defects=0.05)
+    config = write_config(tmp_path / "nis.toml", threshold=0.5)
+    out = tmp_path / "out"
+    assert run_command("2025-03-31", source, config, out, False) == 0
+    folder = out / LA / "2025-03-31"
+    before = {f.name: f.read_bytes() for f in folder.iterdir()}
+    capsys.readouterr()
+
+    monkeypatch.setenv("NIS_QUARANTINE_THRESHOLD", "0.0001")
+    assert run_command("2025-03-31", source, config, out, False) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert "above the threshold 0.01%: no submission written" in line
+    assert f"the finished submission already in {folder} is left as it is" in line
+    assert {f.name: f.read_bytes() for f in folder.iterdir()} == before
+    assert (out / LA / "2025-03-31.failed-validation_report.xlsx").is_file()
+
+    monkeypatch.delenv("NIS_QUARANTINE_THRESHOLD")
+    assert run_command("2025-03-31", source, config, out, False) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "census, expected",
     [
