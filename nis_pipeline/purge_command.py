@@ -19,6 +19,7 @@ from exports.retention import PurgeItem, plan_purge, purge
 from flows.settings import ConfigError, load_settings
 from nis_pipeline.audit_scope import CommandAudit
 from schemas.errors import ExitCode
+from transforms.periods import census_shape, typed_date
 
 
 class PurgeDateError(ValueError):
@@ -33,7 +34,7 @@ def parse_before(text: str) -> date:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise PurgeDateError(f"--before {text!r} is not a date: give it as YYYY-MM-DD")
+    raise PurgeDateError(f"--before {typed_date(value)} is not a date: give it as YYYY-MM-DD")
 
 
 def _record_scope(audit: CommandAudit, items: list[PurgeItem]) -> None:
@@ -57,7 +58,9 @@ def purge_command(
 ) -> int:
     record = audit.record
     record.details["dry_run"] = dry_run
-    record.details["before"] = before
+    # Until it parses, only in a date's shape: a name typed into the wrong field, or ten
+    # thousand characters, must not reach the audit log (as for --census).
+    record.details["before"] = census_shape(before.strip())
     try:
         settings = load_settings(config, output_dir=out)
         audit.use_settings(settings)

@@ -144,6 +144,27 @@ def test_a_date_that_is_not_one_is_exit_2_and_audited(out: Path, before: str) ->
     assert entry["inputs"] == []
 
 
+@pytest.mark.parametrize(
+    ("before", "recorded", "said"),
+    [
+        ("2025-13-45 Jane Smith", "invalid-census-date", "--before the value given is not"),
+        ("x" * 20_000, "invalid-census-date", "--before the value given is not"),
+        ("2025-02-30", "2025-02-30", "--before '2025-02-30' is not"),
+        ("31/06/2025", "invalid-census-date", "--before '31/06/2025' is not"),
+    ],
+)
+def test_what_was_typed_for_before_reaches_the_audit_log_only_as_a_date(
+    out: Path, before: str, recorded: str, said: str
+) -> None:
+    # A name typed into the wrong field (or a paste of ten thousand characters) is neither
+    # written to the audit log nor echoed; a date-like value is worth showing back.
+    code, _, err = _invoke("--before", before, "--out", str(out))
+    assert code == 2
+    assert err.startswith(f"error: {said}") and "Smith" not in err and len(err) < 200
+    assert _last_audit(out)["before"] == recorded
+    assert "Smith" not in (out / "audit.jsonl").read_text(encoding="utf-8")
+
+
 def test_a_link_out_of_out_is_skipped_and_said(out: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()

@@ -90,7 +90,7 @@ def census_shape(text: str) -> str:
 _DATE_LIKE = re.compile(r"[0-9./\- ]{1,20}")
 
 
-def _typed(value: str) -> str:
+def typed_date(value: str) -> str:
     """What was typed, quoted, when it is made of what dates are made of (31/03/2026 is worth
     showing back); otherwise not at all: a message (a run's state, a log line) must not carry
     ten thousand characters, or a name typed into the wrong field."""
@@ -106,7 +106,7 @@ def _read_day(value: str | date) -> date:
         text = value.strip()
         if not _ISO_DATE.match(text):
             raise CensusDateError(
-                f"{_typed(value)} is not a date in ISO form YYYY-MM-DD (a census date is 31 "
+                f"{typed_date(value)} is not a date in ISO form YYYY-MM-DD (a census date is 31 "
                 "March or 30 September, e.g. 2025-09-30)"
             )
         try:
@@ -114,7 +114,7 @@ def _read_day(value: str | date) -> date:
         except ValueError as exc:
             reason = str(exc) if len(text) <= 20 else "not a date"
             raise CensusDateError(
-                f"{_typed(value)} is not a valid calendar date: {reason}"
+                f"{typed_date(value)} is not a valid calendar date: {reason}"
             ) from None
     raise CensusDateError(f"a census date must be ISO text or a date, not {type(value).__name__}")
 
