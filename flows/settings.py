@@ -138,6 +138,30 @@ class SourceSettings(BaseModel):
             )
         return value
 
+    @field_validator("password_env")
+    @classmethod
+    def _variable_name(cls, value: str | None) -> str | None:
+        # Anything but a variable's name is most likely the password itself pasted into the
+        # file, and it must not be echoed back (the message of an unset variable names it).
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError(
+                "must name an environment variable (letters, digits and underscores), never "
+                "hold the password itself"
+            )
+        return value
+
+    @field_validator("password_secret")
+    @classmethod
+    def _password_block_name(cls, value: str | None) -> str | None:
+        # As for pseudonym_secret: a Prefect block name is lower-case letters, digits and
+        # dashes, and anything else is most likely the password pasted in.
+        if value is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
+            raise ValueError(
+                "must name a Prefect Secret block (lower-case letters, digits and dashes), "
+                "never hold the password itself"
+            )
+        return value
+
     @field_validator("queries")
     @classmethod
     def _queries_read(cls, value: dict[str, str]) -> dict[str, str]:

@@ -80,6 +80,36 @@ def test_a_url_without_a_password_and_names_of_where_it_is_are_accepted(tmp_path
         )
 
 
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("password_env", "source.password_env is wrong: must name an environment variable"),
+        ("password_secret", "source.password_secret is wrong: must name a Prefect Secret block"),
+    ],
+)
+def test_a_password_pasted_where_its_place_is_named_is_refused_without_echoing_it(
+    tmp_path: Path, key: str, expected: str
+) -> None:
+    # The messages of an unset variable or a missing block name the place: a password written
+    # there instead would be printed, logged and kept in Prefect's database.
+    config = tmp_path / "nis.toml"
+    config.write_text(
+        f'[source]\nurl = "postgresql+psycopg://nis_reader@dbhost/cw"\n{key} = "{SECRET}!"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config)
+    message = str(caught.value)
+    assert expected in message and "never hold the password itself" in message
+    assert SECRET not in message
+
+
+@pytest.mark.parametrize("name", ["CASEWORK_PASSWORD", "nis_db_pw", "_PW2"])
+def test_a_variable_name_of_any_case_is_accepted(tmp_path: Path, name: str) -> None:
+    source = load_settings(None, source={"url": "sqlite://", "password_env": name}).source
+    assert source.password_env == name
+
+
 def test_the_password_comes_from_the_named_variable_or_nis_db_password() -> None:
     named = database_password("CASEWORK_PASSWORD", None, {"CASEWORK_PASSWORD": SECRET})
     assert named is not None and named.get_secret_value() == SECRET
