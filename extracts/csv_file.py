@@ -26,6 +26,7 @@ import io
 import re
 import sys
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -262,8 +263,13 @@ def _read_slow(text: str) -> CsvRecords:
     width = len(header)
     extra: list[int] = []
     cells: list[list[str]] = []
+    # Empty fields past the header, as many as most records have, are an exporter's trailing
+    # delimiter, and nothing. More than most records have, even empty, mean a value shifted
+    # right by an unquoted comma (the row's last field was empty): the row is read no further
+    # (E119), or its shifted values would be checked, and named in the report, as other columns'.
+    usual = max(width, Counter(map(len, body)).most_common(1)[0][0]) if body else width
     for start, fields in zip(starts[1:], body, strict=True):
-        if len(fields) > width and any(f.strip() for f in fields[width:]):
+        if len(fields) > usual or (len(fields) > width and any(f.strip() for f in fields[width:])):
             extra.append(start)
         cells.append(fields[:width] + [""] * (width - len(fields)))
     positional = [str(i) for i in range(width)]

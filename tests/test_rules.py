@@ -296,12 +296,27 @@ def test_other_extracts_may_be_empty(tmp_path: Path) -> None:
         (["P1,F1,MAIN_CARER,F", "P2,F1,Smith, Jo,F", "P3,F1,CHILD,F"], [3]),
         # On the first data row, and two fields too many (read the careful way).
         (["P1,F1,MAIN_CARER,F,x,y", "P2,F1,CHILD,F", "P3,F1,CHILD,F"], [2]),
-        # Trailing empty fields are not values: no finding.
-        (["P1,F1,MAIN_CARER,F,", "P2,F1,CHILD,F,,", "P3,F1,CHILD,F"], []),
+        # A trailing comma on every line (an exporter's habit) is not a value: no finding.
+        (["P1,F1,MAIN_CARER,F,", "P2,F1,CHILD,F,", "P3,F1,CHILD,F,"], []),
+        # Nor are empty fields short of what most lines have.
+        (["P1,F1,MAIN_CARER,F,,", "P2,F1,CHILD,F", "P3,F1,CHILD,F,,"], []),
+        # An unquoted comma in a row whose last field is empty: the extra field is empty, but
+        # the values are shifted (gender would read "CARER").
+        (["P1,F1,MAIN_CARER,F", "P2,F1,MAIN,CARER,", "P3,F1,CHILD,F"], [3]),
+        # One more empty field than the other lines have is a shift too.
+        (["P1,F1,MAIN_CARER,F,", "P2,F1,CHILD,F,,", "P3,F1,CHILD,F,"], [3]),
         # After a quoted line break, the line numbers still name the lines the records start on.
         (['P1,F1,"MAIN\nCARER",F', "P2,F1,CHILD,F,F9", "P3,F1,CHILD,F"], [4]),
     ],
-    ids=["one-extra", "first-row-two-extra", "trailing-commas", "after-a-line-break"],
+    ids=[
+        "one-extra",
+        "first-row-two-extra",
+        "trailing-commas",
+        "short-of-the-usual",
+        "shifted-with-empty-last",
+        "one-more-than-usual",
+        "after-a-line-break",
+    ],
 )
 def test_e119_row_with_more_fields_is_that_rows_error(
     tmp_path: Path, lines: list[str], extra_rows: list[int]
