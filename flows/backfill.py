@@ -56,7 +56,10 @@ def _backfill_run_name() -> str:
     first, last = params.get("from_census", "?"), params.get("to_census", "?")
     try:
         la = load_run_settings(
-            params.get("config_path"), params.get("source_path"), params.get("output_dir")
+            params.get("config_path"),
+            params.get("source_path"),
+            params.get("output_dir"),
+            check_output=False,
         ).la_code
     except Exception:  # the flow itself reports the problem; a name must still be given
         la = None

@@ -44,8 +44,13 @@ SCHEDULE_TIMEZONE = ZoneInfo("Europe/London")
 
 
 def load_run_settings(
-    config_path: str | None, source_path: str | None, output_dir: str | None
+    config_path: str | None,
+    source_path: str | None,
+    output_dir: str | None,
+    check_output: bool = True,
 ) -> Settings:
+    """A run's settings from its parameters; with ``check_output``, refused when the output
+    folder could not be written (a run's name does not ask: it keeps the config's council)."""
     if config_path is not None and not config_path.strip():
         # A field cleared in the UI: not "no config", which would write with the defaults
         # (today's extract date, no column map) into the worker's own folder.
@@ -57,9 +62,10 @@ def load_run_settings(
         source_path=source_path or None,
         output_dir=output_dir or None,
     )
-    # As the command line checks before a run starts: never read and validate the extracts
-    # for a run that could not write its files.
-    check_output_root(Path(settings.output_dir))
+    if check_output:
+        # As the command line checks before a run starts: never read and validate the extracts
+        # for a run that could not write its files.
+        check_output_root(Path(settings.output_dir))
     return settings
 
 
@@ -94,7 +100,10 @@ def _submission_run_name() -> str:
     # the council the config names even when the census date is wrong.
     try:
         settings = load_run_settings(
-            params.get("config_path"), params.get("source_path"), params.get("output_dir")
+            params.get("config_path"),
+            params.get("source_path"),
+            params.get("output_dir"),
+            check_output=False,
         )
     except Exception:
         return period_run_name(None, census_label(census_date))

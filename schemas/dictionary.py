@@ -124,11 +124,11 @@ def render_rules_markdown() -> str:
         "`python -m schemas.dictionary docs/`; do not edit. To add a rule, see\n"
         "[adding-a-rule.md](adding-a-rule.md).\n\n"
         "Codes are stable. fatal: the run stops; error: the row (and rows that depend on it) is\n"
-        "quarantined; warning: the value is blanked and the row kept. Kinds run in this order:\n"
-        "file (the extract as a whole), parse (a cell that cannot be read as its type), field\n"
-        "(one value), row (several values of a row), cross-extract (a row against another\n"
-        "extract; the E190 cascade last). In the validation report the how-to-fix names the\n"
-        "column's own code list or format.\n\n" + _markdown(rules_table())
+        "quarantined; warning: the value is blanked (W206: cleaned) and the row kept. Kinds\n"
+        "run in this order: file (the extract as a whole), parse (a cell that cannot be read as\n"
+        "its type), field (one value), row (several values of a row), cross-extract (a row\n"
+        "against another extract; the E190 cascade last). In the validation report the\n"
+        "how-to-fix names the column's own code list or format.\n\n" + _markdown(rules_table())
     )
 
 

@@ -159,7 +159,8 @@ class People(ExtractModel):
         aliases=("expected date of birth", "due date", "edd"),
     )
     gender: Series[str] = _code(
-        "Gender as recorded (Male and Female are accepted); written as CIN census codes",
+        "Gender as recorded, written in the submission as the CIN census codes 1, 2, 9 and 0; "
+        "accepted here as these codes, or Male and Female, in any case",
         codes.GENDERS,
         aliases=("sex",),
     )

@@ -303,8 +303,11 @@ def test_a_deployment_run_given_hostile_parameters_stops_at_once_in_one_line(
             return_state=True,
         )
         assert state.is_failed() and says in state.message, state.message
-        # Stopped before any extract was read: no task ran.
+        # Stopped before any extract was read: no task ran. Named for the config's council.
         assert task_run_names(state.state_details.flow_run_id) == []
+        with get_client(sync_client=True) as client:
+            name = client.read_flow_run(state.state_details.flow_run_id).name
+        assert name == f"nis-{LA}-2025-09-30"
     assert afile.read_text(encoding="utf-8") == "mine" and not out.exists()
 
     typed = "ZZMARKERNAME Smith" + "X" * 10_000

@@ -51,9 +51,12 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def backfilled(
-    tmp_path_factory: pytest.TempPathFactory, source: Path, config: Path
+    prefect_harness: None, tmp_path_factory: pytest.TempPathFactory, source: Path, config: Path
 ) -> tuple[Path, Any]:
-    """A three-period backfill into a fresh output folder (shared by the backfill tests)."""
+    """A three-period backfill into a fresh output folder (shared by the backfill tests), under
+    the test harness: a module fixture is set up before the per-test one that starts it, and a
+    backfill run first on its worker went to a temporary API of its own, whose runs the tests'
+    client could not find."""
     out = tmp_path_factory.mktemp("backfill") / "out"
     state = _run_backfill(BACKFILL[0], BACKFILL[-1], config, source, out)
     return out, state
