@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from exports.paths import check_output_root
 from flows.settings import Settings, load_settings
+from schemas.codes import LA_CODE_PATTERN
 from schemas.errors import UserInputError
 from transforms.periods import parse_census
 
@@ -180,8 +181,12 @@ def families_codes(source_path: str, config_path: str | None, output_dir: str) -
     try:
         settings = hub_settings(config_path, source_path, output_dir)
         families = read_extract(settings.extract_source(), "families").frame
-        codes = families["la_code"].dropna()  # (the reader strips what it reads)
-        return tuple(sorted(str(code) for code in codes.unique() if code))
+        # As validation reads them: upper-cased, and only codes of an ONS code's shape. A row
+        # whose code has another shape is that row's error (E110), not a second council: the
+        # folder's run goes on and writes the council it names.
+        codes = families["la_code"].dropna().str.strip().str.upper()  # (the reader strips)
+        valid = codes[codes.str.fullmatch(LA_CODE_PATTERN.strip("^$"))]
+        return tuple(sorted(str(code) for code in valid.unique()))
     except Exception:
         return ()
 

@@ -126,6 +126,33 @@ def test_a_councils_code_is_read_as_validation_reads_it(tmp_path: Path) -> None:
     assert families_codes(str(tmp_path / "sources" / "none"), None, str(tmp_path / "out")) == ()
 
 
+def test_a_code_of_another_shape_is_a_rows_error_not_a_second_council(tmp_path: Path) -> None:
+    """Validation upper-cases codes and quarantines a row whose code is not an ONS code's shape
+    (E110), and the folder's run writes the one council left: the check ahead must see that one
+    council, or a second folder of it would not be held back and whichever worker came first
+    would write it."""
+    from flows.hub_plan import families_codes, shared_councils
+    from synth.generate import write_synthetic
+
+    sources = tmp_path / "sources"
+    for label in ("a", "b"):
+        write_synthetic(sources / label, families=6, seed=3)
+    families = sources / "a" / "families.csv"
+    lines = families.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[1] = lines[1].replace(",E08000012,", ",ZZ-NOT-A-CODE,")
+    lines[2] = lines[2].replace(",E08000012,", ",e08000012,")
+    families.write_text("".join(lines), encoding="utf-8")
+    found = {
+        label: families_codes(str(sources / label), None, str(tmp_path / "out"))
+        for label in ("a", "b")
+    }
+    assert found == {"a": ("E08000012",), "b": ("E08000012",)}
+    assert shared_councils(found) == {
+        "a": ("E08000012", ("a", "b")),
+        "b": ("E08000012", ("a", "b")),
+    }
+
+
 def test_plan_makes_paths_absolute_and_checks_its_arguments(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
