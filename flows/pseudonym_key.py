@@ -69,8 +69,11 @@ def load_pseudonym_key(
 def _load_block(block_name: str) -> object:
     from prefect.blocks.system import Secret
 
+    from flows.local_server import with_prefect_api
+
     try:
-        block: Any = Secret.load(block_name)  # synchronous here: no event loop is running
+        # synchronous here: no event loop is running
+        block: Any = with_prefect_api(lambda: Secret.load(block_name))
     except ValueError:  # Prefect's "Unable to find block document named ..."
         raise _missing(
             block_name,

@@ -60,6 +60,14 @@ VerboseOpt = Annotated[
 ]
 
 
+def _quiet_prefect() -> None:
+    """For the commands that run no flow but may load a Prefect Secret block (a database
+    password, the pseudonymisation key): Prefect's defaults set before it is imported."""
+    from flows.local_server import quiet_defaults
+
+    quiet_defaults(verbose=False)
+
+
 def _start_prefect_api(verbose: bool) -> None:
     """For the commands that run flows: start the temporary Prefect API (unless a server is
     configured) before importing the pipeline, so both start at once (flows.local_server)."""
@@ -153,6 +161,7 @@ def validate(
     Exit 0 when a run may proceed, 1 when too many people rows are quarantined, 2 on a fatal
     problem.
     """
+    _quiet_prefect()
     with startup_imports():
         from flows.commands import validate_command
 
@@ -171,6 +180,7 @@ def columns(source: SourceOpt = None, config: ConfigOpt = None) -> None:
 
     Exit 0 when every required column is found, 2 otherwise.
     """
+    _quiet_prefect()
     with startup_imports():
         from flows.commands import columns_command
 
@@ -349,6 +359,7 @@ def research_extract(
     The key comes from the environment variable NIS_PSEUDONYM_KEY, or else from the Prefect
     Secret block named by pseudonym_secret in the config; never from the config file itself.
     """
+    _quiet_prefect()
     from nis_pipeline.audit_scope import audited
     from nis_pipeline.research_command import research_command
 

@@ -353,3 +353,30 @@ def test_a_full_disk_is_exit_1_in_plain_words_and_nothing_left(
         f"error: cannot write the research extract under {out / LA}: no space left on the device"
     )
     assert _files(out) == {"audit.jsonl"}
+
+
+def test_a_missing_secret_block_is_one_line_with_prefect_left_to_itself(
+    source: Path, tmp_path: Path
+) -> None:
+    """No server configured, telemetry not switched off by the caller, a fresh Prefect home: the
+    block is looked up through the command's own quiet temporary API. Prefect's own temporary
+    server printed its start-up and a telemetry traceback ("database is locked") on the
+    terminal."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PREFECT_", "NIS_")) and k != "DO_NOT_TRACK"
+    }
+    env |= {"PREFECT_HOME": str(tmp_path / "prefect-home"), "PYTHONPATH": str(REPO)}
+    config = _config(tmp_path / "nis.toml", 'pseudonym_secret = "no-such-block"')
+    done = subprocess.run(
+        [sys.executable, "-m", "nis_pipeline.cli", "research-extract", "--census", CENSUS,
+         "--source", str(source), "--config", str(config), "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert _one_error(done.stderr) == (
+        "error: there is no Prefect Secret block named 'no-such-block' (pseudonym_secret in the "
+        "config): set the environment variable NIS_PSEUDONYM_KEY"
+    )
