@@ -115,6 +115,39 @@ def test_f002_an_extract_that_is_not_a_file_says_so(tmp_path: Path, kind: str) -
 
 
 @pytest.mark.parametrize(
+    ("lines", "record"),
+    [
+        # Text after a closing quote: pandas read O"Brien as OBrien.
+        (["P1,F1,MAIN_CARER,F", 'P2,F1,"O"Brien,F', "P3,F1,CHILD,F"], 3),
+        # Two stray opening quotes: pandas read every line between them as one value, and the
+        # people on those lines vanished with no finding.
+        (['P1,F1,"MAIN_CARER,F', "P2,F1,CHILD,F", 'P3,F1,"CHILD,F', "P4,F1,CHILD,F"], 2),
+    ],
+    ids=["text-after-a-closing-quote", "two-stray-opening-quotes"],
+)
+def test_f002_quotes_out_of_place_refuse_the_file_naming_the_record(
+    tmp_path: Path, lines: list[str], record: int
+) -> None:
+    write_extracts(tmp_path)
+    text = "person_id,family_id,role,gender\n" + "\n".join(lines) + "\n"
+    (tmp_path / "people.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(FatalInputError) as caught:
+        read_extract(_settings(tmp_path).extract_source(), "people")
+    assert caught.value.rule.code == "F002"
+    assert f"in the record starting on line {record}" in str(caught.value)
+
+
+def test_e119_a_line_break_that_splits_a_row_quarantines_both_parts(tmp_path: Path) -> None:
+    # An unquoted line break in P2's role: neither part is read as a person with empty fields.
+    write_extracts(tmp_path)
+    text = "person_id,family_id,role,gender\nP1,F1,MAIN_CARER,F\nP2,F1,CH\nILD,F\nP3,F1,CHILD,F\n"
+    (tmp_path / "people.csv").write_text(text, encoding="utf-8")
+    raw = read_extract(_settings(tmp_path).extract_source(), "people")
+    assert raw.extra_field_rows == (3, 4)
+    assert raw.frame["person_id"].tolist() == ["P1", "P2", "ILD", "P3"]
+
+
+@pytest.mark.parametrize(
     ("file_name", "content"),
     [
         ("people.xlsx", b"PK\x03\x04 this is not really a zip archive \x00\xff\x13"),
@@ -305,6 +338,12 @@ def test_other_extracts_may_be_empty(tmp_path: Path) -> None:
         (["P1,F1,MAIN_CARER,F", "P2,F1,MAIN,CARER,", "P3,F1,CHILD,F"], [3]),
         # One more empty field than the other lines have is a shift too.
         (["P1,F1,MAIN_CARER,F,", "P2,F1,CHILD,F,,", "P3,F1,CHILD,F,"], [3]),
+        # A row cut short: its last fields (an opt-out, say) would read as empty.
+        (["P1,F1,MAIN_CARER,F", "P2,F1,CHILD", "P3,F1,CHILD,F"], [3]),
+        # ... also in a quoted file (read by pandas, which pads a short row without a word).
+        (['P1,F1,"MAIN_CARER",F', "P2,F1", "P3,F1,CHILD,F"], [3]),
+        # An exporter that leaves out empty trailing fields on most rows: as most rows are.
+        (["P1,F1,MAIN_CARER", "P2,F1,CHILD", "P3,F1,CHILD,F"], []),
         # After a quoted line break, the line numbers still name the lines the records start on.
         (['P1,F1,"MAIN\nCARER",F', "P2,F1,CHILD,F,F9", "P3,F1,CHILD,F"], [4]),
     ],
@@ -315,6 +354,9 @@ def test_other_extracts_may_be_empty(tmp_path: Path) -> None:
         "short-of-the-usual",
         "shifted-with-empty-last",
         "one-more-than-usual",
+        "cut-short",
+        "cut-short-quoted",
+        "trailing-empties-left-out",
         "after-a-line-break",
     ],
 )
