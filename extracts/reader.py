@@ -234,6 +234,18 @@ def _openpyxl_sheet_rows(data: bytes) -> tuple[int, Rows]:
         workbook.close()
 
 
+_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def _other_separator(headers: pd.Index) -> str | None:
+    """What a header row read as too few columns is separated by instead of commas (named, never
+    the header itself, which may be a first row of data)."""
+    for mark, name in _SEPARATORS.items():
+        if any(mark in str(header) for header in headers):
+            return name
+    return None
+
+
 def _empty_first_sheet(sheets: list[Any]) -> str:
     for position, sheet in enumerate(sheets[1:], start=2):
         sheet.reset_dimensions()
@@ -325,6 +337,13 @@ def _conform(
                 f"; the first row has {named} cell{'s' if named != 1 else ''} filled and the rows "
                 "below have more: is there a title above the header row? The header must be "
                 "the first row"
+            )
+        separator = _other_separator(frame.columns)
+        if separator is not None:
+            # Excel's "CSV" in some locales, or "Text (Tab delimited)": every header is in one.
+            detail += (
+                f"; the header holds {separator}: the file must be separated by commas (in "
+                "Excel, save it as CSV UTF-8 (Comma delimited))"
             )
         if table.sheets > 1:  # a cover or notes sheet first, the data behind it
             detail += (

@@ -203,6 +203,23 @@ def test_f003_missing_required_column_names_file_and_column(tmp_path: Path) -> N
     assert caught.value.detail == "status"
 
 
+@pytest.mark.parametrize(("separator", "named"), [(";", "semicolons"), ("\t", "tabs")])
+def test_f003_a_file_separated_otherwise_says_so(
+    tmp_path: Path, separator: str, named: str
+) -> None:
+    # Every header in one column: "required column missing" alone named columns that are there.
+    write_extracts(tmp_path)
+    text = (tmp_path / "families.csv").read_text(encoding="utf-8")
+    (tmp_path / "families.csv").write_text(text.replace(",", separator), encoding="utf-8")
+    with pytest.raises(FatalInputError) as caught:
+        read_extracts(_settings(tmp_path).extract_source())
+    assert caught.value.rule.code == "F003"
+    assert caught.value.detail.endswith(
+        f"; the header holds {named}: the file must be separated by commas (in Excel, save it "
+        "as CSV UTF-8 (Comma delimited))"
+    )
+
+
 @pytest.mark.parametrize(
     ("extract", "column"),
     [  # columns spec section 2 marks `?`, whose absence no other rule minds in these rows
