@@ -29,7 +29,7 @@ from extracts.guards import (
 )
 from extracts.source import ExtractSource
 from extracts.text import TextDecodeError, clean_text, column_to_text, decode_csv_bytes
-from extracts.xlsx_fast import Rows, rows_of, sheet_rows_fast
+from extracts.xlsx_fast import Rows, first_sheet_hidden, rows_of, sheet_rows_fast
 from extracts.xlsx_formulas import formula_without_result
 from schemas.columns import match_headers, normalise_header
 from schemas.models import EXTRACT_NAMES, MODELS
@@ -179,6 +179,12 @@ def quiet_openpyxl() -> None:
 
 def _read_xlsx(data: bytes) -> Table:
     check_xlsx(data)
+    if first_sheet_hidden(data):
+        # Whoever checks the workbook sees only the sheets after it (old data left hidden, say).
+        raise FileRefused(
+            "its first sheet, the one read, is hidden: unhide it and check it holds the extract, "
+            "or move the sheet that does to the first place"
+        )
     fast = sheet_rows_fast(data)
     if fast is not None and fast[1][0] is not None:
         sheets, (header, numbers, columns, extra) = fast

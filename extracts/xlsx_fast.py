@@ -411,6 +411,19 @@ def header_of(row: tuple[Any, ...]) -> list[str]:
     return ["" if h is None else str(h) for h in row[: last + 1]]
 
 
+def first_sheet_hidden(data: bytes) -> bool:
+    """Whether the workbook's first sheet, the one read, is hidden (or very hidden): a person
+    checking the file sees the sheets after it. False when the workbook cannot say (the
+    readers then say what is wrong with it)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    except (zipfile.BadZipFile, KeyError, ValueError, ElementTree.ParseError):
+        return False
+    first = workbook.find(f"{_MAIN}sheets/{_MAIN}sheet")
+    return first is not None and first.get("state", "visible") in ("hidden", "veryHidden")
+
+
 def first_worksheet_part(archive: zipfile.ZipFile) -> str | None:
     """The part of the workbook's first sheet, when the workbook places its sheets plainly (see
     :func:`_worksheet_parts`); None otherwise."""

@@ -401,6 +401,39 @@ def test_e119_row_with_more_fields_is_that_rows_error(
     assert counts["quarantined"] >= len(extra_rows)
 
 
+@pytest.mark.parametrize("state", ["hidden", "veryHidden", "visible"])
+def test_a_hidden_first_sheet_refuses_the_workbook(tmp_path: Path, state: str) -> None:
+    """The first sheet is the one read; hidden, it may hold old data nobody checking the file
+    sees (here, every surname OLD, while the visible sheet after it is current)."""
+    from openpyxl import Workbook
+
+    write_extracts(tmp_path)
+    (tmp_path / "offences.csv").unlink()
+    book = Workbook()
+    old = book.active
+    old.title = "old"
+    old.append(["person_id", "offence_date"])
+    old.append(["P1", "2020-01-01"])
+    old.sheet_state = state
+    current = book.create_sheet("current")
+    current.append(["person_id", "offence_date"])
+    current.append(["P1", "2024-11-11"])
+    book.active = 1
+    book.save(tmp_path / "offences.xlsx")
+    if state == "visible":
+        raw = read_extract(_settings(tmp_path).extract_source(), "offences")
+        assert raw.frame["offence_date"].tolist() == ["2020-01-01"]
+        return
+    with pytest.raises(FatalInputError) as caught:
+        read_extract(_settings(tmp_path).extract_source(), "offences")
+    assert caught.value.rule.code == "F002"
+    assert str(caught.value) == (
+        "[F002] offences.xlsx: extract cannot be read (its first sheet, the one read, is hidden: "
+        "unhide it and check it holds the extract, or move the sheet that does to the first "
+        "place)"
+    )
+
+
 def test_e119_sheet_row_with_values_past_the_header(tmp_path: Path) -> None:
     from openpyxl import Workbook
 
