@@ -31,7 +31,7 @@ from extracts.source import ExtractSource
 from extracts.text import TextDecodeError, clean_text, column_to_text, decode_csv_bytes
 from extracts.xlsx_fast import Rows, first_sheet_hidden, rows_of, sheet_rows_fast
 from extracts.xlsx_formulas import formula_without_result
-from schemas.columns import match_headers, normalise_header
+from schemas.columns import NOT_TO_GO_UNREAD, match_headers, normalise_header, suggest
 from schemas.models import EXTRACT_NAMES, MODELS
 from schemas.raw import RawExtract, number_rows
 from schemas.rules import RULES, FatalInputError
@@ -94,11 +94,17 @@ def find_extract_file(folder: Path, name: str) -> Path:
         )
         raise FatalInputError(RULES["F002"], named[0].name, what)
     if not matches:
-        raise FatalInputError(
-            RULES["F001"],
-            str(folder / f"{name}.csv"),
-            f"no {name}.csv, {name}.xlsx or {name}.parquet in the folder",
+        detail = f"no {name}.csv, {name}.xlsx or {name}.parquet in the folder"
+        # The extract saved in a format not read (.xls, .xlsm, .txt, .ods): name it.
+        other = sorted(
+            p.name for p in folder.iterdir() if p.stem.strip().casefold() == name and p.is_file()
         )
+        if other:
+            detail += (
+                f" ({', '.join(other)} is there: save it as .csv (CSV UTF-8) or .xlsx, without "
+                "macros)"
+            )
+        raise FatalInputError(RULES["F001"], str(folder / f"{name}.csv"), detail)
     if len(matches) > 1:
         raise FatalInputError(RULES["F004"], str(folder), ", ".join(p.name for p in matches))
     return matches[0]
@@ -336,6 +342,15 @@ def _conform(
         )
     if match.missing_required:
         detail = ", ".join(match.missing_required)
+        for header in match.unknown:
+            guess = suggest(name, header)
+            if guess in NOT_TO_GO_UNREAD and guess in match.missing_required:
+                detail += (
+                    f'; {header!r} is most likely it: add "{header}" = "{guess}" under '
+                    f"[column_map.{name}], or take that column out of the extract if it is not "
+                    "(read as empty, every opt-out would be lost)"
+                )
+                break
         named = sum(1 for header in frame.columns if str(header).strip())
         if named <= 2 and (table.extra_field_rows or named < len(frame.columns)):
             # A report title above the header row: one or two cells, wider rows below.

@@ -45,6 +45,11 @@ class HeaderMatch:
     mapped_to_nothing: tuple[tuple[str, str], ...] = ()
 
 
+# Optional columns that may be absent, but not unread: a header that most likely means one of
+# them (an "Opt Out" column left unmapped) stops the run until it is mapped or taken out.
+NOT_TO_GO_UNREAD = frozenset({"nis_opt_out"})
+
+
 def match_headers(
     extract: str, headers: Sequence[object], column_map: Mapping[str, str] | None = None
 ) -> HeaderMatch:
@@ -66,12 +71,15 @@ def match_headers(
         elif normalise_header(header):  # (a header of invisible characters only is none)
             unknown.append(written)
     absent = [c for c in columns if c not in found]
+    # An optional column read as empty because its header went unrecognised is not always
+    # harmless: an opt-out read as none sends the person. Such a column is then required.
+    unread = {suggest(extract, h) for h in unknown} & NOT_TO_GO_UNREAD & set(absent)
     return HeaderMatch(
         extract=extract,
         found=found,
         unknown=tuple(unknown),
-        missing_required=tuple(c for c in absent if columns[c].required),
-        missing_optional=tuple(c for c in absent if not columns[c].required),
+        missing_required=tuple(c for c in absent if columns[c].required or c in unread),
+        missing_optional=tuple(c for c in absent if not columns[c].required and c not in unread),
         repeated=tuple(repeated),
         mapped_to_nothing=tuple(
             (k, v) for k, v in (column_map or {}).items() if normalise_header(v) not in columns

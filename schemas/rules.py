@@ -222,7 +222,7 @@ _RULES: list[Rule] = [
         "E126",
         E,
         Kind.PARSE,
-        "nis_opt_out must be 0 or 1",
+        "nis_opt_out is not a flag",
         "Write {column} as {format}.",
         c.of_kind("flag"),
         c.parse_failure(NOT_FLAG),

@@ -203,6 +203,38 @@ def test_f003_missing_required_column_names_file_and_column(tmp_path: Path) -> N
     assert caught.value.detail == "status"
 
 
+def test_f003_an_opt_out_column_left_unmapped_stops_the_run(tmp_path: Path) -> None:
+    """nis_opt_out may be absent, but not unread: headed "Opt Out" and left unmapped, it was
+    read as empty with a W205 only, and the people who opted out were sent. Mapped, it is
+    read."""
+    write_extracts(tmp_path)
+    people = tmp_path / "people.csv"
+    text = people.read_text(encoding="utf-8")
+    people.write_text(text.replace("nis_opt_out", "Opt Out", 1), encoding="utf-8")
+    with pytest.raises(FatalInputError) as caught:
+        read_extracts(_settings(tmp_path).extract_source())
+    assert caught.value.rule.code == "F003"
+    assert caught.value.detail == (
+        'nis_opt_out; \'Opt Out\' is most likely it: add "Opt Out" = "nis_opt_out" under '
+        "[column_map.people], or take that column out of the extract if it is not (read as "
+        "empty, every opt-out would be lost)"
+    )
+    mapped = load_settings(
+        None,
+        source_path=tmp_path,
+        extract_date=EXTRACT_DATE,
+        column_map={"people": {"Opt Out": "nis_opt_out"}},
+    )
+    raw = read_extract(mapped.extract_source(), "people")
+    assert "nis_opt_out" in raw.frame.columns
+    # Absent altogether (no header like it), it is read as empty, as the contract allows.
+    people.write_text(
+        "\n".join(",".join(line.split(",")[:-1]) for line in text.splitlines()) + "\n",
+        encoding="utf-8",
+    )
+    assert "nis_opt_out" not in read_extract(_settings(tmp_path).extract_source(), "people").frame
+
+
 @pytest.mark.parametrize(("separator", "named"), [(";", "semicolons"), ("\t", "tabs")])
 def test_f003_a_file_separated_otherwise_says_so(
     tmp_path: Path, separator: str, named: str
