@@ -66,6 +66,20 @@ def test_f001_missing_file_names_the_extract(tmp_path: Path) -> None:
     assert str(caught.value).startswith("[F001] ")
 
 
+@pytest.mark.parametrize("other", ["offences.xls", "Offences.xlsm"])
+def test_f001_names_the_extract_saved_in_a_format_not_read(tmp_path: Path, other: str) -> None:
+    write_extracts(tmp_path)
+    (tmp_path / "offences.csv").unlink()
+    (tmp_path / other).write_bytes(b"not read")
+    with pytest.raises(FatalInputError) as caught:
+        read_extracts(_settings(tmp_path).extract_source())
+    assert caught.value.rule.code == "F001"
+    assert caught.value.detail == (
+        f"no offences.csv, offences.xlsx or offences.parquet in the folder ({other} is there: "
+        "save it as .csv (CSV UTF-8) or .xlsx, without macros)"
+    )
+
+
 def test_f001_missing_source_folder(tmp_path: Path) -> None:
     with pytest.raises(FatalInputError) as caught:
         read_extracts(_settings(tmp_path / "nowhere").extract_source())
