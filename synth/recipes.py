@@ -14,9 +14,10 @@ rule's recipe:
 - else by the rule's check: an end before its start (any ``ends_before_start`` pair), a
   reference to a family or person that exists nowhere (``unknown_reference``).
 
-A rule without a recipe is not generated (and reported so), never an error: adding a rule to the
-registry does not require a change here. Some rules are never generated on purpose
-(:func:`skip_reason`).
+A rule without a recipe is not generated (and reported so) rather than stopping the generator,
+but the tests require a recipe for every rule of the registry: adding a rule means adding its
+recipe here (or its reason to ``SKIPPED``; docs/adding-a-rule.md). Some rules are never
+generated on purpose (:func:`skip_reason`).
 
 What keeps a defect to one rule, besides the rows the generator chooses (see ``synth.defects``):
 
