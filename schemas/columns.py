@@ -214,13 +214,16 @@ def resembles_a_column(extract: str, header: str) -> bool:
 
 
 def _header_notes(match: HeaderMatch) -> list[ColumnNote]:
-    if not match.found and match.unknown:
-        # No contract column at all: the first row is a header row only if a cell of it is
-        # named like a column. Otherwise it is most likely data (ids that are not numbers, a GUID,
-        # a name, an offence) and is not quoted.
+    if len(match.found) <= 1 and match.unknown:
+        # No contract column at all, or one (a first row of data may hold a cell that reads
+        # like a column's name): the first row is a header row only if a cell of it is named
+        # like a column. Otherwise it is most likely data (ids that are not numbers, a GUID, a
+        # name, an offence) and is not quoted.
         if sum(looks_like_a_value(h) for h in match.unknown) >= 2:
             why = "some look like values (a date, a number, a postcode)"
-        elif not any(resembles_a_column(match.extract, h) for h in match.unknown):
+        elif not match.found and not any(
+            resembles_a_column(match.extract, h) for h in match.unknown
+        ):
             why = "none is named like one"
         else:
             why = ""

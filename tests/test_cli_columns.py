@@ -144,6 +144,25 @@ def test_a_file_without_its_header_row_shows_none_of_its_first_row(tmp_path: Pat
     assert shown == []
 
 
+def test_a_file_without_its_header_row_with_one_cell_named_like_a_column_shows_none(
+    tmp_path: Path,
+) -> None:
+    """One cell of the first data row reads like a column's name (a role written "person_id",
+    say): one header is found, and the rest of the row, a person's details, is still not
+    printed."""
+    source = write_extracts(tmp_path / "in")
+    people = source / "people.csv"
+    lines = people.read_text(encoding="utf-8").splitlines(keepends=True)
+    first = lines[1].rstrip("\n").split(",")
+    first[2] = "person_id"
+    people.write_text(",".join(first) + "\n" + "".join(lines[2:]), encoding="utf-8")
+    code, out, err = _invoke("columns", "--source", source)
+    assert code == 2
+    assert "is the header row missing?" in out
+    shown = [v for v in first if len(v) > 1 and v != "person_id" and v in out + err]
+    assert shown == []
+
+
 def test_a_file_without_its_header_row_and_with_guid_ids_shows_none_of_its_first_row(
     tmp_path: Path,
 ) -> None:
