@@ -11,13 +11,13 @@ pandas' C parser does the work. Two things it cannot say are worked out around i
   warning sends the file the careful way, which reports each such row (its first fields are
   kept, so the report can name the record), never shifted and never the whole extract's
   failure.
-- **Rows with fewer fields, and quotes out of place.** pandas pads a short row with empty fields
-  and takes text after a closing quote into the field, both without a word; the standard
-  library's strict reading of the same text counts each record's fields (``_fields_line_up``),
-  and a file where they do not all line up goes the careful way.
+- **Quotes out of place.** pandas takes text after a closing quote into the field without a
+  word; the standard library's strict reading of the same text (``_fields_line_up``) refuses
+  it, and also counts the records and their fields: a file where they do not line up with
+  pandas' goes the careful way.
 
-Anything the fast path cannot account for exactly (a row with more or fewer fields than the
-header, a quote left open or followed by text, a line count that does not add up) is read again
+Anything the fast path cannot account for exactly (a row with more fields than the header, a
+quote left open or followed by text, a line count that does not add up) is read again
 by the standard library's csv module, record by record with its line numbers: slower, and only
 for such files. (A spare column to catch one extra field on the fast path would cost every clean
 file a fifth of its parsing time.)
@@ -60,8 +60,8 @@ _ARROW_BLOCK = 16 * 2**20
 class CsvRecords:
     """The records of a CSV file as text: ``frame`` has the header's names as columns (as written,
     repeats included) and the line each record starts on as its index (the header is line 1);
-    ``extra_field_rows`` are the lines of records whose fields do not line up with the header's
-    (more, or fewer, than it and most records have: see ``_read_slow``), quarantined (E119)."""
+    ``extra_field_rows`` are the lines of records with more fields than the header (and than
+    most records have, empty ones included: see ``_read_slow``), quarantined (E119)."""
 
     frame: pd.DataFrame
     extra_field_rows: tuple[int, ...]
@@ -226,11 +226,10 @@ def _read_fast(text: str, width: int) -> CsvRecords | None:
 
 def _fields_line_up(text: str, width: int, records: int) -> bool:
     """Whether the standard library's strict reading of ``text`` finds the ``records`` records
-    pandas found (the header's included), each of ``width`` fields or blank. pandas' parser takes
+    pandas found (the header's included), none longer than ``width`` fields. pandas' parser takes
     text after a closing quote into the field (``"O"Brien`` became ``OBrien``, and two stray
-    opening quotes swallowed every line between them into one value) and pads a record short of
-    fields with empty ones (an opt-out cut off the end of a row was read as none). When they do
-    not line up, the careful reading decides, and refuses or reports. Only for text pandas
+    opening quotes swallowed every line between them into one value, without a word). When they
+    do not line up, the careful reading decides, and refuses or reports. Only for text pandas
     reads: Arrow, which reads unquoted text first, refuses a record of another width itself."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -238,7 +237,7 @@ def _fields_line_up(text: str, width: int, records: int) -> bool:
             lengths = np.fromiter(map(len, reader), dtype=np.int64)
     except csv.Error:
         return False
-    return len(lengths) == records and bool(np.all((lengths == width) | (lengths == 0)))
+    return len(lengths) == records and bool(np.all(lengths <= width))
 
 
 def _record_starts(text: str, frame: pd.DataFrame) -> np.ndarray | None:
@@ -286,21 +285,19 @@ def _read_slow(text: str) -> CsvRecords:
     width = len(header)
     extra: list[int] = []
     cells: list[list[str]] = []
-    # A record whose fields do not line up with the header is read no further (E119), or its
-    # shifted values would be checked, and named in the report, as other columns', and a field
-    # cut off its end read as empty (an opt-out as none). Empty fields past the header, as many
-    # as most records have, are an exporter's trailing delimiter; fewer fields than the header,
-    # as most records have, an exporter that leaves out empty trailing fields. More than most
-    # records have, even empty, mean a value shifted right by an unquoted comma (the row's last
-    # field was empty); fewer, a row cut short, or split by a line break.
+    # A record with more fields than the header is read no further (E119), or its shifted
+    # values would be checked, and named in the report, as other columns'. Empty fields past the
+    # header are an exporter's trailing delimiter when more than half the records have as many;
+    # otherwise, even empty, they mean a value shifted right by an unquoted comma (the row's
+    # last field was empty). (A record with fewer fields is padded with empty ones: exporters
+    # leave out empty trailing fields row by row, and Excel after its first rows.)
     filled = [len(fields) for fields in body if any(f.strip() for f in fields)]
-    usual = Counter(filled).most_common(1)[0][0] if filled else width
-    longest, shortest = max(width, usual), min(width, usual)
+    usual, records = Counter(filled).most_common(1)[0] if filled else (width, 0)
+    longest = usual if usual > width and 2 * records > len(filled) else width
     for start, fields in zip(starts[1:], body, strict=True):
-        n = len(fields)
-        if not any(f.strip() for f in fields):
-            pass  # a blank line: no record (the reader drops it)
-        elif n > longest or n < shortest or (n > width and any(f.strip() for f in fields[width:])):
+        if len(fields) <= width or not any(f.strip() for f in fields):
+            pass  # (a line of empty fields is no record: the reader drops it)
+        elif len(fields) > longest or any(f.strip() for f in fields[width:]):
             extra.append(start)
         cells.append(fields[:width] + [""] * (width - len(fields)))
     positional = [str(i) for i in range(width)]

@@ -113,7 +113,7 @@ def find_extract_file(folder: Path, name: str) -> Path:
 @dataclass(frozen=True)
 class Table:
     """What a file reader hands on: cells of any type, headers as written, indexed by source row
-    number; and the rows whose fields did not line up with the header."""
+    number; and the rows that had more fields than the header."""
 
     frame: pd.DataFrame
     extra_field_rows: tuple[int, ...] = ()
@@ -379,7 +379,7 @@ def _conform(
     keep = [c for c in MODELS[name].to_schema().columns if c in match.found]
     text = pd.DataFrame({c: clean_text(column_to_text(picked[c])) for c in keep}, index=frame.index)
     # Rows with nothing in them (trailing blank lines, blank sheet rows) are not records; a row
-    # whose fields do not line up with the header is one, whatever its first fields hold.
+    # with more fields than the header is one, whatever its first fields hold.
     long_rows = text.index.isin(table.extra_field_rows)
     if len(text.columns):
         text = text.loc[text.notna().any(axis=1).to_numpy(dtype=bool) | long_rows]

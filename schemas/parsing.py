@@ -55,7 +55,7 @@ AMBIGUOUS_DATE = "ambiguous date"
 NOT_WHOLE = "not a whole number"
 NOT_FLAG = "not a flag"
 # A fault of the whole row, found by the reader (the row is quarantined as it is).
-EXTRA_FIELDS = "more or fewer fields than the header"
+EXTRA_FIELDS = "more fields than the header"
 
 
 @dataclass(frozen=True)
@@ -286,8 +286,7 @@ def parse_extract(
     name: str, raw: pd.DataFrame, extra_field_rows: tuple[int, ...] = ()
 ) -> ParsedExtract:
     """Parse the text frame of extract ``name`` (see :class:`ParsedExtract`);
-    ``extra_field_rows`` are the source rows the reader found with more or fewer fields than the
-    header."""
+    ``extra_field_rows`` are the source rows the reader found with more fields than the header."""
     out: dict[str, pd.Series] = {}
     failures: dict[tuple[str, str], pd.Series] = {}
     cleaned: dict[str, pd.Series] = {}

@@ -35,9 +35,8 @@ class RawExtract:
     frame: pd.DataFrame
     sha256: str
     headers: HeaderMatch | None = None  # how the source's headers fell on the contract's
-    # Source rows whose fields do not line up with the header (a CSV line with a stray comma or
-    # cut short, a sheet row with values past the last header): kept, cut or padded to the
-    # header, and quarantined (E119).
+    # Source rows that had more fields than the header (a CSV line with a stray comma, a sheet
+    # row with values past the last header): kept, cut to the header, and quarantined (E119).
     extra_field_rows: tuple[int, ...] = field(default_factory=tuple)
 
     @property

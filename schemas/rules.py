@@ -173,10 +173,9 @@ _RULES: list[Rule] = [
         "E119",
         E,
         Kind.PARSE,
-        "row has more or fewer fields than the header",
-        "A value holds an unquoted comma or line break, the row has a value past the last "
-        'column, or the row was cut short: quote such a value ("Smith, John"), remove the stray '
-        "value, or write the whole row. The row is read no further.",
+        "row has more fields than the header",
+        "A value holds an unquoted comma, or the row has a value past the last column: quote "
+        'the value ("Smith, John") or remove the stray value. The row is read no further.',
         c.whole_rows(),
         c.row_fault(EXTRA_FIELDS),
     ),

@@ -180,7 +180,7 @@ def _broken(rule: Rule, target: Target, context: CheckContext) -> np.ndarray:
         # A cell that failed parsing is reported once, under the parse rule.
         broken = broken & ~_parse_failed(parsed, target.column)
     if target.column is not None:
-        # A row broken as a whole (more or fewer fields than the header) is reported once, as such:
+        # A row broken as a whole (more fields than the header) is reported once, as such:
         # its values may be shifted, so what other rules would say of them means nothing.
         broken = broken & ~parsed.faulted_rows()
     return broken
