@@ -151,6 +151,8 @@ def test_a_date_that_is_not_one_is_exit_2_and_audited(out: Path, before: str) ->
         ("x" * 20_000, "invalid-census-date", "--before the value given is not"),
         ("2025-02-30", "2025-02-30", "--before '2025-02-30' is not"),
         ("31/06/2025", "invalid-census-date", "--before '31/06/2025' is not"),
+        # An NHS number typed into the wrong field is digits and spaces, not a date's shape.
+        ("943 476 5919", "invalid-census-date", "--before the value given is not"),
     ],
 )
 def test_what_was_typed_for_before_reaches_the_audit_log_only_as_a_date(

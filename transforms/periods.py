@@ -87,7 +87,9 @@ def census_shape(text: str) -> str:
     return text if _ISO_DATE.fullmatch(text) else INVALID_CENSUS
 
 
-_DATE_LIKE = re.compile(r"[0-9./\- ]{1,20}")
+# A date's shape, written any common way (2025-09-30, 30/09/2025, 30.9.25): an NHS number
+# typed into the wrong field ("943 476 5919") is made of digits and spaces too, and is not one.
+_DATE_LIKE = re.compile(r"[0-9]{1,4}[./-][0-9]{1,2}[./-][0-9]{1,4}")
 
 
 def typed_date(value: str) -> str:
