@@ -142,6 +142,11 @@ def test_a_code_of_another_shape_is_a_rows_error_not_a_second_council(tmp_path: 
     lines[1] = lines[1].replace(",E08000012,", ",ZZ-NOT-A-CODE,")
     lines[2] = lines[2].replace(",E08000012,", ",e08000012,")
     families.write_text("".join(lines), encoding="utf-8")
+    # Folder b's codes all in lower case: still council E08000012.
+    other = sources / "b" / "families.csv"
+    other.write_text(
+        other.read_text(encoding="utf-8").replace(",E08000012,", ",e08000012,"), encoding="utf-8"
+    )
     found = {
         label: families_codes(str(sources / label), None, str(tmp_path / "out"))
         for label in ("a", "b")
