@@ -46,11 +46,8 @@ def database_password(
 def _from_secret_block(name: str) -> str:
     from prefect.blocks.system import Secret
 
-    from flows.local_server import with_prefect_api
-
     try:
-        # a block in a sync caller (typed as maybe a coroutine)
-        block: Any = with_prefect_api(lambda: Secret.load(name))
+        block: Any = Secret.load(name)  # a block in a sync caller (typed as maybe a coroutine)
         value = block.get()
     except Exception as exc:
         raise ConfigError(

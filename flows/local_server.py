@@ -34,11 +34,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from schemas.errors import PipelineError
-
-_T = TypeVar("_T")
 
 STARTUP_TIMEOUT_SECONDS = float(os.environ.get("NIS_PREFECT_STARTUP_TIMEOUT", "180"))
 
@@ -112,19 +110,6 @@ def prefect_api() -> Iterator[str]:
     served = _temporary_api_process if os.name == "posix" else _temporary_api_thread
     with served() as url:
         yield url
-
-
-def with_prefect_api(call: Callable[[], _T]) -> _T:
-    """``call()`` (a Secret block's load, outside a flow run) with Prefect's API reachable: the
-    configured server, else this command's temporary API. Left to itself, Prefect starts its own
-    temporary server, with telemetry on and its log lines, tracebacks included, on the
-    terminal."""
-    from prefect.settings import get_current_settings
-
-    if get_current_settings().api.url:
-        return call()
-    with prefect_api():
-        return call()
 
 
 class _ApiProcess:

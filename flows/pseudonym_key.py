@@ -69,11 +69,8 @@ def load_pseudonym_key(
 def _load_block(block_name: str) -> object:
     from prefect.blocks.system import Secret
 
-    from flows.local_server import with_prefect_api
-
     try:
-        # synchronous here: no event loop is running
-        block: Any = with_prefect_api(lambda: Secret.load(block_name))
+        block: Any = Secret.load(block_name)  # synchronous here: no event loop is running
     except ValueError:  # Prefect's "Unable to find block document named ..."
         raise _missing(
             block_name,

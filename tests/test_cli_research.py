@@ -358,10 +358,9 @@ def test_a_full_disk_is_exit_1_in_plain_words_and_nothing_left(
 def test_a_missing_secret_block_is_one_line_with_prefect_left_to_itself(
     source: Path, tmp_path: Path
 ) -> None:
-    """No server configured, telemetry not switched off by the caller, a fresh Prefect home: the
-    block is looked up through the command's own quiet temporary API. Prefect's own temporary
-    server printed its start-up and a telemetry traceback ("database is locked") on the
-    terminal."""
+    """No server configured, telemetry not switched off by the caller, a fresh Prefect home:
+    Prefect's own temporary server, started for the lookup, printed a telemetry traceback
+    ("database is locked") above the one line until the command set Prefect's defaults quiet."""
     env = {
         k: v
         for k, v in os.environ.items()

@@ -6104,14 +6104,6 @@ MUTANTS: list[tuple[str, str, str, str, str, int]] = [
         1,
     ),
     (
-        "ST22",
-        "flows/local_server.py",
-        "    if get_current_settings().api.url:\n        return call()\n    with prefect_api():\n        return call()",
-        "    return call()",
-        "stop36",
-        1,
-    ),
-    (
         "ST23",
         "nis_pipeline/cli.py",
         "    _quiet_prefect()\n    from nis_pipeline.audit_scope import audited\n    from nis_pipeline.research_command",
