@@ -97,6 +97,20 @@ def _sqlite_from(base: Path, url: str) -> str:
     )
 
 
+# Where a secret is, named: a variable's name, a Prefect block's (lower-case letters, digits and
+# dashes). Anything else is most likely the secret itself pasted in, and must not be echoed back
+# (the messages of an unset variable or a missing block name the place).
+_VARIABLE_NAME = (r"[A-Za-z_][A-Za-z0-9_]*", "letters, digits and underscores")
+_BLOCK_NAME = (r"[a-z0-9][a-z0-9-]*", "lower-case letters, digits and dashes")
+
+
+def only_a_name(value: str | None, shape: tuple[str, str], place: str, secret: str) -> str | None:
+    pattern, spelled = shape
+    if value is not None and not re.fullmatch(pattern, value):
+        raise ValueError(f"must name {place} ({spelled}), never hold {secret} itself")
+    return value
+
+
 class SourceSettings(BaseModel):
     """Where the ten case extracts come from: a folder of files or a SQL database."""
 
@@ -141,26 +155,12 @@ class SourceSettings(BaseModel):
     @field_validator("password_env")
     @classmethod
     def _variable_name(cls, value: str | None) -> str | None:
-        # Anything but a variable's name is most likely the password itself pasted into the
-        # file, and it must not be echoed back (the message of an unset variable names it).
-        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-            raise ValueError(
-                "must name an environment variable (letters, digits and underscores), never "
-                "hold the password itself"
-            )
-        return value
+        return only_a_name(value, _VARIABLE_NAME, "an environment variable", "the password")
 
     @field_validator("password_secret")
     @classmethod
     def _password_block_name(cls, value: str | None) -> str | None:
-        # As for pseudonym_secret: a Prefect block name is lower-case letters, digits and
-        # dashes, and anything else is most likely the password pasted in.
-        if value is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
-            raise ValueError(
-                "must name a Prefect Secret block (lower-case letters, digits and dashes), "
-                "never hold the password itself"
-            )
-        return value
+        return only_a_name(value, _BLOCK_NAME, "a Prefect Secret block", "the password")
 
     @field_validator("queries")
     @classmethod
@@ -266,14 +266,7 @@ class Settings(BaseSettings):
     @field_validator("pseudonym_secret")
     @classmethod
     def _block_name(cls, value: str | None) -> str | None:
-        # A Prefect block name is lower-case letters, digits and dashes. Anything else is most
-        # likely the key itself pasted into the file, and it must not be echoed back.
-        if value is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
-            raise ValueError(
-                "must name a Prefect Secret block (lower-case letters, digits and dashes), "
-                "never hold the key itself"
-            )
-        return value
+        return only_a_name(value, _BLOCK_NAME, "a Prefect Secret block", "the key")
 
     @field_validator("column_map")
     @classmethod
