@@ -60,8 +60,9 @@ _ARROW_BLOCK = 16 * 2**20
 class CsvRecords:
     """The records of a CSV file as text: ``frame`` has the header's names as columns (as written,
     repeats included) and the line each record starts on as its index (the header is line 1);
-    ``extra_field_rows`` are the lines of records with more fields than the header (and than
-    most records have, empty ones included: see ``_read_slow``), quarantined (E119)."""
+    ``extra_field_rows`` are the lines of records with more fields than the header: a value
+    past it, or more empty fields than over half the records have (see ``_read_slow``); they are
+    quarantined (E119)."""
 
     frame: pd.DataFrame
     extra_field_rows: tuple[int, ...]
